@@ -1,0 +1,1 @@
+"""Sources, curriculum specs, held-out splits, prompt templates and export."""

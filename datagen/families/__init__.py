@@ -1,0 +1,12 @@
+"""One module per family area; importing this package registers every family."""
+
+from datagen.families import (  # noqa: F401
+    arithmetic,
+    equations,
+    fraction,
+    functions,
+    powers,
+    roots,
+    statistics,
+    word,
+)

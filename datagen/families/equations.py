@@ -1,0 +1,88 @@
+"""Linear equations: 解方程 Ax + B = 0 -> 方程的解为：R (the contest prints Python's float)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
+from datagen.numbers import exact_answer, fixed, float64, round_sig
+
+PROBLEMS = {
+    "zh": ("解方程 {a}x + {b} = 0", "求方程 {a}x + {b} = 0 的解。", "已知 {a}x + {b} = 0，求 x。"),
+    "en": (
+        "Solve the equation {a}x + {b} = 0",
+        "Find x such that {a}x + {b} = 0.",
+        "What value of x satisfies {a}x + {b} = 0?",
+    ),
+}
+SENTENCE = {"zh": "方程的解为：{r}", "en": "The solution of the equation is: {r}"}
+
+
+@dataclass(frozen=True)
+class LinearEqConfig:
+    """a_digits / b_digits: digits of the coefficient and the constant (each pair a class)."""
+
+    a_digits: tuple[int, int] = (1, 2)
+    b_digits: tuple[int, int] = (1, 2)
+    decimals: int = 0
+    negative: bool = True
+    steps_sig: int = 10
+
+    def validate(self) -> None:
+        check_range("a_digits", self.a_digits, 1, 12)
+        check_range("b_digits", self.b_digits, 1, 12)
+        if not 0 <= self.decimals <= 6:
+            raise ConfigError(f"decimals: {self.decimals} is outside 0-6")
+        if not 2 <= self.steps_sig <= 40:
+            raise ConfigError(f"steps_sig: {self.steps_sig} is outside 2-40")
+
+
+def spaces(cfg: LinearEqConfig) -> list[Space]:
+    s, neg = cfg.decimals, cfg.negative
+    return [
+        Space(
+            f"{da}x{db}",
+            (signed_axis(da, s, neg, nonzero=True), signed_axis(db, s, neg, nonzero=True)),
+            {"digits": [da, db], "decimals": s},
+        )
+        for da in range(cfg.a_digits[0], cfg.a_digits[1] + 1)
+        for db in range(cfg.b_digits[0], cfg.b_digits[1] + 1)
+    ]
+
+
+def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: str) -> dict:
+    a, b = values
+    s = cfg.decimals
+    A, B = fixed(a, s), fixed(b, s)
+    x = Fraction(-b, a)
+    answer = exact_answer(x)
+    if style == "steps":
+        chain = [f"x = {fixed(-b, s)} / {A}"]
+        if "/" in answer:
+            chain.append(answer)
+            shown = round_sig(x, cfg.steps_sig)
+            chain_text = " = ".join(chain) + f" ≈ {shown}"
+            policy = f"sig{cfg.steps_sig}"
+        else:
+            shown = answer
+            chain.append(answer)
+            chain_text = " = ".join(chain)
+            policy = "exact"
+        lines = [f"{A}x + {B} = 0", f"{A}x = {fixed(-b, s)}", chain_text, SENTENCE[lang].format(r=shown)]
+        solution = "\n".join(lines)
+    else:
+        shown = float64(x)
+        policy = "float64"
+        solution = shown if style == "bare" else SENTENCE[lang].format(r=shown)
+    return {
+        "problem": PROBLEMS[lang][template].format(a=A, b=B),
+        "answer": answer,
+        "answer_policy": "exact",
+        "solution": solution,
+        "solution_policy": policy,
+        "operands": [A, B],
+    }
+
+
+register(Family("linear_eq", LinearEqConfig, spaces, render, PROBLEMS))

@@ -1,0 +1,75 @@
+"""Integer powers: 计算 A 的 N 次方？ -> A^N = R (exact decimal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
+from datagen.numbers import canonical, fixed
+from datagen.steps import paren
+
+PROBLEMS = {
+    "zh": ("计算 {a} 的 {n} 次方？", "{a} 的 {n} 次幂是多少？", "求 {p}^{n} 的值。"),
+    "en": ("What is {a} to the power of {n}?", "Calculate {p}^{n}.", "Raise {a} to the power {n}."),
+}
+
+
+@dataclass(frozen=True)
+class PowConfig:
+    """digits: integer-part digits of the base; exponents: the range of N (each pair a class)."""
+
+    digits: tuple[int, int] = (1, 2)
+    decimals: int = 0
+    negative: bool = False
+    exponents: tuple[int, int] = (2, 4)
+
+    def validate(self) -> None:
+        check_range("digits", self.digits, 1, 12)
+        check_range("exponents", self.exponents, 1, 30)
+        if not 0 <= self.decimals <= 6:
+            raise ConfigError(f"decimals: {self.decimals} is outside 0-6")
+
+
+def spaces(cfg: PowConfig) -> list[Space]:
+    return [
+        Space(
+            f"{d}^{n}",
+            (signed_axis(d, cfg.decimals, cfg.negative), Axis(1, lambda t, n=n: n)),
+            {"digits": [d], "decimals": cfg.decimals, "exponent": n},
+        )
+        for d in range(cfg.digits[0], cfg.digits[1] + 1)
+        for n in range(cfg.exponents[0], cfg.exponents[1] + 1)
+    ]
+
+
+def render(cfg: PowConfig, values: tuple, lang: str, template: int, style: str) -> dict:
+    a, n = values
+    s = cfg.decimals
+    A = fixed(a, s)
+    P = paren(A)
+    R = fixed(a**n, s * n)
+    if style == "steps":
+        chain = [f"{P}^{n}"]
+        if n > 1:
+            chain.append(" * ".join([P] * n))
+            acc = a * a
+            for k in range(2, n):
+                chain.append(f"{paren(fixed(acc, s * k))} * {P}")
+                acc *= a
+        chain.append(R)
+        solution = " = ".join(chain)
+    elif style == "bare":
+        solution = R
+    else:
+        solution = f"{P}^{n} = {R}"
+    return {
+        "problem": PROBLEMS[lang][template].format(a=A, p=P, n=n),
+        "answer": canonical(a**n, s * n),
+        "answer_policy": "exact",
+        "solution": solution,
+        "solution_policy": "exact",
+        "operands": [A, str(n)],
+    }
+
+
+register(Family("pow", PowConfig, spaces, render, PROBLEMS))

@@ -1,0 +1,298 @@
+"""Applied problems of the contest: rectangle area, mass, discount ratio, sales growth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from datagen.family import ConfigError, Family, Space, check_range, range_axis, register, signed_axis
+from datagen.numbers import canonical, exact_answer, fixed, round_sig
+
+
+def check_decimals(name: str, value: int) -> None:
+    if not 0 <= value <= 6:
+        raise ConfigError(f"{name}: {value} is outside 0-6")
+
+
+# --- area -------------------------------------------------------------------
+
+AREA = {
+    "zh": (
+        "一个长方形的长为 {l} 厘米，宽为 {w} 厘米，请计算其面积。",
+        "长方形的长是 {l} 厘米，宽是 {w} 厘米，它的面积是多少平方厘米？",
+        "求长 {l} 厘米、宽 {w} 厘米的长方形的面积。",
+    ),
+    "en": (
+        "A rectangle is {l} cm long and {w} cm wide. Calculate its area.",
+        "What is the area of a rectangle with length {l} cm and width {w} cm?",
+        "Find the area of a {l} cm by {w} cm rectangle.",
+    ),
+}
+AREA_SENTENCE = {"zh": "面积为 {r} 平方厘米", "en": "The area is {r} square centimeters"}
+
+
+@dataclass(frozen=True)
+class AreaConfig:
+    """digits: integer digits of length and width (each pair a class)."""
+
+    digits: tuple[int, int] = (1, 3)
+    decimals: int = 0
+
+    def validate(self) -> None:
+        check_range("digits", self.digits, 1, 12)
+        check_decimals("decimals", self.decimals)
+
+
+def area_spaces(cfg: AreaConfig) -> list[Space]:
+    s = cfg.decimals
+    return [
+        Space(
+            f"{dl}x{dw}",
+            (signed_axis(dl, s, False, nonzero=True), signed_axis(dw, s, False, nonzero=True)),
+            {"digits": [dl, dw], "decimals": s},
+        )
+        for dl in range(cfg.digits[0], cfg.digits[1] + 1)
+        for dw in range(cfg.digits[0], cfg.digits[1] + 1)
+    ]
+
+
+def render_product(texts, sentence, names, scale_of):
+    """Shared shape of area and mass: the answer is the exact product of two operands."""
+
+    def render(cfg, values: tuple, lang: str, template: int, style: str) -> dict:
+        x, y = values
+        sx, sy = scale_of(cfg)
+        X, Y = fixed(x, sx), fixed(y, sy)
+        R = fixed(x * y, sx + sy)
+        if style == "steps":
+            solution = f"{X} * {Y} = {R}\n" + sentence[lang].format(r=R)
+        elif style == "bare":
+            solution = R
+        else:
+            solution = sentence[lang].format(r=R)
+        return {
+            "problem": texts[lang][template].format(**{names[0]: X, names[1]: Y}),
+            "answer": canonical(x * y, sx + sy),
+            "answer_policy": "exact",
+            "solution": solution,
+            "solution_policy": "exact",
+            "operands": [X, Y],
+        }
+
+    return render
+
+
+register(
+    Family(
+        "area",
+        AreaConfig,
+        area_spaces,
+        render_product(AREA, AREA_SENTENCE, ("l", "w"), lambda c: (c.decimals, c.decimals)),
+        AREA,
+    )
+)
+
+# --- mass -------------------------------------------------------------------
+
+MASS = {
+    "zh": (
+        "某物体的密度为 {d} 克/立方厘米，体积为 {v} 立方厘米，请计算该物体的质量。",
+        "一个物体的体积是 {v} 立方厘米，密度是 {d} 克/立方厘米，它的质量是多少克？",
+        "密度为 {d} 克/立方厘米、体积为 {v} 立方厘米的物体，质量是多少？",
+    ),
+    "en": (
+        "An object has a density of {d} g/cm³ and a volume of {v} cm³. Calculate its mass.",
+        "What is the mass of an object with volume {v} cm³ and density {d} g/cm³?",
+        "Find the mass of a body whose density is {d} g/cm³ and whose volume is {v} cm³.",
+    ),
+}
+MASS_SENTENCE = {"zh": "{r} 克", "en": "{r} grams"}
+
+
+@dataclass(frozen=True)
+class MassConfig:
+    """density_digits / volume_digits: integer digits of each (each pair a class)."""
+
+    density_digits: tuple[int, int] = (1, 2)
+    density_decimals: int = 2
+    volume_digits: tuple[int, int] = (1, 3)
+    volume_decimals: int = 0
+
+    def validate(self) -> None:
+        check_range("density_digits", self.density_digits, 1, 12)
+        check_range("volume_digits", self.volume_digits, 1, 12)
+        check_decimals("density_decimals", self.density_decimals)
+        check_decimals("volume_decimals", self.volume_decimals)
+
+
+def mass_spaces(cfg: MassConfig) -> list[Space]:
+    return [
+        Space(
+            f"{dd}x{dv}",
+            (
+                signed_axis(dd, cfg.density_decimals, False, nonzero=True),
+                signed_axis(dv, cfg.volume_decimals, False, nonzero=True),
+            ),
+            {"digits": [dd, dv], "decimals": [cfg.density_decimals, cfg.volume_decimals]},
+        )
+        for dd in range(cfg.density_digits[0], cfg.density_digits[1] + 1)
+        for dv in range(cfg.volume_digits[0], cfg.volume_digits[1] + 1)
+    ]
+
+
+register(
+    Family(
+        "mass",
+        MassConfig,
+        mass_spaces,
+        render_product(MASS, MASS_SENTENCE, ("d", "v"), lambda c: (c.density_decimals, c.volume_decimals)),
+        MASS,
+    )
+)
+
+# --- discount ---------------------------------------------------------------
+
+DISCOUNT = {
+    "zh": (
+        "商品原价为 {p} 元，打折后的价格为 {q} 元，请计算打折的折扣比例。",
+        "一件商品原价 {p} 元，现价 {q} 元，价格降低了百分之几？",
+        "原价 {p} 元的商品打折后卖 {q} 元，折扣比例（百分数）是多少？",
+    ),
+    "en": (
+        "An item's original price is {p} yuan and its discounted price is {q} yuan. "
+        "Calculate the discount percentage.",
+        "A product priced at {p} yuan now sells for {q} yuan. By what percentage was the price cut?",
+        "The price drops from {p} yuan to {q} yuan. What is the discount in percent?",
+    ),
+}
+DISCOUNT_SENTENCE = {"zh": "折扣比例为 {r}%", "en": "The discount is {r}%"}
+
+
+@dataclass(frozen=True)
+class DiscountConfig:
+    """digits: integer digits of the two prices (each pair a class); markup allows q > p."""
+
+    digits: tuple[int, int] = (2, 4)
+    decimals: int = 2
+    markup: bool = True
+    steps_sig: int = 10
+
+    def validate(self) -> None:
+        check_range("digits", self.digits, 1, 12)
+        check_decimals("decimals", self.decimals)
+        if not 2 <= self.steps_sig <= 40:
+            raise ConfigError(f"steps_sig: {self.steps_sig} is outside 2-40")
+
+
+def discount_spaces(cfg: DiscountConfig) -> list[Space]:
+    s = cfg.decimals
+    lo, hi = cfg.digits
+    return [
+        Space(
+            f"{dp}x{dq}",
+            (signed_axis(dp, s, False, nonzero=True), signed_axis(dq, s, False, nonzero=True)),
+            {"digits": [dp, dq], "decimals": s},
+        )
+        for dp in range(lo, hi + 1)
+        for dq in range(lo, (dp if not cfg.markup else hi) + 1)
+    ]
+
+
+def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int, style: str) -> dict:
+    p, q = values
+    s = cfg.decimals
+    P, Q = fixed(p, s), fixed(q, s)
+    exact = Fraction(100 * (p - q), p)
+    answer = exact_answer(exact)
+    if style == "steps":
+        head = f"({P} - {Q}) / {P} * 100 = {fixed(p - q, s)} / {P} * 100"
+        if "/" in answer:
+            shown = round_sig(exact, cfg.steps_sig)
+            chain, policy = f"{head} ≈ {shown}", f"sig{cfg.steps_sig}"
+        else:
+            shown = answer
+            chain, policy = f"{head} = {shown}", "exact"
+        solution = chain + "\n" + DISCOUNT_SENTENCE[lang].format(r=shown)
+    else:
+        fp, fq = float(P), float(Q)
+        solution = repr((fp - fq) / fp * 100)
+        policy = "float64_eval"
+    return {
+        "problem": DISCOUNT[lang][template].format(p=P, q=Q),
+        "answer": answer,
+        "answer_policy": "exact",
+        "solution": solution,
+        "solution_policy": policy,
+        "operands": [P, Q],
+    }
+
+
+register(Family("discount", DiscountConfig, discount_spaces, render_discount, DISCOUNT))
+
+# --- growth -----------------------------------------------------------------
+
+GROWTH = {
+    "zh": (
+        "去年销售额为 {s} 万元，今年销售额增加了 {g}%，请计算今年的销售额。",
+        "某公司去年销售额 {s} 万元，今年增长了 {g}%，今年销售额是多少万元？",
+        "去年的销售额是 {s} 万元，今年比去年增加 {g}%，求今年的销售额。",
+    ),
+    "en": (
+        "Last year's sales were {s} ten-thousand yuan and this year's grew by {g}%. "
+        "Calculate this year's sales.",
+        "A company sold {s} ten-thousand yuan last year; sales rose {g}% this year. What are this year's sales?",
+        "Sales were {s} ten-thousand yuan last year and increased by {g}% this year. Find this year's sales.",
+    ),
+}
+GROWTH_SENTENCE = {"zh": "今年的销售额为 {r} 万元", "en": "This year's sales are {r} ten-thousand yuan"}
+
+
+@dataclass(frozen=True)
+class GrowthConfig:
+    """digits: integer digits of last year's sales (one class each); percent: growth range."""
+
+    digits: tuple[int, int] = (2, 4)
+    decimals: int = 2
+    percent: tuple[int, int] = (1, 50)
+
+    def validate(self) -> None:
+        check_range("digits", self.digits, 1, 12)
+        check_range("percent", self.percent, 0, 1000)
+        check_decimals("decimals", self.decimals)
+
+
+def growth_spaces(cfg: GrowthConfig) -> list[Space]:
+    return [
+        Space(
+            f"{d}",
+            (signed_axis(d, cfg.decimals, False, nonzero=True), range_axis(*cfg.percent)),
+            {"digits": [d], "decimals": cfg.decimals},
+        )
+        for d in range(cfg.digits[0], cfg.digits[1] + 1)
+    ]
+
+
+def render_growth(cfg: GrowthConfig, values: tuple, lang: str, template: int, style: str) -> dict:
+    u, g = values
+    s = cfg.decimals
+    S = fixed(u, s)
+    R = fixed(u * (100 + g), s + 2)
+    if style == "steps":
+        factor = canonical(100 + g, 2)
+        solution = f"{S} * (1 + {g} / 100) = {S} * {factor} = {R}\n" + GROWTH_SENTENCE[lang].format(r=R)
+        policy = "exact"
+    else:
+        fs = float(S)
+        solution = repr(fs * (1 + g / 100))
+        policy = "float64_eval"
+    return {
+        "problem": GROWTH[lang][template].format(s=S, g=g),
+        "answer": canonical(u * (100 + g), s + 2),
+        "answer_policy": "exact",
+        "solution": solution,
+        "solution_policy": policy,
+        "operands": [S, str(g)],
+    }
+
+
+register(Family("growth", GrowthConfig, growth_spaces, render_growth, GROWTH))

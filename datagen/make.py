@@ -1,0 +1,272 @@
+"""``datagen make``: generate problems to JSON Lines, in parallel, byte-identical for any --workers."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from datagen.family import FAMILY_ORDER, OPS, ConfigError, load_families
+from datagen.generate import FORMATS, LANGS, STYLES, Generator, Request
+from datagen.output import OutputError, atomic_open
+
+CHUNK = 4096
+# option name for each config field a flag can set (others go through --set)
+FLAG_FIELDS = {
+    "digits": "--digits",
+    "decimals": "--decimals",
+    "negative": "--negative",
+    "terms": "--terms",
+    "exponents": "--exponents",
+    "steps_sig": "--steps-sig",
+}
+
+
+def parse_range(text: str, option: str) -> tuple[int, int]:
+    try:
+        if "-" in text[1:]:
+            lo, hi = text.split("-", 1) if not text.startswith("-") else ("-" + text[1:].split("-", 1)[0], text[1:].split("-", 1)[1])
+            return int(lo), int(hi)
+        value = int(text)
+        return value, value
+    except ValueError:
+        raise ConfigError(f"{option.lstrip('-')}: expected N or MIN-MAX, got {text!r}") from None
+
+
+def parse_value(current, text: str, name: str):
+    if isinstance(current, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {text!r}")
+    if isinstance(current, tuple):
+        return parse_range(text, name)
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {text!r}") from None
+
+
+def select_types(ops: str | None, types: str | None) -> tuple[str, ...]:
+    chosen: list[str] = []
+    aliases = {"x": "*", "×": "*", "÷": "/"}
+    if ops:
+        for ch in ops.replace(",", "").replace(" ", ""):
+            ch = aliases.get(ch, ch)
+            if ch not in OPS:
+                raise ConfigError(f"ops: unknown operation {ch!r} (choose from + - * /)")
+            if OPS[ch] not in chosen:
+                chosen.append(OPS[ch])
+    if types:
+        for name in types.replace(",", " ").split():
+            if name == "all":
+                chosen.extend(t for t in FAMILY_ORDER if t not in chosen)
+                continue
+            if name not in FAMILY_ORDER:
+                raise ConfigError(f"types: unknown family {name!r} (choose from {', '.join(FAMILY_ORDER)}, all)")
+            if name not in chosen:
+                chosen.append(name)
+    return tuple(chosen) if chosen else tuple(FAMILY_ORDER)
+
+
+def build_configs(types: tuple[str, ...], args: argparse.Namespace) -> dict:
+    families = load_families()
+    flags = {
+        "digits": args.digits,
+        "decimals": args.decimals,
+        "negative": args.negative,
+        "terms": args.terms,
+        "exponents": args.exponents,
+        "steps_sig": args.steps_sig,
+    }
+    overrides: dict[str, dict] = {t: {} for t in types}
+    for field, raw in flags.items():
+        if raw is None:
+            continue
+        value = parse_range(raw, FLAG_FIELDS[field]) if field in ("digits", "terms", "exponents") else raw
+        used = False
+        for t in types:
+            if field in families[t].knobs():
+                overrides[t][field] = value
+                used = True
+        if not used:
+            raise ConfigError(f"{field}: none of the chosen families ({', '.join(types)}) has this option")
+    for item in args.set or []:
+        key, sep, text = item.partition("=")
+        family, dot, field = key.partition(".")
+        if not (sep and dot):
+            raise ConfigError(f"set: expected FAMILY.FIELD=VALUE, got {item!r}")
+        if family not in families:
+            raise ConfigError(f"set: unknown family {family!r}")
+        if field not in families[family].knobs():
+            known = ", ".join(sorted(families[family].knobs()))
+            raise ConfigError(f"set: family {family!r} has no option {field!r} (it has {known})")
+        if family in overrides:
+            default = getattr(families[family].config(), field)
+            overrides[family][field] = parse_value(default, text, f"set {family}.{field}")
+    configs = {}
+    for t in types:
+        config = dataclasses.replace(families[t].config(), **overrides[t])
+        try:
+            config.validate()
+        except ConfigError as exc:
+            field = str(exc).split(":")[0]
+            option = FLAG_FIELDS.get(field, f"--set {t}.{field}")
+            raise ConfigError(f"{option.lstrip('-')} ({t}):{str(exc).split(':', 1)[1]}") from None
+        configs[t] = config
+    return configs
+
+
+_GENERATOR: Generator | None = None
+
+
+def _chunk(bounds: tuple[int, int]) -> tuple[str, Counter]:
+    assert _GENERATOR is not None
+    return _GENERATOR.chunk(*bounds)
+
+
+def produce(generator: Generator, n: int, workers: int):
+    """Yield (text, counts) chunk by chunk, in order, at most 2 x workers chunks in flight."""
+    bounds = [(s, min(s + CHUNK, n)) for s in range(0, n, CHUNK)]
+    if workers <= 1 or len(bounds) <= 1:
+        for b in bounds:
+            yield generator.chunk(*b)
+        return
+    global _GENERATOR
+    _GENERATOR = generator
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        pending = []
+        it = iter(bounds)
+        for b in it:
+            pending.append(pool.apply_async(_chunk, (b,)))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            result = pending.pop(0).get()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(_chunk, (nxt,)))
+            yield result
+
+
+def default_out(types: tuple[str, ...], n: int, seed: int, fmt: str) -> Path:
+    name = "all" if set(types) == set(FAMILY_ORDER) else "-".join(types)
+    suffix = "-contest" if fmt == "contest" else ""
+    return Path("data") / f"make-{name}-n{n}-seed{seed}{suffix}.jsonl"
+
+
+def summary_table(counts: Counter, types: tuple[str, ...], elapsed: float, n: int, out: str):
+    from rich.table import Table
+
+    table = Table(title=f"datagen make: {n:,} problems in {elapsed:.2f} s ({n / max(elapsed, 1e-9):,.0f}/s)")
+    table.add_column("type")
+    table.add_column("zh", justify="right")
+    table.add_column("en", justify="right")
+    table.add_column("total", justify="right")
+    for t in types:
+        zh, en = counts[(t, "zh")], counts[(t, "en")]
+        table.add_row(t, f"{zh:,}", f"{en:,}", f"{zh + en:,}")
+    zh = sum(v for (t, lang), v in counts.items() if lang == "zh")
+    table.add_row("all", f"{zh:,}", f"{n - zh:,}", f"{n:,}", style="bold")
+    table.caption = f"output: {out}"
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    from datagen.cli import UsageError
+
+    started = time.perf_counter()
+    try:
+        if args.n <= 0:
+            raise ConfigError(f"n: must be a positive number of problems, got {args.n}")
+        if args.workers < 1:
+            raise ConfigError(f"workers: must be at least 1, got {args.workers}")
+        types = select_types(args.ops, args.types)
+        request = Request(
+            types=types,
+            n=args.n,
+            seed=args.seed,
+            lang=args.lang,
+            style=args.style,
+            format=args.format,
+            allow_duplicates=args.allow_duplicates,
+            configs=build_configs(types, args),
+        )
+        generator = Generator(request)
+    except ConfigError as exc:
+        raise UsageError(f"--{exc}") from None
+    out = args.out if args.out is not None else str(default_out(types, args.n, args.seed, args.format))
+    show = sys.stderr.isatty() and not args.quiet and out != "-"
+    counts: Counter = Counter()
+    try:
+        with atomic_open(out) as handle:
+            progress = None
+            if show:
+                from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+                progress = Progress(
+                    TextColumn("make"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                    TimeRemainingColumn(), transient=True,
+                )
+                progress.start()
+                task = progress.add_task("make", total=args.n)
+            try:
+                for text, chunk_counts in produce(generator, args.n, args.workers):
+                    handle.write(text)
+                    counts.update(chunk_counts)
+                    if progress:
+                        progress.advance(task, sum(chunk_counts.values()))
+            finally:
+                if progress:
+                    progress.stop()
+    except OutputError as exc:
+        raise UsageError(f"--out: {exc}") from None
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        console.print(summary_table(counts, types, elapsed, args.n, out))
+        if out != "-":
+            console.print(f"wrote {args.n:,} problems to [bold]{out}[/bold]")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "make",
+        help="generate problems with exact answers",
+        description="Generate bilingual math problems with exact answers as JSON Lines.",
+    )
+    p.add_argument("--ops", help="operations, e.g. '+-*/' (add sub mul div)")
+    p.add_argument("--types", help="families, comma or space separated, or 'all': " + " ".join(FAMILY_ORDER))
+    p.add_argument("--n", type=int, default=10000, help="number of problems (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lang", choices=LANGS, default="mix", help="zh, en, or mix (half each; default)")
+    p.add_argument("--style", choices=STYLES, default="contest", help="solution style (default contest)")
+    p.add_argument("--format", choices=FORMATS, default="records",
+                   help="records (full JSON records) or contest ({problem, solution} like train.json)")
+    p.add_argument("--out", help="output path, '-' for stdout (default: data/make-....jsonl)")
+    p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
+                   help="processes (output is identical for any value)")
+    p.add_argument("--allow-duplicates", action="store_true",
+                   help="sample with replacement instead of refusing when a space is too small")
+    g = p.add_argument_group("difficulty (applied to every chosen family that has the option)")
+    g.add_argument("--digits", help="integer digits of operands, N or MIN-MAX (contest: 1-4)")
+    g.add_argument("--decimals", type=int, help="decimals of operands (contest: 2 for + - * /)")
+    g.add_argument("--negative", action=argparse.BooleanOptionalAction, default=None,
+                   help="allow negative operands")
+    g.add_argument("--terms", help="how many numbers a mean takes, N or MIN-MAX")
+    g.add_argument("--exponents", help="exponent range for pow and func_value, N or MIN-MAX")
+    g.add_argument("--steps-sig", type=int, help="significant digits shown by --style steps when inexact")
+    g.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE",
+                   help="any family option, e.g. mass.density_decimals=1 (repeatable)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(handler=run)

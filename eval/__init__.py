@@ -1,0 +1,1 @@
+"""Prediction loading, answer extraction, exact judging, accuracy tables and reports."""
