@@ -10,7 +10,9 @@ import sys
 # missing optional part never breaks the others
 COMMANDS = [
     ("datagen.make", "add_parser"),
-    ("curricula.cli", "add_parsers"),
+    ("curricula.audit", "add_parser"),
+    ("curricula.build", "add_parser"),
+    ("curricula.export", "add_parser"),
     ("train.cli", "add_parser"),
     ("eval.cli", "add_parser"),
 ]

@@ -1,0 +1,78 @@
+"""The one prompt-template registry: export, prediction inputs and echo stripping all use it.
+
+A template turns a problem into the human turn of a conversation.  MindFormers' Llama3
+preprocessing then renders the conversation with fastchat's ``vicuna_v1.1`` template,
+so the text the model sees at inference is ``inference_prompt(name, problem)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALPACA_HEAD = (
+    "Below is an instruction that describes a task. "
+    "Write a response that appropriately completes the request.\n\n### Instruction:\n"
+)
+ALPACA_TAIL = "\n\n### Response:"
+ZH_PREFIX = "你正在进行LoRA微调以加强你的数学处理能力，接下来，你会收到一个数学问题，你必须精准的给出这个数学问题的答案。\n"
+
+VICUNA_SYSTEM = (
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions."
+)
+VICUNA_ROLES = ("USER", "ASSISTANT")
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    head: str
+    tail: str
+    description: str
+
+    def render(self, problem: str) -> str:
+        return f"{self.head}{problem}{self.tail}"
+
+
+TEMPLATES: dict[str, Template] = {
+    t.name: t
+    for t in (
+        Template("raw", "", "", "the problem as it is"),
+        Template("alpaca", ALPACA_HEAD, ALPACA_TAIL, "the contest converter's Alpaca prompt"),
+        Template("zh_prefix", ZH_PREFIX, "", "the baseline's Chinese instruction prefix"),
+        Template("alpaca_zh", ALPACA_HEAD + ZH_PREFIX, ALPACA_TAIL, "the baseline: prefix inside the Alpaca prompt"),
+    )
+}
+
+
+class TemplateError(KeyError):
+    pass
+
+
+def get_template(name: str) -> Template:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise TemplateError(f"unknown template {name!r} (choose from {', '.join(TEMPLATES)})") from None
+
+
+def human_turn(name: str, problem: str) -> str:
+    """The human turn of the conversation for ``problem`` under template ``name``."""
+    return get_template(name).render(problem)
+
+
+def inference_prompt(name: str, problem: str) -> str:
+    """The text MindFormers' vicuna_v1.1 rendering puts before the answer, up to ``ASSISTANT:``."""
+    user, assistant = VICUNA_ROLES
+    return f"{VICUNA_SYSTEM} {user}: {human_turn(name, problem)} {assistant}:"
+
+
+def strip_echo(name: str, problem: str, output: str) -> str:
+    """Remove an echoed prompt from generated text (the prediction keeps only the answer part)."""
+    for prefix in (inference_prompt(name, problem), human_turn(name, problem), problem):
+        if output.startswith(prefix):
+            return output[len(prefix):]
+        at = output.find(prefix)
+        if prefix and at != -1 and prefix != problem:
+            return output[at + len(prefix):]
+    return output
