@@ -54,7 +54,7 @@ def render(cfg: PowConfig, values: tuple, lang: str, template: int, style: str) 
             chain.append(" * ".join([P] * n))
             acc = a * a
             for k in range(2, n):
-                chain.append(f"{paren(fixed(acc, s * k))} * {P}")
+                chain.append(" * ".join([paren(fixed(acc, s * k))] + [P] * (n - k)))
                 acc *= a
         chain.append(R)
         solution = " = ".join(chain)
