@@ -75,21 +75,24 @@ def select_types(ops: str | None, types: str | None) -> tuple[str, ...]:
     return tuple(chosen) if chosen else tuple(FAMILY_ORDER)
 
 
-def build_configs(types: tuple[str, ...], args: argparse.Namespace) -> dict:
+def _range(value, option: str) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    return parse_range(str(value), option)
+
+
+def configs_from_options(types: tuple[str, ...], options: dict) -> dict:
+    """Family configs from make-style options: digits, decimals, negative, terms, exponents,
+    steps_sig (each applied to every chosen family that has it) and set {FAMILY.FIELD: VALUE}."""
     families = load_families()
-    flags = {
-        "digits": args.digits,
-        "decimals": args.decimals,
-        "negative": args.negative,
-        "terms": args.terms,
-        "exponents": args.exponents,
-        "steps_sig": args.steps_sig,
-    }
     overrides: dict[str, dict] = {t: {} for t in types}
-    for field, raw in flags.items():
+    for field, option in FLAG_FIELDS.items():
+        raw = options.get(field)
         if raw is None:
             continue
-        value = parse_range(raw, FLAG_FIELDS[field]) if field in ("digits", "terms", "exponents") else raw
+        value = _range(raw, option) if field in ("digits", "terms", "exponents") else raw
         used = False
         for t in types:
             if field in families[t].knobs():
@@ -97,11 +100,10 @@ def build_configs(types: tuple[str, ...], args: argparse.Namespace) -> dict:
                 used = True
         if not used:
             raise ConfigError(f"{field}: none of the chosen families ({', '.join(types)}) has this option")
-    for item in args.set or []:
-        key, sep, text = item.partition("=")
-        family, dot, field = key.partition(".")
-        if not (sep and dot):
-            raise ConfigError(f"set: expected FAMILY.FIELD=VALUE, got {item!r}")
+    for key, raw in (options.get("set") or {}).items():
+        family, dot, field = str(key).partition(".")
+        if not dot:
+            raise ConfigError(f"set: expected FAMILY.FIELD=VALUE, got {key!r}")
         if family not in families:
             raise ConfigError(f"set: unknown family {family!r}")
         if field not in families[family].knobs():
@@ -109,7 +111,10 @@ def build_configs(types: tuple[str, ...], args: argparse.Namespace) -> dict:
             raise ConfigError(f"set: family {family!r} has no option {field!r} (it has {known})")
         if family in overrides:
             default = getattr(families[family].config(), field)
-            overrides[family][field] = parse_value(default, text, f"set {family}.{field}")
+            if isinstance(raw, str) or isinstance(default, tuple):
+                raw = parse_value(default, str(raw) if not isinstance(raw, (list, tuple)) else
+                                  f"{raw[0]}-{raw[1]}", f"set {family}.{field}")
+            overrides[family][field] = raw
     configs = {}
     for t in types:
         config = dataclasses.replace(families[t].config(), **overrides[t])
@@ -121,6 +126,18 @@ def build_configs(types: tuple[str, ...], args: argparse.Namespace) -> dict:
             raise ConfigError(f"{option.lstrip('-')} ({t}):{str(exc).split(':', 1)[1]}") from None
         configs[t] = config
     return configs
+
+
+def build_configs(types: tuple[str, ...], args: argparse.Namespace) -> dict:
+    options = {field: getattr(args, field) for field in FLAG_FIELDS}
+    sets = {}
+    for item in args.set or []:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"set: expected FAMILY.FIELD=VALUE, got {item!r}")
+        sets[key] = text
+    options["set"] = sets
+    return configs_from_options(types, options)
 
 
 _GENERATOR: Generator | None = None
