@@ -1,0 +1,249 @@
+"""Curriculum specs (YAML): stages of weighted sources, validated with messages naming the key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curricula.templates import TEMPLATES
+from datagen.family import FAMILY_ORDER, OPS
+from datagen.generate import LANGS, STYLES
+
+SOURCE_KINDS = ("synthetic", "contest", "belle", "alpaca", "replay")
+SYNTHETIC_OPTIONS = ("digits", "decimals", "negative", "terms", "exponents", "steps_sig", "set")
+PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
+
+
+class SpecError(ValueError):
+    """A spec mistake; the message starts with the file and the key path."""
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    weight: float | None = None
+    count: int | None = None
+    types: tuple[str, ...] = ()
+    options: dict = field(default_factory=dict)
+    path: str | None = None
+    first: int | None = None
+    verdicts: tuple[str, ...] = ()
+    stage: str | None = None
+    name: str | None = None
+    style: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    size: int | None
+    sources: tuple[Source, ...]
+    style: str = "contest"
+    lang: str = "mix"
+    epochs: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Heldout:
+    count: int = 200
+    types: tuple[str, ...] = ()
+    seed: int = 2**31 - 1
+    lang: str = "mix"
+    extrapolate: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    stages: tuple[Stage, ...]
+    template: str = "alpaca_zh"
+    seq_length: int = 256
+    digits: int = 3
+    seed: int = 0
+    heldout: Heldout = Heldout()
+    data: dict = field(default_factory=dict)
+    description: str = ""
+    path: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+class _Checker:
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, key: str, message: str):
+        raise SpecError(f"{self.where}: {key}: {message}")
+
+    def only(self, data: dict, key: str, allowed) -> None:
+        if not isinstance(data, dict):
+            self.fail(key or "(top)", "must be a mapping")
+        for name in data:
+            if name not in allowed:
+                self.fail(f"{key}.{name}" if key else name, f"unknown key (allowed: {', '.join(allowed)})")
+
+    def int_(self, data: dict, key: str, name: str, default=None, minimum: int = 1):
+        value = data.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(f"{key}.{name}" if key else name, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def choice(self, data: dict, key: str, name: str, options, default):
+        value = data.get(name, default)
+        if value not in options:
+            self.fail(f"{key}.{name}" if key else name, f"must be one of {', '.join(map(str, options))}, got {value!r}")
+        return value
+
+
+def _types(check: _Checker, key: str, value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list):
+        check.fail(key, "must be a list of family names")
+    out = []
+    for name in value:
+        if name == "all":
+            out.extend(FAMILY_ORDER)
+        elif name not in FAMILY_ORDER:
+            check.fail(key, f"unknown family {name!r} (choose from {', '.join(FAMILY_ORDER)})")
+        else:
+            out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> Source:
+    check.only(data, key, ("kind", "weight", "count", "types", "ops", "options", "path", "first", "verdicts",
+                           "stage", "name", "style"))
+    kind = check.choice(data, key, "kind", SOURCE_KINDS, None)
+    weight, count = data.get("weight"), data.get("count")
+    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
+        check.fail(f"{key}.weight", f"must be a positive number, got {weight!r}")
+    count = check.int_(data, key, "count")
+    first = check.int_(data, key, "first")
+    if weight is None and count is None and first is None:
+        check.fail(key, "needs a weight, a count, or (contest) first")
+    types = _types(check, f"{key}.types", data.get("types"))
+    if data.get("ops"):
+        for ch in str(data["ops"]):
+            if ch not in OPS:
+                check.fail(f"{key}.ops", f"unknown operation {ch!r} (choose from + - * /)")
+        types = tuple(dict.fromkeys([OPS[ch] for ch in str(data["ops"])] + list(types)))
+    options = data.get("options") or {}
+    if kind == "synthetic":
+        if not types:
+            check.fail(f"{key}.types", "a synthetic source needs types or ops")
+        check.only(options, f"{key}.options", SYNTHETIC_OPTIONS)
+    elif options:
+        check.fail(f"{key}.options", f"only synthetic sources take options, not {kind}")
+    if kind in ("contest", "belle", "alpaca") and not data.get("path"):
+        check.fail(f"{key}.path", f"a {kind} source needs a path (or a placeholder like '{{{kind}}}')")
+    if kind == "replay":
+        if data.get("stage") not in stage_names:
+            check.fail(f"{key}.stage", f"must name an earlier stage ({', '.join(stage_names) or 'none yet'})")
+    style = data.get("style")
+    if style is not None and (kind != "synthetic" or style not in STYLES):
+        check.fail(f"{key}.style", f"a synthetic source's style, one of {', '.join(STYLES)}; got {style!r}")
+    verdicts = data.get("verdicts") or []
+    for v in verdicts:
+        if v not in ("agrees", "disagrees", "unchecked"):
+            check.fail(f"{key}.verdicts", f"unknown verdict {v!r}")
+    return Source(
+        kind=kind, weight=weight, count=count, types=types, options=dict(options), path=data.get("path"),
+        first=first, verdicts=tuple(verdicts), stage=data.get("stage"), name=data.get("name"), style=style,
+    )
+
+
+def parse_spec(data: Any, where: str = "<spec>") -> Spec:
+    check = _Checker(where)
+    check.only(data, "", ("name", "description", "template", "seq_length", "digits", "seed", "heldout", "data",
+                          "stages"))
+    if not isinstance(data.get("name"), str) or not data["name"]:
+        check.fail("name", "required, a non-empty string")
+    template = check.choice(data, "", "template", tuple(TEMPLATES), "alpaca_zh")
+    seq_length = check.int_(data, "", "seq_length", 256, minimum=8)
+    digits = check.choice(data, "", "digits", (3, 1), 3)
+    seed = check.int_(data, "", "seed", 0, minimum=0)
+    stages_raw = data.get("stages")
+    if not isinstance(stages_raw, list) or not stages_raw:
+        check.fail("stages", "required, a non-empty list")
+    stages, names = [], []
+    for k, raw in enumerate(stages_raw):
+        key = f"stages[{k}]"
+        check.only(raw, key, ("name", "size", "sources", "style", "lang", "epochs", "seed"))
+        name = raw.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
+            check.fail(f"{key}.name", f"required: letters, digits, _ . - only, got {name!r}")
+        if name in names:
+            check.fail(f"{key}.name", f"duplicate stage name {name!r}")
+        sources_raw = raw.get("sources")
+        if not isinstance(sources_raw, list) or not sources_raw:
+            check.fail(f"{key}.sources", "required, a non-empty list")
+        sources = tuple(_source(check, f"{key}.sources[{j}]", s, names) for j, s in enumerate(sources_raw))
+        size = check.int_(raw, key, "size")
+        if size is None and any(s.count is None and s.first is None for s in sources):
+            check.fail(f"{key}.size", "required when a source is given by weight")
+        stages.append(
+            Stage(
+                name=name, size=size, sources=sources,
+                style=check.choice(raw, key, "style", STYLES, "contest"),
+                lang=check.choice(raw, key, "lang", LANGS, "mix"),
+                epochs=check.int_(raw, key, "epochs"), seed=check.int_(raw, key, "seed", minimum=0),
+            )
+        )
+        names.append(name)
+    held = data.get("heldout") or {}
+    check.only(held, "heldout", ("count", "types", "seed", "lang", "extrapolate"))
+    extrapolate = held.get("extrapolate") or {}
+    check.only(extrapolate, "heldout.extrapolate", SYNTHETIC_OPTIONS)
+    heldout = Heldout(
+        count=check.int_(held, "heldout", "count", 200),
+        types=_types(check, "heldout.types", held.get("types")),
+        seed=check.int_(held, "heldout", "seed", 2**31 - 1, minimum=0),
+        lang=check.choice(held, "heldout", "lang", LANGS, "mix"),
+        extrapolate=dict(extrapolate),
+    )
+    data_paths = data.get("data") or {}
+    check.only(data_paths, "data", ("contest", "belle", "alpaca"))
+    return Spec(
+        name=data["name"], stages=tuple(stages), template=template, seq_length=seq_length, digits=digits,
+        seed=seed, heldout=heldout, data=dict(data_paths), description=str(data.get("description", "")),
+        path=where, raw=data,
+    )
+
+
+def load_spec(path: str | Path) -> Spec:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    return parse_spec(data, str(path))
+
+
+def resolve_path(spec: Spec, source: Source, data_args: dict[str, str]) -> Path:
+    """A source path: '{contest}' placeholders come from --data, then the spec's data: section."""
+    text = source.path or ""
+    m = PLACEHOLDER.match(text)
+    if m:
+        name = m.group(1)
+        value = data_args.get(name) or spec.data.get(name)
+        if not value:
+            raise SpecError(f"{spec.path}: source path {text!r} needs --data {name}=PATH")
+        text = value
+    path = Path(text)
+    if not path.is_absolute() and spec.path and not path.exists():
+        beside = Path(spec.path).parent / path
+        path = beside if beside.exists() else path
+    if not path.is_file():
+        raise SpecError(f"{spec.path}: source file {path} does not exist")
+    return path
