@@ -12,10 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from datagen.family import ConfigError, Family, load_families
+from datagen.numbers import reverse_digits
 from datagen.rng import Interleave, Permutation, derive_key, mix64, water_fill
 
 LANGS = ("zh", "en", "mix")
-STYLES = ("contest", "bare", "steps")
+STYLES = ("contest", "bare", "steps", "reversed")
 FORMATS = ("records", "contest")
 # zh picks the contest's own phrasing half the time; en has no contest phrasing
 ZH_TEMPLATE = (0, 0, 1, 2)
@@ -72,6 +73,16 @@ class FamilyStream:
         self.aux_key = derive_key(request.seed, family.name, "choices")
 
 
+def reversed_body(family: Family, config, values: tuple, lang: str, template: int) -> dict:
+    """The contest solution with its result written in reversed-digit order."""
+    body = family.render(config, values, lang, template, "contest")
+    result = family.render(config, values, lang, template, "bare")["solution"]
+    solution = body["solution"]
+    at = solution.rfind(result)
+    body["solution"] = solution[:at] + reverse_digits(result) + solution[at + len(result):]
+    return body
+
+
 class Generator:
     def __init__(self, request: Request) -> None:
         request.validate()
@@ -99,7 +110,10 @@ class Generator:
         r = mix64(stream.aux_key + local)
         lang = request.lang if request.lang != "mix" else ("zh" if r & 1 else "en")
         template = ZH_TEMPLATE[(r >> 1) & 3] if lang == "zh" else (r >> 3) % 3
-        body = stream.family.render(stream.config, values, lang, template, request.style)
+        if request.style == "reversed":
+            body = reversed_body(stream.family, stream.config, values, lang, template)
+        else:
+            body = stream.family.render(stream.config, values, lang, template, request.style)
         name = stream.family.name
         return {
             "id": f"syn-{name}-s{request.seed}-{i:07d}",

@@ -102,3 +102,10 @@ def parse_exact(text: str) -> Fraction:
         p, q = text.split("/")
         return Fraction(int(p), int(q))
     return Fraction(Decimal(text))
+
+
+def reverse_digits(text: str) -> str:
+    """Reversed-digit form (Teaching Arithmetic to Small Transformers): the characters after
+    the sign reversed as a whole, sign kept in front; -123.45 -> -54.321.  Its own inverse."""
+    sign = "-" if text.startswith("-") else ""
+    return sign + text[len(sign):][::-1]

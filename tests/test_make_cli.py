@@ -179,3 +179,17 @@ def test_interleave_and_water_fill():
     assert water_fill(5, [1, 1]) == [1, 1]
     order = Interleave([1, 3, 2])
     assert [order.locate(t) for t in range(6)] == [(0, 0), (1, 0), (2, 0), (1, 1), (2, 1), (1, 2)]
+
+
+def test_reversed_style_writes_the_contest_result_backwards():
+    from datagen.numbers import reverse_digits
+
+    contest = Generator(Request(types=("add", "mul", "area"), n=60, seed=4, style="contest"))
+    backwards = Generator(Request(types=("add", "mul", "area"), n=60, seed=4, style="reversed"))
+    for i in range(60):
+        a, b = contest.item(i), backwards.item(i)
+        assert a["problem"] == b["problem"] and a["answer"] == b["answer"]
+        shown = re.findall(r"-?[\d.]+", a["solution"])[-1]
+        assert re.findall(r"-?[\d.]+", b["solution"])[-1] == reverse_digits(shown)
+        assert reverse_digits(reverse_digits(shown)) == shown
+    assert reverse_digits("-123.45") == "-54.321"
