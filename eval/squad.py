@@ -1,0 +1,180 @@
+"""SQuAD v1.1 F1 / EM: the official semantics, a CJK-aware variant, and the retention gate.
+
+Official (``evaluate-v1.1.py``): lowercase, drop ASCII punctuation, drop the articles
+a/an/the, collapse whitespace; F1 over whitespace tokens by multiset overlap; EM after
+normalisation; the best over a question's ground truths; averaged × 100 over every question
+in the dataset (an unanswered question scores 0).
+
+The CJK variant keeps that shape but reads Chinese: NFKC (full-width forms), every Unicode
+punctuation mark removed (。，《》 too), one token per CJK character, and a number's decimal
+point kept (the official rule makes ``1.5`` equal ``15``).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+BASE_F1 = 59.870
+BASE_EM = 44.170
+GATE = 0.90
+
+ARTICLES = re.compile(r"\b(a|an|the)\b")
+ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+CJK_TOKEN = re.compile(rf"[0-9]+(?:\.[0-9]+)+|[{CJK_RANGES}]|[^\s{CJK_RANGES}]+")
+DECIMAL_POINT = re.compile(r"(?<=[0-9])\.(?=[0-9])")
+POINT = "\x00"  # stands for a decimal point while punctuation is removed
+
+
+def normalize_answer(text: str) -> str:
+    """The official normalisation."""
+    text = text.lower().translate(ASCII_PUNCTUATION)
+    text = ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def official_tokens(text: str) -> list[str]:
+    return normalize_answer(text).split()
+
+
+def _strip_punctuation(text: str) -> str:
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "S")))
+
+
+def cjk_tokens(text: str) -> list[str]:
+    """CJK-aware tokens: per-character Chinese, whitespace words otherwise, decimals intact."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = DECIMAL_POINT.sub(POINT, text)
+    text = _strip_punctuation(text).replace(POINT, ".")
+    text = ARTICLES.sub(" ", text)
+    return CJK_TOKEN.findall(text)
+
+
+def generation_answer(output: str) -> str:
+    """The answer in a model's generation: after an echoed prompt, before the next turn, first line.
+
+    MindFormers' SQuAD metric also reads the first line of what the model wrote.
+    """
+    from eval.score import END_TOKENS, RESPONSE, cut_continuation
+
+    response = RESPONSE.search(output)
+    if response is not None and not any(token in output[:response.start()] for token in END_TOKENS):
+        output = output[response.end():]
+    text = cut_continuation(output)
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def f1_tokens(prediction: list[str], truth: list[str]) -> float:
+    common = Counter(prediction) & Counter(truth)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision = same / len(prediction)
+    recall = same / len(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    tokens: Callable[[str], list[str]]
+    exact_key: Callable[[str], object]
+
+
+OFFICIAL = Variant("official", official_tokens, normalize_answer)
+CJK = Variant("cjk", cjk_tokens, lambda text: tuple(cjk_tokens(text)))
+VARIANTS = (OFFICIAL, CJK)
+
+
+def score_one(prediction: str, truths: Iterable[str], variant: Variant = OFFICIAL) -> tuple[float, float]:
+    """(F1, EM) of one answer: the best over the ground truths, each in [0, 1]."""
+    pred_tokens = variant.tokens(prediction)
+    pred_key = variant.exact_key(prediction)
+    best_f1 = best_em = 0.0
+    for truth in truths:
+        best_f1 = max(best_f1, f1_tokens(pred_tokens, variant.tokens(truth)))
+        best_em = max(best_em, float(pred_key == variant.exact_key(truth)))
+    return best_f1, best_em
+
+
+@dataclass(frozen=True)
+class SquadScore:
+    variant: str
+    f1: float  # × 100, like the official script
+    em: float
+    total: int
+    answered: int
+
+    def as_dict(self) -> dict:
+        return {"f1": self.f1, "em": self.em, "total": self.total, "answered": self.answered}
+
+
+def questions(dataset: dict) -> Iterable[tuple[str, list[str]]]:
+    """(qid, ground-truth texts) for every question of a SQuAD v1.1 ``{"data": [...]}``."""
+    for article in dataset["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                yield str(qa["id"]), [answer["text"] for answer in qa["answers"]]
+
+
+def evaluate(dataset: dict, predictions: dict[str, str], variant: Variant = OFFICIAL) -> SquadScore:
+    f1 = em = 0.0
+    total = answered = 0
+    for qid, truths in questions(dataset):
+        total += 1
+        if qid not in predictions:
+            continue
+        answered += 1
+        one_f1, one_em = score_one(predictions[qid], truths, variant)
+        f1 += one_f1
+        em += one_em
+    scale = 100.0 / total if total else 0.0
+    return SquadScore(variant.name, f1 * scale, em * scale, total, answered)
+
+
+@dataclass(frozen=True)
+class Retention:
+    f1: float
+    em: float
+    base_f1: float = BASE_F1
+    base_em: float = BASE_EM
+    gate: float = GATE
+
+    @property
+    def f1_gate(self) -> float:
+        return self.base_f1 * self.gate
+
+    @property
+    def em_gate(self) -> float:
+        return self.base_em * self.gate
+
+    @property
+    def f1_margin(self) -> float:
+        return self.f1 - self.f1_gate
+
+    @property
+    def em_margin(self) -> float:
+        return self.em - self.em_gate
+
+    @property
+    def passed(self) -> bool:
+        return self.f1_margin >= 0 and self.em_margin >= 0
+
+    def as_dict(self) -> dict:
+        return {
+            "f1": self.f1, "em": self.em, "base_f1": self.base_f1, "base_em": self.base_em,
+            "gate": self.gate, "f1_gate": self.f1_gate, "em_gate": self.em_gate,
+            "f1_margin": self.f1_margin, "em_margin": self.em_margin, "pass": self.passed,
+        }
+
+    def line(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        return (f"retention {verdict}: F1 {self.f1:.3f} vs gate {self.f1_gate:.3f} ({self.f1_margin:+.3f}), "
+                f"EM {self.em:.3f} vs gate {self.em_gate:.3f} ({self.em_margin:+.3f}); "
+                f"gate = {100 * self.gate:g} % of base F1 {self.base_f1:.3f} / EM {self.base_em:.3f}")

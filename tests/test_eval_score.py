@@ -1,0 +1,333 @@
+"""eval score end to end: echo removal, gold reading, prediction formats, matching, the command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curricula.templates import inference_prompt
+from datagen.cli import UsageError, main
+from datagen.generate import Generator, Request
+from eval.compare import make_gold
+from eval.gold import read_gold
+from eval.predictions import Prediction, align, read_predictions
+from eval.score import GoldItem, cut_continuation, remove_echo, score_output
+
+TYPES = ("add", "sub", "mul", "div", "sqrt", "linear_eq", "mean", "fraction")
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    generator = Generator(Request(types=TYPES, n=64, seed=5, lang="mix"))
+    return [generator.item(i) for i in range(64)]
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def npy_batches(texts: list[str], batch: int) -> np.ndarray:
+    """MindFormers predict output (REFERENCE §5): a list of {"text_generation_text": [...]} per batch."""
+    batches = [{"text_generation_text": texts[i:i + batch]} for i in range(0, len(texts), batch)]
+    array = np.empty(len(batches), dtype=object)
+    array[:] = batches
+    return array
+
+
+def item(problem: str, answer: str, family: str = "add") -> GoldItem:
+    return GoldItem("x", 1, family, "zh", problem, make_gold(answer, family=family), (answer,))
+
+
+# --- echo removal and the answer turn ---------------------------------------------------------
+
+PROBLEM = "计算 4204.22 + -2369.17 等于多少？"
+
+
+@pytest.mark.parametrize("template", ["raw", "alpaca", "zh_prefix", "alpaca_zh"])
+def test_echoed_prompt_is_removed_for_every_template(template):
+    output = inference_prompt(template, PROBLEM) + " 4204.22 + -2369.17 = 1835.05"
+    assert remove_echo(output, PROBLEM, template).strip() == "4204.22 + -2369.17 = 1835.05"
+    assert remove_echo(output, PROBLEM).strip() == "4204.22 + -2369.17 = 1835.05"  # auto
+    assert score_output(output, item(PROBLEM, "1835.05")).strict is True
+
+
+def test_echoed_problem_numbers_never_count():
+    # the model only repeats the question: its operands are not an answer
+    gold = item("计算 5 + 0 等于多少？", "5")
+    for output in ("计算 5 + 0 等于多少？", inference_prompt("alpaca", "计算 5 + 0 等于多少？")):
+        verdict = score_output(output, gold)
+        assert (verdict.strict, verdict.extracted) == (False, None)
+    # a repeated question inside the answer is blanked too
+    gold = item("What is 7 + 1?", "8")
+    assert score_output("What is 7 + 1? What is 7 + 1? I don't know", gold).extracted is None
+    assert score_output("What is 7 + 1? 8", gold).strict is True
+
+
+def test_the_next_turn_is_cut_off():
+    assert cut_continuation("1835.05</s>USER: 计算 1 + 2 ASSISTANT: 3") == "1835.05"
+    assert cut_continuation("= 12\n\n### Instruction:\n计算 1 + 2\n\n### Response: 3") == "= 12\n\n"
+    # an echo that was not stripped (a different wording) is skipped up to the response
+    assert cut_continuation(inference_prompt("alpaca", "another problem") + " 42").strip() == "42"
+    gold = item(PROBLEM, "1835.05")
+    assert score_output("= 1835.05\nUSER: 计算 1 + 2 等于多少？ ASSISTANT: = 3", gold).strict is True
+
+
+def test_echo_with_a_trap_answer():
+    gold = item(PROBLEM, "1835.05")
+    prompt = inference_prompt("alpaca_zh", PROBLEM)
+    verdict = score_output(prompt + " 答案是 11835.05", gold)  # the gold's digits inside a wrong number
+    assert (verdict.strict, verdict.lenient, verdict.extracted) == (False, True, "11835.05")
+    verdict = score_output(prompt + " The answer is 1,835.050.", gold)
+    assert (verdict.strict, verdict.lenient, verdict.extracted) == (True, False, "1,835.050")
+    verdict = score_output(prompt + " 结果为 1.83505e3", gold)
+    assert (verdict.strict, verdict.extracted) == (True, "1.83505e3")
+
+
+def test_unknown_template_is_a_usage_error(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:2])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": "1"} for r in records[:2]])
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--template", "chatml"]) == 2
+    assert "unknown template 'chatml'" in capsys.readouterr().err
+
+
+def test_lenient_uses_the_output_without_echo():
+    gold = item("计算 1835.05 + 0 等于多少？", "1835.05")
+    verdict = score_output(inference_prompt("alpaca_zh", "计算 1835.05 + 0 等于多少？") + " 不知道", gold)
+    assert (verdict.strict, verdict.lenient) == (False, False)
+    verdict = score_output("答案是 11835.05", gold)
+    assert (verdict.strict, verdict.lenient, verdict.extracted) == (False, True, "11835.05")
+
+
+# --- gold --------------------------------------------------------------------------------------
+
+def test_records_are_read_with_type_language_and_difficulty(tmp_path, records):
+    gold = read_gold(write_jsonl(tmp_path / "g.jsonl", records))
+    assert [i.id for i in gold.items] == [r["id"] for r in records]
+    first = gold.items[0]
+    assert (first.type, first.lang, first.gold.answer) == (records[0]["type"], records[0]["lang"], records[0]["answer"])
+    assert first.bucket.startswith("digits=")
+    assert gold.counts == {"record": 64}
+    sqrt = next(i for i, r in zip(gold.items, records) if r["answer_policy"] == "sig40")
+    assert sqrt.gold.policy == "sig40" and not sqrt.gold.short
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "g.jsonl:2: not valid JSON"),
+    ('{"problem": "x", "answer": "1.2.3"}', "g.jsonl:2: field 'answer'"),
+    ('{"problem": "x", "answer": "1", "answer_policy": "sig28"}', "g.jsonl:2: field 'answer_policy'"),
+    ('{"answer": "1"}', "g.jsonl:2: field 'problem' is missing"),
+    ('{"question": "x"}', "g.jsonl:2: neither a record"),
+    ("[1, 2]", "g.jsonl:2: expected a JSON object"),
+])
+def test_bad_gold_rows_name_file_line_and_field(tmp_path, line, message):
+    path = tmp_path / "g.jsonl"
+    path.write_text('{"problem": "计算 1 + 1 等于多少？", "answer": "2"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_gold(path)
+
+
+class Resolved(types.SimpleNamespace):
+    pass
+
+
+def fake_contest(answers: dict[str, tuple[str, str, str]]) -> types.ModuleType:
+    module = types.ModuleType("curricula.contest")
+
+    def resolve(problem):
+        if problem not in answers:
+            return None
+        family, answer, policy = answers[problem]
+        return Resolved(type=family, operands=[], answer=answer, answer_policy=policy)
+
+    module.resolve = resolve
+    return module
+
+
+def test_contest_rows_are_re_derived_exactly(tmp_path, monkeypatch):
+    rows = [
+        {"problem": "计算 2415.96 / -2695.89 等于多少？", "solution": "-0.8961641"},
+        {"problem": "解方程 -39x + 20 = 0", "solution": "方程的解为：0.5128205128205128"},
+        {"problem": "Find $x$.", "solution": "So $x = \\boxed{\\frac{3}{4}}$."},
+        {"problem": "Prove it.", "solution": "Done, $\\boxed{x^2 + 1}$."},
+    ]
+    monkeypatch.setitem(sys.modules, "curricula.contest", fake_contest({
+        rows[0]["problem"]: ("div", "-241596/269589", "exact"),
+        rows[1]["problem"]: ("linear_eq", "20/39", "exact"),
+    }))
+    gold = read_gold(write_jsonl(tmp_path / "contest.jsonl", rows))
+    a, b, c, d = gold.items
+    assert (a.type, a.lang, a.gold.numerator, a.gold.denominator, a.source) == ("div", "zh", -80532, 89863, "contest")
+    assert "-0.8961641" in a.strings  # the contest's number string, for the lenient metric
+    assert (b.type, b.gold.answer) == ("linear_eq", "20/39")
+    assert (c.type, c.lang, c.gold.answer, c.source) == ("competition", "en", "3/4", "solution")
+    assert (d.gold, d.source) == (None, "unjudged")
+    assert score_output("-0.8961641", a).strict is True  # rounded to 7 decimals: within one unit
+    assert score_output("-0.8961", a).strict is True  # truncated
+    assert score_output("-0.89", a).strict is True
+    assert score_output("-0.9", a).strict is False
+    assert score_output("x = 3/4", c).strict is True
+    assert score_output("x = 3/4", d).strict is None
+
+
+def test_contest_rows_without_the_contest_module_are_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "curricula.contest", None)  # as if the module were not installed
+    path = write_jsonl(tmp_path / "c.jsonl", [{"problem": "计算 1 + 1 等于多少？", "solution": "1 + 1 = 2"}])
+    with pytest.raises(UsageError, match=r"c.jsonl:1: a contest-format row .* curricula.contest"):
+        read_gold(path)
+
+
+# --- predictions -------------------------------------------------------------------------------
+
+def test_npy_needs_allow_pickle_and_says_why(tmp_path):
+    path = tmp_path / "p.npy"
+    np.save(path, npy_batches(["a", "b", "c"], 2), allow_pickle=True)
+    with pytest.raises(UsageError, match="unpickles, which can run arbitrary code; pass --allow-pickle"):
+        read_predictions(path)
+    preds = read_predictions(path, allow_pickle=True)
+    assert [p.output for p in preds] == ["a", "b", "c"]
+    assert preds[2].where.endswith("batch 1, text 0")
+
+
+def test_npy_that_is_not_numpy_is_never_unpickled(tmp_path):
+    import pickle
+
+    path = tmp_path / "evil.npy"
+    path.write_bytes(pickle.dumps(["x"]))
+    with pytest.raises(UsageError, match="not a .npy file"):
+        read_predictions(path, allow_pickle=True)
+
+
+def test_npy_with_a_wrong_structure_names_the_batch(tmp_path):
+    path = tmp_path / "p.npy"
+    array = np.empty(2, dtype=object)
+    array[:] = [{"text_generation_text": ["a"]}, {"other": 1}]
+    np.save(path, array, allow_pickle=True)
+    with pytest.raises(UsageError, match=r"p.npy: batch 1: field 'text_generation_text' is missing"):
+        read_predictions(path, allow_pickle=True)
+
+
+def test_jsonl_predictions_errors_name_the_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": "a", "output": "1"}\n{"id": "b"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"p.jsonl:2: field 'output' is missing"):
+        read_predictions(path)
+    path.write_text('{"id": "a", "output": 5}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"p.jsonl:1: field 'output' must be a string"):
+        read_predictions(path)
+
+
+def preds(*ids) -> list[Prediction]:
+    return [Prediction(i, f"out-{i}", f"p.jsonl:{k + 1}") for k, i in enumerate(ids)]
+
+
+def test_align_by_id_and_by_order():
+    assert align(["a", "b"], preds("b", "a"), "g", "p") == ["out-a", "out-b"]
+    assert align(["a", "b"], preds(None, None), "g", "p") == ["out-None", "out-None"]
+    assert align([None, None], preds("x", "y"), "g", "p") == ["out-x", "out-y"]  # gold without ids: order
+
+
+def test_count_mismatch_says_which_side_is_short():
+    with pytest.raises(UsageError, match="the predictions are short by 1 .*'c'"):
+        align(["a", "b", "c"], preds("a", "b"), "g", "p")
+    with pytest.raises(UsageError, match="the gold is short by 1 .*'z' is not in the gold"):
+        align(["a", "b"], preds("a", "b", "z"), "g", "p")
+    with pytest.raises(UsageError, match=r"matched by order\): the predictions side is short by 2"):
+        align([None, None, None], preds(None), "g", "p")
+    with pytest.raises(UsageError, match=r"matched by order\): the gold side is short by 1"):
+        align([None], preds(None, None), "g", "p")
+    with pytest.raises(UsageError, match="duplicate id 'a'"):
+        align(["a", "b"], preds("a", "a"), "g", "p")
+    assert align(["a", "b", "c"], preds("a", "c"), "g", "p", partial=True) == ["out-a", None, "out-c"]
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def answer_texts(records) -> list[str]:
+    """Right answers in varied forms for even items, wrong ones for odd items."""
+    texts = []
+    for k, r in enumerate(records):
+        if k % 2:
+            texts.append("我不知道" if k % 4 == 1 else f"The answer is {r['answer']}9.")
+        elif r["lang"] == "zh":
+            texts.append(f"所以结果为{r['answer']}。")
+        else:
+            texts.append(f"The answer is $\\boxed{{{r['answer']}}}$.")
+    return texts
+
+
+def test_score_command_reports_by_type_and_language(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "heldout.jsonl", records)
+    pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": r["id"], "output": t}
+                                                 for r, t in zip(records, answer_texts(records))])
+    rc = main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(tmp_path / "r.json"),
+               "--items", str(tmp_path / "items.jsonl"), "--plot", str(tmp_path / "acc.png")])
+    assert rc == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    expected = sum(1 for k in range(64) if k % 2 == 0)
+    assert report["n"] == 64 and report["strict"] == expected / 64
+    assert report["overall"]["strict_correct"] == 32
+    assert set(report["by_type"]) == set(TYPES)
+    assert sum(row["n"] for row in report["by_lang"].values()) == 64
+    assert report["by_type_difficulty"]
+    items = [json.loads(line) for line in (tmp_path / "items.jsonl").read_text().splitlines()]
+    assert [i["id"] for i in items] == [r["id"] for r in records]
+    assert all(set(i) >= {"id", "strict", "lenient", "extracted"} for i in items)
+    assert [i["strict"] for i in items] == [k % 2 == 0 for k in range(64)]
+    assert items[1]["extracted"] is None and items[1]["lenient"] is False
+    assert items[3]["strict"] is False and items[3]["lenient"] is True  # "<answer>9" contains the answer
+    assert (tmp_path / "acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = capsys.readouterr().out
+    assert "datagen eval score: 64 items" in out and "all" in out
+
+
+def test_score_command_reads_smoke_style_npy_and_jsonl(tmp_path, records, capsys):
+    """The files train smoke writes: .npy texts echo the prompt; .jsonl holds the continuation."""
+    gold = write_jsonl(tmp_path / "heldout.jsonl", records)
+    continuations = [" " + r["solution"] for r in records]
+    texts = [inference_prompt("alpaca_zh", r["problem"]) + c for r, c in zip(records, continuations)]
+    np.save(tmp_path / "pred.npy", npy_batches(texts, 8), allow_pickle=True)
+    write_jsonl(tmp_path / "pred.jsonl", [{"id": r["id"], "output": c} for r, c in zip(records, continuations)])
+    reports = {}
+    for name, extra in (("pred.npy", ["--allow-pickle"]), ("pred.jsonl", [])):
+        out = tmp_path / f"{name}.json"
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(tmp_path / name), "--json", str(out),
+                     "-q", *extra]) == 0
+        reports[name] = json.loads(out.read_text())
+    assert reports["pred.npy"]["strict"] == reports["pred.jsonl"]["strict"] > 0.8
+    assert reports["pred.npy"]["lenient"] == reports["pred.jsonl"]["lenient"] == 1.0
+    # without the flag, the .npy is refused with the reason, exit code 2
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(tmp_path / "pred.npy")]) == 2
+    assert "--allow-pickle" in capsys.readouterr().err
+
+
+def test_score_command_with_the_smoke_writer(tmp_path, records):
+    predict_script = pytest.importorskip("train.predict_script")
+    gold = write_jsonl(tmp_path / "heldout.jsonl", records)
+    prompts = [inference_prompt("alpaca", r["problem"]) for r in records[:32]]
+    continuations = [" " + r["solution"] for r in records[:32]]
+    npy, jsonl = tmp_path / "p.npy", tmp_path / "p.jsonl"
+    predict_script.write_predictions(str(npy), str(jsonl), [r["id"] for r in records[:32]], prompts,
+                                     continuations, 8)
+    for path, extra in ((npy, ["--allow-pickle"]), (jsonl, [])):
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(path), "-q", *extra]) == 2
+        out = tmp_path / "r.json"
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(path), "--allow-partial",
+                     "--json", str(out), "-q", *extra]) == 0
+        report = json.loads(out.read_text())
+        assert report["n"] == 32 and report["without_prediction"] == 32 and report["lenient"] == 1.0
+
+
+def test_score_command_errors_are_one_line_exit_2(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "heldout.jsonl", records)
+    pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": r["id"], "output": "1"} for r in records[:-1]])
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("datagen eval: error:") and "predictions are short by 1" in err
+    assert main(["eval", "score", "--gold", str(tmp_path / "missing.jsonl"), "--pred", str(pred)]) == 2
+    assert "cannot read" in capsys.readouterr().err
