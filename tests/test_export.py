@@ -1,0 +1,351 @@
+"""Export: conversation JSON and MindRecord token-for-token as MindFormers' Llama3 preprocessing."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curricula import export as ex
+from curricula.templates import human_turn
+from curricula.tokenizer import BOS_ID, EOS_ID, PAD_ID, load_tokenizer
+
+FIXTURES = Path(__file__).parent / "fixtures" / "export"
+REFERENCE = json.loads((FIXTURES / "mindformers_reference.json").read_text(encoding="utf-8"))["cases"]
+SYSTEM = (
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions."
+)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return load_tokenizer()
+
+
+def conversation(*turns, lead=None):
+    roles = ("human", "gpt")
+    turns_json = [{"from": roles[i % 2], "value": text} for i, text in enumerate(turns)]
+    if lead:
+        turns_json.insert(0, {"from": lead, "value": "You are a calculator."})
+    return {"id": "t", "conversations": turns_json}
+
+
+def encode(items, seq_length, tokenizer, template="raw", overlong="truncate", cached=True):
+    codec = ex.PromptCodec(tokenizer)
+    codec.cached = cached
+    job = ex.Job(template, codec, seq_length + 1, overlong)
+    batch = ex.encode_rows(list(ex.as_rows(items, "test")), job)
+    input_ids, labels = batch.arrays()
+    return input_ids, labels, batch
+
+
+def generated_records(n=400, style="contest"):
+    from datagen.family import FAMILY_ORDER
+    from datagen.generate import Generator, Request
+
+    generator = Generator(Request(types=tuple(FAMILY_ORDER), n=n, seed=11, style=style, allow_duplicates=True))
+    return [generator.item(i) for i in range(n)]
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+
+def test_fastchat_vicuna_rendering_is_the_exact_text_mindformers_splits():
+    assert ex.render_prompt(["计算 1 + 2 等于多少？", "1 + 2 = 3"]) == (
+        f"{SYSTEM} USER: 计算 1 + 2 等于多少？ ASSISTANT: 1 + 2 = 3</s>"
+    )
+    assert ex.render_prompt(["q1", "a1", "q2", "a2"]) == f"{SYSTEM} USER: q1 ASSISTANT: a1</s>USER: q2 ASSISTANT: a2</s>"
+
+
+def test_records_become_template_human_turn_and_solution_answer():
+    record = {"id": "syn-1", "problem": "计算 2 + 3 等于多少？", "solution": "2 + 3 = 5"}
+    conv = ex.row_conversation(ex.Row("f", 1, record, "f"), "alpaca_zh")
+    assert conv.id == "syn-1"
+    assert conv.turns == (human_turn("alpaca_zh", record["problem"]), "2 + 3 = 5")
+
+
+# ---- token identity with MindFormers -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", REFERENCE, ids=[c["name"] for c in REFERENCE])
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "direct"])
+def test_ids_and_labels_match_mindformers_preprocessing(case, cached):
+    tokenizer = load_tokenizer(digits=case["digits"])
+    item = {"id": case["name"], "conversations": case["conversations"]}
+    input_ids, labels, _ = encode([item], case["seq_length"], tokenizer, cached=cached)
+    assert input_ids[0].tolist() == case["input_ids"]
+    assert labels[0].tolist() == case["labels"]
+
+
+def test_pinned_answer_tokens_show_the_trained_space(tok):
+    chinese = next(c for c in REFERENCE if c["name"] == "chinese")
+    trained = [t for t in chinese["labels"] if t != -100]
+    # the space after "ASSISTANT:" is trained: alone (220) before a digit, joined as " -" before a minus
+    assert trained == [220, 12819, 19, 13, 1313, 489, 482, 14087, 24, 13, 1114, 284, 220, 10750, 20, 13, 2304, EOS_ID]
+    assert tok.decode(trained) == " 4204.22 + -2369.17 = 1835.05<|end_of_text|>"
+    english = next(c for c in REFERENCE if c["name"] == "english")
+    assert [t for t in english["labels"] if t != -100] == [
+        482, 19, 13, 2839, 482, 220, 16, 13, 1135, 284, 482, 20, 13, 4331, EOS_ID,
+    ]
+    assert chinese["input_ids"][0] == BOS_ID and chinese["input_ids"][-1] == PAD_ID
+    digits1 = next(c for c in REFERENCE if c["name"] == "chinese_digits1")
+    assert [t for t in digits1["labels"] if t != -100][:8] == [220, 19, 17, 15, 19, 13, 17, 17]  # 4 2 0 4 . 2 2
+
+
+def test_negative_answer_joins_the_space_and_minus(tok):
+    case = next(c for c in REFERENCE if c["name"] == "bare_number_answer")
+    trained = [t for t in case["labels"] if t != -100]
+    assert tok.decode([trained[0]]) == " -"
+    assert tok.decode(trained) == " -0.8961641<|end_of_text|>"
+
+
+def test_two_rounds_second_starts_with_user_without_space(tok):
+    case = next(c for c in REFERENCE if c["name"] == "two_rounds")
+    ids = [t for t in case["input_ids"] if t != PAD_ID]
+    assert ids.count(BOS_ID) == 1 and ids.count(EOS_ID) == 2
+    after_first = ids[ids.index(EOS_ID) + 1:]
+    assert tok.decode(after_first[:2]) == "USER:"
+    trained = tok.decode([t for t in case["labels"] if t != -100])
+    assert trained == " 1 + 2 = 3<|end_of_text|> 10 * -3 = -30<|end_of_text|>"
+
+
+def test_overlong_answer_trains_to_the_last_position_without_eos(tok):
+    case = next(c for c in REFERENCE if c["name"] == "overlong_answer")
+    assert len(case["input_ids"]) == case["seq_length"] + 1
+    assert case["labels"][-1] == case["input_ids"][-1] != EOS_ID
+    assert PAD_ID not in case["input_ids"]
+
+
+def test_overlong_prompt_gives_a_fully_masked_record():
+    case = next(c for c in REFERENCE if c["name"] == "overlong_prompt")
+    assert set(case["labels"]) == {-100}
+
+
+def test_cached_and_direct_paths_agree_on_generated_records(tok):
+    for style, template in (("contest", "raw"), ("steps", "alpaca_zh"), ("bare", "alpaca")):
+        records = generated_records(300, style)
+        fast = encode(records, 256, tok, template=template)
+        slow = encode(records, 256, tok, template=template, cached=False)
+        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+        assert fast[2].batched > 0 and slow[2].batched == 0
+
+
+EDGE_CASES = [
+    ("q ", "a"),
+    ("q\n", "\n解题过程\n答案：12"),
+    ("q\t", "  a"),
+    ("q", "a\n"),
+    ("hello ASSISTANT: x", "a"),
+    ("q", "a ASSISTANT: b"),
+    ("q</s>x", "a"),
+    ("q", "a</s></s>b"),
+    ("q<|end_of_text|>", "a"),
+    ("q", "a<|reserved_special_token_0|>"),
+    ("Cafe\u0301", "e\u0301"),
+    ("it's", "'s"),
+    ("q\u3000", "a"),
+    ("q", "a", "q2 ", "a2"),
+    ("USER: hi", "ASSISTANT: yo"),
+    ("🙂", "😀"),
+]
+
+
+@pytest.mark.parametrize("seq_length", [256, 24])
+def test_cached_and_direct_paths_agree_on_awkward_text(tok, seq_length):
+    items = [conversation(*turns) for turns in EDGE_CASES]
+    fast = encode(items, seq_length, tok)
+    slow = encode(items, seq_length, tok, cached=False)
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+
+
+def test_unsplittable_rounds_are_fully_masked_and_width_long(tok):
+    # MindFormers stops labelling at a round it cannot split on " ASSISTANT: ";
+    # its labels then stay longer than the record, here they are cut to the width
+    _, labels, batch = encode([conversation("q", "a ASSISTANT: b")] * 2, 16, tok)
+    assert labels.shape == (2, 17) and (labels == -100).all()
+    assert batch.fully_masked == 2
+
+
+# ---- rows in, rejects out ----------------------------------------------------------------------
+
+
+def test_bad_rows_are_rejected_with_line_and_field(tmp_path, tok):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"problem": "计算 1 + 1 等于多少？", "solution": "1 + 1 = 2"}\n'
+        "{not json}\n"
+        '{"problem": "q"}\n'
+        "\n"
+        '{"problem": 3, "solution": "x"}\n'
+        '{"conversations": [{"from": "human", "value": "q"}, {"from": "human", "value": "q"}]}\n'
+        '{"conversations": [{"from": "human", "value": "q"}]}\n'
+        '["a list"]\n',
+        encoding="utf-8",
+    )
+    summary = ex.export_mindrecord(ex.read_rows(source), tmp_path / "out.mindrecord", tokenizer=tok, seq_length=64)
+    assert (summary["rows"], summary["records"], summary["rejected"]) == (7, 1, 6)
+    got = [(r["where"], r["field"]) for r in summary["rejects"]]
+    name = str(source)
+    assert got == [
+        (f"{name}:2", "json"),
+        (f"{name}:3", "solution"),
+        (f"{name}:5", "problem"),
+        (f"{name}:6", "conversations[1].from"),
+        (f"{name}:7", "conversations"),
+        (f"{name}:8", "row"),
+    ]
+    lines = Path(summary["rejects_file"]).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 6 and json.loads(lines[1]) == {"where": f"{name}:3", "field": "solution", "reason": "is missing"}
+
+
+def test_strict_mode_fails_and_leaves_nothing(tmp_path, tok):
+    rows = [{"problem": "q", "solution": "a"}, {"problem": "q"}]
+    with pytest.raises(ex.ExportError, match="records:2: solution: is missing"):
+        ex.export_mindrecord(rows, tmp_path / "out.mindrecord", tokenizer=tok, strict=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_leading_non_human_turn_is_dropped(tok):
+    with_lead = encode([conversation("What is 7 - 9?", "7 - 9 = -2", lead="gpt")], 64, tok)
+    without = encode([conversation("What is 7 - 9?", "7 - 9 = -2")], 64, tok)
+    assert np.array_equal(with_lead[0], without[0]) and np.array_equal(with_lead[1], without[1])
+
+
+def test_conversation_json_is_streamed_with_line_numbers(tmp_path):
+    items = [conversation(f"q{i}", f"a{i}") for i in range(5)]
+    path = tmp_path / "conv.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(c) for c in items) + "\n]\n", encoding="utf-8")
+    rows = list(ex.InputFile(path, block_bytes=7))
+    assert [r.where for r in rows] == [f"{path}:{n}" for n in range(2, 7)]
+    assert [r.value for r in rows] == items
+    path.write_text('[{"conversations": []},\n{"conv', encoding="utf-8")
+    with pytest.raises(ex.ExportError, match=rf"{path}:2: not a JSON list"):
+        list(ex.InputFile(path, block_bytes=5))
+
+
+def test_jsonl_blocks_keep_line_numbers(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"problem": f"p{i}", "solution": "s"}) + "\n" for i in range(50)) + "\n\n",
+                    encoding="utf-8")
+    small = ex.InputFile(path, block_bytes=64)
+    assert len(list(small.blocks())) > 5
+    assert [r.where for r in small] == [f"{path}:{n}" for n in range(1, 51)]
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+
+def read_mindrecord(path):
+    import mindspore.dataset as ds
+
+    data = ds.MindDataset(str(path), columns_list=["input_ids", "labels"], shuffle=False)
+    return [(row["input_ids"], row["labels"]) for row in data.create_dict_iterator(output_numpy=True, num_epochs=1)]
+
+
+def test_mindrecord_reads_back_and_labels_decode_to_answer_plus_eos(tmp_path, tok):
+    records = generated_records(60)
+    summary = ex.export_mindrecord(records, tmp_path / "train.mindrecord", "alpaca_zh", 256, tok)
+    rows = read_mindrecord(tmp_path / "train.mindrecord")
+    assert summary["records"] == len(rows) == 60
+    for record, (input_ids, labels) in zip(records, rows):
+        assert input_ids.dtype == labels.dtype == np.int32
+        assert input_ids.shape == labels.shape == (257,)
+        trained = labels[labels != -100]
+        assert np.array_equal(trained, input_ids[labels != -100])
+        assert tok.decode(trained.tolist()) == " " + record["solution"] + "<|end_of_text|>"
+    manifest = json.loads((tmp_path / "train.mindrecord.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tokenizer"]["sha256"] == tok.sha256
+    assert [Path(f["path"]).name for f in manifest["files"]] == ["train.mindrecord", "train.mindrecord.db"]
+    assert not (tmp_path / "train.mindrecord.rejects.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_overlong_records_are_counted_truncated_or_dropped(tmp_path, tok):
+    rows = [{"problem": "q", "solution": "1234567 " * 40}, {"problem": "q", "solution": "ok"},
+            {"problem": "计算 " * 80, "solution": "ok"}]
+    kept = ex.export_mindrecord(rows, tmp_path / "t.mindrecord", tokenizer=tok, seq_length=64)
+    assert (kept["records"], kept["truncated"], kept["dropped"], kept["fully_masked"]) == (3, 2, 0, 1)
+    dropped = ex.export_mindrecord(rows, tmp_path / "d.mindrecord", tokenizer=tok, seq_length=64, overlong="drop")
+    assert (dropped["records"], dropped["truncated"], dropped["dropped"], dropped["fully_masked"]) == (1, 0, 2, 0)
+    assert len(read_mindrecord(tmp_path / "d.mindrecord")) == 1
+
+
+def test_fast_writer_bytes_equal_filewriter_public_path_and_workers_change_nothing(tmp_path, tok):
+    records = generated_records(300)
+    runs = {
+        "public": {"fast_writer": False},
+        "fast": {"fast_writer": True},
+        "workers": {"workers": 2},
+    }
+    hashes = {}
+    for name, options in runs.items():
+        summary = ex.export_mindrecord(records, tmp_path / name / "t.mindrecord", "alpaca", 96, tok, **options)
+        hashes[name] = [f["sha256"] for f in summary["files"]]
+    assert hashes["public"] == hashes["fast"] == hashes["workers"]
+
+
+def test_shards_write_numbered_files_read_as_one_set(tmp_path, tok):
+    records = generated_records(40)
+    summary = ex.export_mindrecord(records, tmp_path / "s.mindrecord", tokenizer=tok, seq_length=64, shards=2)
+    names = sorted(Path(f["path"]).name for f in summary["files"])
+    assert names == ["s.mindrecord0", "s.mindrecord0.db", "s.mindrecord1", "s.mindrecord1.db"]
+    assert len(read_mindrecord(tmp_path / "s.mindrecord0")) == 40
+
+
+def test_conversation_export_round_trips_to_the_same_mindrecord(tmp_path, tok):
+    records = generated_records(80)
+    conv = ex.export_conversation(records, tmp_path / "conv.json", "alpaca_zh")
+    data = json.loads((tmp_path / "conv.json").read_text(encoding="utf-8"))
+    assert conv["records"] == len(data) == 80
+    assert data[0] == {
+        "id": records[0]["id"],
+        "conversations": [
+            {"from": "human", "value": human_turn("alpaca_zh", records[0]["problem"])},
+            {"from": "gpt", "value": records[0]["solution"]},
+        ],
+    }
+    direct = ex.export_mindrecord(records, tmp_path / "a" / "t.mindrecord", "alpaca_zh", 128, tok)
+    again = ex.export_mindrecord(ex.read_rows(tmp_path / "conv.json"), tmp_path / "b" / "t.mindrecord", "raw", 128, tok)
+    assert direct["files"][0]["sha256"] == again["files"][0]["sha256"]
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+
+def test_cli_exports_and_reports(tmp_path, capsys):
+    from datagen.cli import main
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in generated_records(20)),
+                      encoding="utf-8")
+    code = main(["export", "--in", str(source), "--to", "mindrecord", "--out", str(tmp_path / "o.mindrecord"),
+                 "--seq-length", "64", "--workers", "0"])
+    assert code == 0
+    assert "records written" in capsys.readouterr().err
+    code = main(["export", "--in", str(source), "--to", "conversation", "--out", str(tmp_path / "c.json"), "-q"])
+    assert code == 0 and len(json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))) == 20
+    code = main(["export", "--in", str(tmp_path / "c.json"), "--to", "mindrecord", "--out", str(tmp_path / "x"),
+                 "--template", "alpaca"])
+    assert code == 2 and "already written" in capsys.readouterr().err
+
+
+def test_cli_usage_errors_are_one_line(tmp_path, capsys):
+    from datagen.cli import main
+
+    assert main(["export", "--in", str(tmp_path / "missing.jsonl"), "--to", "conversation", "--out", "x"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    (tmp_path / "in.jsonl").write_text('{"problem": "q", "solution": "a"}\n', encoding="utf-8")
+    code = main(["export", "--in", str(tmp_path / "in.jsonl"), "--to", "mindrecord", "--out", str(tmp_path / "o"),
+                 "--tokenizer-sha256", "0" * 64])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not match" in err and len(err.strip().splitlines()) == 1
+
+
+def test_importing_export_pulls_in_no_heavy_packages():
+    code = ("import sys, curricula.export, datagen.cli; datagen.cli.build_parser(); "
+            "print(sorted(m for m in ('numpy', 'tiktoken', 'mindspore', 'fastchat') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
