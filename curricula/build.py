@@ -29,6 +29,9 @@ from datagen.rng import derive_key
 from datagen.solve import canonical_key
 
 SPLITS = ("in_distribution", "extrapolate")
+# a held-out set takes at most this share of any difficulty class, so small classes
+# (1-digit sums: 100 problems) stay mostly available for training
+HELDOUT_CLASS_SHARE = 0.1
 
 
 def record_key(record: dict) -> tuple:
@@ -87,12 +90,16 @@ def extrapolated(config):
 def heldout_configs(spec: Spec, types: tuple[str, ...]) -> dict[str, dict]:
     splits: dict[str, dict] = {"in_distribution": {}, "extrapolate": {}}
     for family in types:
-        base = configs_from_options((family,), training_options(spec, family))[family]
+        trained = {**training_options(spec, family), **spec.heldout.options}
+        try:
+            base = configs_from_options((family,), trained, strict=False)[family]
+        except ConfigError as exc:
+            raise SpecError(f"{spec.path}: heldout: {family}: {exc}") from None
         splits["in_distribution"][family] = base
         if spec.heldout.extrapolate:
-            merged = {**training_options(spec, family), **spec.heldout.extrapolate}
+            merged = {**trained, **spec.heldout.extrapolate}
             try:
-                far = configs_from_options((family,), merged)[family]
+                far = configs_from_options((family,), merged, strict=False)[family]
             except ConfigError:
                 far = None
             far = far if far != base else None
@@ -117,9 +124,12 @@ def make_heldout(spec: Spec) -> dict[str, list[dict]]:
             continue
         request = Request(
             types=chosen, n=spec.heldout.count * len(chosen), seed=seed_of(spec.seed, spec.heldout.seed, split),
-            lang=spec.heldout.lang, style="contest", configs=configs,
+            lang=spec.heldout.lang, style="contest", configs=configs, class_share=HELDOUT_CLASS_SHARE,
         )
-        gen = Generator(request)
+        try:
+            gen = Generator(request)
+        except ConfigError as exc:
+            raise SpecError(f"{spec.path}: heldout {split}: {exc}") from None
         records = []
         for i in range(request.n):
             record = gen.item(i)
@@ -135,9 +145,10 @@ def make_heldout(spec: Spec) -> dict[str, list[dict]]:
 
 
 class StageBuilder:
-    def __init__(self, spec: Spec, heldout_keys: set, data_args: dict, workdir: Path) -> None:
+    def __init__(self, spec: Spec, heldout_keys: set, data_args: dict, workdir: Path, margin_keys=()) -> None:
         self.spec = spec
         self.heldout_keys = heldout_keys
+        self.margin_keys = margin_keys
         self.data_args = data_args
         self.workdir = workdir
         self.loaded: dict[tuple, list[dict]] = {}
@@ -173,7 +184,8 @@ class StageBuilder:
             configs = configs_from_options(source.types, source.options)
         except ConfigError as exc:
             raise SpecError(f"{self.spec.path}: stage {stage.name}: options: {exc}") from None
-        margin = sum(1 for key in self.heldout_keys if key[0] in source.types)
+        # room for the in-distribution held-out problems this source will skip
+        margin = sum(1 for key in self.margin_keys if key[0] in source.types)
         request = Request(types=source.types, n=need + margin, seed=seed, style=source.style or stage.style,
                           lang=stage.lang, configs=configs)
         try:
@@ -189,6 +201,9 @@ class StageBuilder:
             out.append(record)
             if len(out) == need:
                 break
+        if len(out) < need:
+            raise SpecError(f"{self.spec.path}: stage {stage.name}: only {len(out):,} of {need:,} problems left "
+                            f"for {', '.join(source.types)} after removing held-out ones; widen the options")
         return out
 
     def external(self, source: Source, need: int, seed: int, leaks: Counter) -> list[dict]:
@@ -224,7 +239,7 @@ class StageBuilder:
         leaks: Counter = Counter()
         parts = []
         for j, (source, need) in enumerate(zip(stage.sources, counts)):
-            seed = seed_of(stage_seed, "source", j)
+            seed = source.seed if source.seed is not None else seed_of(stage_seed, "source", j)
             if source.kind == "synthetic":
                 rows = self.synthetic(stage, source, need, seed, leaks)
             elif source.kind == "replay":
@@ -325,7 +340,8 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, lo
         index["heldout"].append({"name": split, "path": f"heldout/{split}.jsonl", "count": len(rows),
                                  "types": sorted({r["type"] for r in rows}), "sha256": sha256_file(path)})
         log(f"held-out {split}: {len(rows):,} problems")
-    builder = StageBuilder(spec, heldout_keys, data_args, work)
+    margin_keys = [record_key(r) for r in heldout.get("in_distribution", [])]
+    builder = StageBuilder(spec, heldout_keys, data_args, work, margin_keys)
     for k, stage in enumerate(spec.stages, start=1):
         records, info = builder.build(stage, k)
         name = stage_dir_name(spec, stage.name)

@@ -35,6 +35,7 @@ class Source:
     stage: str | None = None
     name: str | None = None
     style: str | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Heldout:
     types: tuple[str, ...] = ()
     seed: int = 2**31 - 1
     lang: str = "mix"
+    options: dict = field(default_factory=dict)
     extrapolate: dict = field(default_factory=dict)
 
 
@@ -121,7 +123,7 @@ def _types(check: _Checker, key: str, value) -> tuple[str, ...]:
 
 def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> Source:
     check.only(data, key, ("kind", "weight", "count", "types", "ops", "options", "path", "first", "verdicts",
-                           "stage", "name", "style"))
+                           "stage", "name", "style", "seed"))
     kind = check.choice(data, key, "kind", SOURCE_KINDS, None)
     weight, count = data.get("weight"), data.get("count")
     if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
@@ -158,6 +160,7 @@ def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> So
     return Source(
         kind=kind, weight=weight, count=count, types=types, options=dict(options), path=data.get("path"),
         first=first, verdicts=tuple(verdicts), stage=data.get("stage"), name=data.get("name"), style=style,
+        seed=check.int_(data, key, "seed", minimum=0),
     )
 
 
@@ -200,14 +203,17 @@ def parse_spec(data: Any, where: str = "<spec>") -> Spec:
         )
         names.append(name)
     held = data.get("heldout") or {}
-    check.only(held, "heldout", ("count", "types", "seed", "lang", "extrapolate"))
+    check.only(held, "heldout", ("count", "types", "seed", "lang", "options", "extrapolate"))
     extrapolate = held.get("extrapolate") or {}
     check.only(extrapolate, "heldout.extrapolate", SYNTHETIC_OPTIONS)
+    held_options = held.get("options") or {}
+    check.only(held_options, "heldout.options", SYNTHETIC_OPTIONS)
     heldout = Heldout(
         count=check.int_(held, "heldout", "count", 200),
         types=_types(check, "heldout.types", held.get("types")),
         seed=check.int_(held, "heldout", "seed", 2**31 - 1, minimum=0),
         lang=check.choice(held, "heldout", "lang", LANGS, "mix"),
+        options=dict(held_options),
         extrapolate=dict(extrapolate),
     )
     data_paths = data.get("data") or {}

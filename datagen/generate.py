@@ -32,6 +32,8 @@ class Request:
     format: str = "records"
     allow_duplicates: bool = False
     configs: dict = field(default_factory=dict)
+    # at most this share of any difficulty class (held-out sets leave small classes to training)
+    class_share: float = 1.0
 
     def validate(self) -> None:
         if self.n <= 0:
@@ -54,6 +56,8 @@ class FamilyStream:
         self.config = config
         self.spaces = family.spaces(config)
         capacities = [space.size for space in self.spaces]
+        if request.class_share < 1.0:
+            capacities = [max(1, int(size * request.class_share)) for size in capacities]
         if request.allow_duplicates:
             share, extra = divmod(count, len(self.spaces))
             counts = [share + (1 if k < extra else 0) for k in range(len(self.spaces))]
@@ -62,7 +66,9 @@ class FamilyStream:
             if sum(counts) < count:
                 raise ConfigError(
                     f"n: family '{family.name}' needs {count:,} distinct problems but its difficulty "
-                    f"options allow only {sum(capacities):,}; widen the ranges or pass --allow-duplicates"
+                    f"options allow only {sum(capacities):,}"
+                    + (f" (at most {request.class_share:.0%} of each class)" if request.class_share < 1 else "")
+                    + "; widen the ranges or pass --allow-duplicates"
                 )
         self.order = Interleave(counts)
         keys = [derive_key(request.seed, family.name, space.label) for space in self.spaces]

@@ -83,7 +83,7 @@ def _range(value, option: str) -> tuple[int, int]:
     return parse_range(str(value), option)
 
 
-def configs_from_options(types: tuple[str, ...], options: dict) -> dict:
+def configs_from_options(types: tuple[str, ...], options: dict, strict: bool = True) -> dict:
     """Family configs from make-style options: digits, decimals, negative, terms, exponents,
     steps_sig (each applied to every chosen family that has it) and set {FAMILY.FIELD: VALUE}."""
     families = load_families()
@@ -98,7 +98,7 @@ def configs_from_options(types: tuple[str, ...], options: dict) -> dict:
             if field in families[t].knobs():
                 overrides[t][field] = value
                 used = True
-        if not used:
+        if not used and strict:
             raise ConfigError(f"{field}: none of the chosen families ({', '.join(types)}) has this option")
     for key, raw in (options.get("set") or {}).items():
         family, dot, field = str(key).partition(".")
