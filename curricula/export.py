@@ -803,15 +803,18 @@ def file_entry(path: Path, shown: Path | None = None) -> dict:
 
 
 class RejectLog:
-    """All rejects to ``path`` (JSON Lines, removed when there are none); the first few kept."""
+    """All rejects to ``path`` (JSON Lines, removed when there are none); the first few kept.
 
-    def __init__(self, path: Path, strict: bool) -> None:
+    With ``path`` None (output to standard output) only the count and the first few are kept.
+    """
+
+    def __init__(self, path: Path | None, strict: bool) -> None:
         self.path = path
         self.strict = strict
         self.count = 0
         self.first: list[Reject] = []
         self._files = contextlib.ExitStack()
-        self._handle = self._files.enter_context(atomic_open(path))
+        self._handle = self._files.enter_context(atomic_open(path)) if path is not None else None
 
     def add(self, rejects: Iterable[Reject]) -> None:
         for reject in rejects:
@@ -820,12 +823,13 @@ class RejectLog:
             self.count += 1
             if len(self.first) < REJECTS_KEPT:
                 self.first.append(reject)
-            self._handle.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
+            if self._handle is not None:
+                self._handle.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
 
     def close(self, ok: bool) -> None:
         if ok:
             self._files.close()  # renames the complete file into place
-            if self.count == 0:
+            if self.count == 0 and self.path is not None:
                 self.path.unlink(missing_ok=True)  # no rejects: no file (nor a stale one)
         else:
             failure = ExportError("export failed")
@@ -836,7 +840,7 @@ class RejectLog:
         return {
             "rejected": self.count,
             "rejects": [r.as_dict() for r in self.first],
-            "rejects_file": str(self.path) if self.count else None,
+            "rejects_file": str(self.path) if self.count and self.path is not None else None,
         }
 
 
@@ -951,6 +955,8 @@ def export_mindrecord(
         except TokenizerError as exc:
             raise ExportError(str(exc)) from None
     out = Path(out_path)
+    if str(out_path) == "-":
+        raise ExportError("out: a MindRecord is a set of files; give a path, not '-'")
     try:
         check_writable(out)
     except OutputError as exc:
@@ -1043,18 +1049,21 @@ def export_conversation(
     if template not in TEMPLATES:
         raise ExportError(f"template: unknown template {template!r} (choose from {', '.join(TEMPLATES)})")
     out = Path(out_path)
+    to_stdout = str(out_path) == "-"
     if isinstance(records, InputFile) and source == "records":
         source = records.name
-    rejects = RejectLog(out.with_name(out.name + ".rejects.jsonl"), strict)
-    rows = written = 0
+    rejects = RejectLog(None if to_stdout else out.with_name(out.name + ".rejects.jsonl"), strict)
+    rows = written = size = 0
     digest = hashlib.sha256()
     ok = False
     try:
         with atomic_open(out, "wb") as handle:
             def emit(text: str) -> None:
+                nonlocal size
                 data = text.encode("utf-8")
                 digest.update(data)
                 handle.write(data)
+                size += len(data)
 
             emit("[")
             for row in as_rows(records, source):
@@ -1082,9 +1091,9 @@ def export_conversation(
         "rows": rows,
         "records": written,
         **rejects.summary(),
-        "files": [{"path": str(out), "sha256": digest.hexdigest(), "bytes": out.stat().st_size}],
+        "files": [{"path": str(out_path), "sha256": digest.hexdigest(), "bytes": size}],
     }
-    if manifest:
+    if manifest and not to_stdout:
         summary["manifest"] = str(out.with_name(out.name + ".manifest.json"))
         _write_manifest(Path(summary["manifest"]), summary)
     elapsed = time.perf_counter() - started

@@ -349,3 +349,31 @@ def test_importing_export_pulls_in_no_heavy_packages():
             "print(sorted(m for m in ('numpy', 'tiktoken', 'mindspore', 'fastchat') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_clean_run_removes_a_stale_rejects_file(tmp_path, tok):
+    stale = tmp_path / "t.mindrecord.rejects.jsonl"
+    stale.write_text('{"where": "old"}\n', encoding="utf-8")
+    summary = ex.export_mindrecord([{"problem": "q", "solution": "a"}], tmp_path / "t.mindrecord", tokenizer=tok)
+    assert summary["rejected"] == 0 and summary["rejects_file"] is None and not stale.exists()
+
+
+def test_digit_option_is_recorded_in_the_manifest(tmp_path):
+    summary = ex.export_mindrecord([{"problem": "计算 12 + 345 等于多少？", "solution": "357"}],
+                                   tmp_path / "t.mindrecord", seq_length=64, digits=1)
+    assert summary["tokenizer"]["digits"] == 1
+    saved = json.loads((tmp_path / "t.mindrecord.manifest.json").read_text(encoding="utf-8"))
+    assert saved["tokenizer"] == summary["tokenizer"]
+    ((_, labels),) = read_mindrecord(tmp_path / "t.mindrecord")
+    assert load_tokenizer(digits=1).decode(labels[labels != -100].tolist()) == " 357<|end_of_text|>"
+
+
+def test_conversation_export_validates_and_normalises_conversations(tmp_path):
+    items = [conversation("What is 7 - 9?", "7 - 9 = -2", lead="system"), {"conversations": "nope"}]
+    summary = ex.export_conversation(items, tmp_path / "c.json")
+    assert (summary["records"], summary["rejected"]) == (1, 1)
+    assert summary["rejects"][0] == {"where": "records:2", "field": "conversations",
+                                     "reason": "must be a list of turns, got str"}
+    data = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
+    assert data == [{"id": "t", "conversations": [{"from": "human", "value": "What is 7 - 9?"},
+                                                  {"from": "gpt", "value": "7 - 9 = -2"}]}]
