@@ -1,0 +1,379 @@
+"""``datagen train params|plan|smoke|logs``: the MindFormers LoRA hand-off.
+
+Only the standard library and project modules are imported here; MindSpore, MindFormers and
+matplotlib are imported by the commands that need them, so ``datagen --help`` always works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from datagen.cli import UsageError
+
+MINDSPORE_HINT = "install with: pip install 'datagen-arith[mindspore]'"
+PLOT_HINT = "install with: pip install 'datagen-arith[plot]'"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _add_lora_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("LoRA (defaults: the model preset's)")
+    group.add_argument("--rank", type=_positive_int, help="LoRA rank (lora_rank)")
+    group.add_argument("--alpha", type=float, help="LoRA alpha (lora_alpha)")
+    group.add_argument("--dropout", type=float, help="LoRA dropout (lora_dropout)")
+    group.add_argument(
+        "--targets",
+        help="target_modules regex, matched with re.match against each module's own name (e.g. '.*wq|.*wv')",
+    )
+
+
+def _errors():
+    from train.curriculum import CurriculumError
+    from train.logs import LogError
+    from train.params import TargetError
+    from train.plan import PlanError
+    from train.presets import PresetError
+
+    return (CurriculumError, LogError, TargetError, PlanError, PresetError)
+
+
+def run_params(args: argparse.Namespace) -> int:
+    from train.params import DEFAULT_ACCURACIES, count_lora
+    from train.presets import load_preset
+
+    try:
+        preset = load_preset(args.model)
+        rank = args.rank or preset.lora.rank
+        targets = args.targets if args.targets is not None else preset.lora.targets
+        alpha = args.alpha if args.alpha is not None else preset.lora.alpha
+        count = count_lora(preset, rank, targets, alpha)
+    except _errors() as exc:
+        raise UsageError(str(exc)) from None
+    accuracies = tuple(args.accuracy) if args.accuracy else DEFAULT_ACCURACIES
+    if args.json:
+        print(json.dumps(count.as_dict(accuracies), indent=2))
+        return 0
+    per_layer = {}
+    for path in count.modules:
+        per_layer[path.rsplit(".", 1)[-1]] = per_layer.get(path.rsplit(".", 1)[-1], 0) + 1
+    print(
+        f"{preset.name}: LoRA rank {rank}, alpha {alpha:g}, targets {targets!r} -> "
+        f"{len(count.modules)} modules"
+    )
+    for name, fan_in, fan_out in count.shapes:
+        each = rank * (fan_in + fan_out)
+        print(
+            f"  {name:<4} A {rank}x{fan_in} + B {fan_out}x{rank} = {each:,} x {per_layer[name]} = "
+            f"{each * per_layer[name]:,}"
+        )
+    print(f"  trainable          {count.trainable:>15,}")
+    denominator = "contest" if preset.contest_total_params else "shapes"
+    print(f"  total ({denominator:<7})    {count.total:>15,}   ratio {count.ratio:.6%}")
+    if preset.contest_total_params:
+        print(f"  total (shapes)     {count.total_from_shapes:>15,}   ratio {count.ratio_from_shapes:.6%}")
+    print("  contest score (1 - ratio) x 0.3 + accuracy x 0.7:")
+    for accuracy in accuracies:
+        print(f"    accuracy {accuracy:7.2%}  ->  {count.score(accuracy):.4f}")
+    return 0
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from train.curriculum import load_curriculum
+    from train.plan import PlanOptions, render_plan, write_plan
+    from train.presets import load_preset
+
+    options = PlanOptions(
+        model=args.model,
+        cards=args.cards,
+        model_parallel=args.model_parallel,
+        rank=args.rank,
+        alpha=args.alpha,
+        dropout=args.dropout,
+        targets=args.targets,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        warmup_ratio=args.warmup_ratio,
+        base_checkpoint=args.base_checkpoint,
+        vocab_file=args.vocab_file,
+        squad_data=args.squad_data,
+        squad_seq_length=args.squad_seq_length,
+        mindformers_home=args.mindformers_home,
+        run_root=args.run_root,
+        data_root=args.data_root,
+        predict_batch_size=args.predict_batch_size,
+        max_new_tokens=args.max_new_tokens,
+        master_port=args.master_port,
+        seed=args.seed,
+    )
+    try:
+        preset = load_preset(args.model)
+        curriculum = load_curriculum(args.curriculum)
+        plan = render_plan(curriculum, preset, options, args.out)
+        write_plan(plan, args.out, force=args.force)
+    except _errors() as exc:
+        raise UsageError(str(exc)) from None
+    manifest = plan.manifest
+    print(
+        f"plan for {preset.name} on {manifest['cards']} card(s) "
+        f"(data_parallel {manifest['parallel']['data_parallel']}, model_parallel "
+        f"{manifest['parallel']['model_parallel']}) written to {args.out}"
+    )
+    print(
+        f"  LoRA rank {manifest['lora']['rank']}, alpha {manifest['lora']['alpha']:g}, dropout "
+        f"{manifest['lora']['dropout']:g}, targets {manifest['lora']['targets']!r}: "
+        f"{plan.count.trainable:,} trainable, ratio {plan.count.ratio:.6%}"
+    )
+    for stage in plan.stages:
+        print(
+            f"  {stage.label:<28} {stage.records:>9,} records x {stage.epochs} epoch(s), "
+            f"{stage.steps_per_epoch:,} steps/epoch  <- {stage.load_checkpoint}"
+        )
+    for item in manifest["predict"]:
+        print(
+            f"  predict {item['name']:<20} {item['prompts']:>9,} prompts "
+            f"({manifest['curriculum']['template']} template)  {item['script']}"
+        )
+    print("  SQuAD retention        eval/squad_eval.sh")
+    print(
+        f"  run everything:        bash {args.out}/run_all.sh   "
+        f"(base checkpoint: {manifest['base_checkpoint']})"
+    )
+    for warning in plan.warnings:
+        print(f"datagen train plan: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def run_smoke(args: argparse.Namespace) -> int:
+    from train.smoke import SmokeError, SmokeOptions
+    from train.smoke import run_smoke as smoke
+
+    options = SmokeOptions(
+        source=args.source,
+        out=args.out,
+        model=args.model,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        rank=args.rank,
+        alpha=args.alpha,
+        dropout=args.dropout,
+        targets=args.targets,
+        predict_limit=args.predict_limit,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        template=args.template,
+        heldout=tuple(args.heldout or ()),
+        tokenizer=args.tokenizer,
+    )
+    started = time.time()
+    try:
+        result = smoke(options, echo=lambda line: print(line, file=sys.stderr, flush=True))
+    except ImportError as exc:
+        message = str(exc)
+        raise UsageError(message if MINDSPORE_HINT in message else f"{message}; {MINDSPORE_HINT}") from None
+    except _errors() as exc:
+        raise UsageError(str(exc)) from None
+    except SmokeError as exc:
+        print(f"datagen train smoke: check failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"smoke finetune: {len(result.stages)} stage(s), {time.time() - started:.0f}s, output in {result.out}"
+    )
+    print(f"  LoRA trainable {result.trainable:,} = train params {result.expected_trainable:,}")
+    for stage in result.stages:
+        print(
+            f"  {stage.label:<28} {stage.steps:>4} steps  "
+            f"loss {stage.loss_before:.4f} -> {stage.loss_after:.4f}  ({stage.seconds:.0f}s)"
+        )
+    for item in result.predictions:
+        print(f"  predictions {item['name']}: {item['count']} -> {item['npy']}")
+    if not result.loss_fell:
+        print("datagen train smoke: check failed: the loss did not fall in every stage", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_logs(args: argparse.Namespace) -> int:
+    from datagen.output import OutputError, atomic_open
+    from train.logs import parse_logs, plot_loss, stage_summary, to_csv, to_json
+
+    try:
+        records = parse_logs(args.log_dir)
+    except _errors() as exc:
+        raise UsageError(str(exc)) from None
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError(f"--plot needs matplotlib; {PLOT_HINT}") from None
+    try:
+        if args.csv:
+            with atomic_open(args.csv) as handle:
+                handle.write(to_csv(records))
+        if args.json:
+            with atomic_open(args.json) as handle:
+                handle.write(to_json(records))
+        if args.plot:
+            plot_loss(records, args.plot, title=args.title or "")
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+    if not (args.csv or args.json):
+        sys.stdout.write(to_csv(records))
+    summary = sys.stderr if not (args.csv or args.json) else sys.stdout
+    print(f"{len(records)} steps in {len({r.stage for r in records})} stage(s)", file=summary)
+    for item in stage_summary(records):
+        throughput = f", {item['mean_throughput']:.2f} samples/s/p" if item["mean_throughput"] else ""
+        print(
+            f"  {item['stage']}: {item['name']:<28} {item['steps']:>6} steps  "
+            f"loss {item['first_loss']:.4f} -> {item['last_loss']:.4f} (min {item['min_loss']:.4f})"
+            f"{throughput}  [{item['source']}]",
+            file=summary,
+        )
+    for path in (args.csv, args.json, args.plot):
+        if path and path != "-":
+            print(f"  wrote {path}", file=summary)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser(
+        "train",
+        help="MindFormers LoRA hand-off: parameter ratio, staged plan, CPU smoke, logs",
+        description="MindFormers LoRA hand-off: parameter ratio, staged plan, CPU smoke run, logs.",
+    )
+    commands = train.add_subparsers(dest="train_command", metavar="COMMAND")
+
+    def show_help(args: argparse.Namespace) -> int:
+        train.print_help()
+        return 2
+
+    train.set_defaults(handler=show_help)
+
+    params = commands.add_parser(
+        "params",
+        help="LoRA trainable parameters, ratio and contest score",
+        description="Count LoRA's trainable parameters from the model's module names and shapes, with "
+        "MindFormers' rule (re.match of target_modules against each module's own name).",
+    )
+    params.add_argument(
+        "--model",
+        default="llama3_8b",
+        help="model preset (configs/models): llama3_8b, llama_7b, internlm_7b, tiny, or a preset yaml",
+    )
+    _add_lora_options(params)
+    params.add_argument(
+        "--accuracy", type=float, action="append", help="accuracy (0-1) to score; repeatable (default: a few)"
+    )
+    params.add_argument("--json", action="store_true", help="print a JSON object")
+    params.set_defaults(handler=run_params)
+
+    plan = commands.add_parser(
+        "plan",
+        help="render MindFormers yaml + msrun scripts per curriculum stage",
+        description="Render, per curriculum stage, the MindFormers finetune yaml and an msrun launch script "
+        "(stage k+1 loads stage k's checkpoint), run_all.sh, predict inputs and yaml per "
+        "held-out set (the training prompt template), and the SQuAD retention eval.",
+    )
+    plan.add_argument("curriculum", metavar="CURRICULUM_DIR", help="a built curriculum (curriculum.json)")
+    plan.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to write")
+    plan.add_argument("--model", default="llama3_8b", help="model preset (default llama3_8b)")
+    plan.add_argument("--cards", type=_positive_int, help="NPUs (default: the preset's)")
+    plan.add_argument("--model-parallel", type=_positive_int, default=1, help="model_parallel (default 1)")
+    _add_lora_options(plan)
+    group = plan.add_argument_group("training (defaults: the preset's; epochs: each stage's)")
+    group.add_argument("--lr", type=float, help="peak learning rate (CosineWithWarmUpLR)")
+    group.add_argument("--warmup-ratio", type=float, default=0.03, help="warm-up share of steps (0.03)")
+    group.add_argument("--epochs", type=_positive_int, help="epochs for every stage")
+    group.add_argument("--batch-size", type=_positive_int, help="batch size per data-parallel card")
+    group.add_argument("--seed", type=int, default=0)
+    paths = plan.add_argument_group("paths on the NPU host")
+    paths.add_argument(
+        "--base-checkpoint", help="the base model .ckpt stage 1 loads (default RUN_ROOT/base/<model>.ckpt)"
+    )
+    paths.add_argument(
+        "--vocab-file", help="tokenizer.model for predict/eval (default RUN_ROOT/base/tokenizer.model)"
+    )
+    paths.add_argument(
+        "--squad-data", help="SQuAD eval MindRecord (default RUN_ROOT/base/squad<N>.mindrecord)"
+    )
+    paths.add_argument(
+        "--squad-seq-length",
+        type=_positive_int,
+        default=8192,
+        help="seq_length of the SQuAD MindRecord (8192)",
+    )
+    paths.add_argument(
+        "--mindformers-home",
+        default="/home/ma-user/work/mindformers",
+        help="MindFormers source checkout ($MINDFORMERS_HOME overrides at run time)",
+    )
+    paths.add_argument("--run-root", help="where RUN_DIR will be on the NPU host (default: its path here)")
+    paths.add_argument(
+        "--data-root", help="where CURRICULUM_DIR will be on the NPU host (default: its path here)"
+    )
+    paths.add_argument("--master-port", type=_positive_int, default=8118)
+    predict = plan.add_argument_group("prediction")
+    predict.add_argument("--predict-batch-size", type=_positive_int, default=8)
+    predict.add_argument("--max-new-tokens", type=_positive_int, default=64)
+    plan.add_argument(
+        "--force",
+        action="store_true",
+        help="re-render into a non-empty RUN_DIR (outputs and checkpoints there are kept)",
+    )
+    plan.set_defaults(handler=run_plan)
+
+    smoke = commands.add_parser(
+        "smoke",
+        help="CPU smoke finetune of a tiny Llama with the plan's LoRA config",
+        description="Train a tiny MindFormers LlamaForCausalLM with the plan's pet_config on the "
+        "curriculum's "
+        "MindRecords (MindDataset) on the CPU, check that the loss falls and that the trainable "
+        "count equals `train params`, then greedily decode the held-out prompts into "
+        f"predictions (.npy like the Ascend predict, and .jsonl). Needs MindSpore and MindFormers: "
+        f"{MINDSPORE_HINT}.",
+    )
+    smoke.add_argument("source", metavar="CURRICULUM_DIR", help="a built curriculum, or one .mindrecord")
+    smoke.add_argument("--out", help="run folder (default runs/smoke-<curriculum name>)")
+    smoke.add_argument("--model", default="tiny", help="model preset to build (default tiny)")
+    smoke.add_argument("--steps", type=_positive_int, default=80, help="training steps per stage (80)")
+    smoke.add_argument("--batch-size", type=_positive_int, help="batch size (the preset's: 4)")
+    smoke.add_argument("--lr", type=float, help="peak learning rate (the preset's)")
+    _add_lora_options(smoke)
+    smoke.add_argument(
+        "--predict-limit", type=int, default=32, help="prompts decoded per held-out set (32; 0: all)"
+    )
+    smoke.add_argument("--max-new-tokens", type=_positive_int, default=24)
+    smoke.add_argument("--seed", type=int, default=0)
+    smoke.add_argument("--template", help="prompt template of a lone MindRecord (with --heldout)")
+    smoke.add_argument(
+        "--heldout", action="append", metavar="JSONL", help="held-out file for a lone MindRecord"
+    )
+    smoke.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the one the exporter uses)")
+    smoke.set_defaults(handler=run_smoke)
+
+    logs = commands.add_parser(
+        "logs",
+        help="MindFormers training logs -> CSV/JSON and a loss curve",
+        description="Parse MindFormers training logs (step, loss, learning rate, throughput; "
+        "several stages in order) from a log file or a run directory into CSV/JSON and a loss-curve PNG.",
+    )
+    logs.add_argument(
+        "log_dir", metavar="LOG_DIR", help="a log file, or a run directory (one folder per stage)"
+    )
+    logs.add_argument("--csv", help="write the steps as CSV here ('-': stdout; default stdout)")
+    logs.add_argument("--json", help="write stages and steps as JSON here")
+    logs.add_argument("--plot", metavar="PNG", help="write the loss curve here (needs matplotlib)")
+    logs.add_argument("--title", help="plot title")
+    logs.set_defaults(handler=run_logs)
