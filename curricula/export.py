@@ -220,8 +220,10 @@ def _vicuna():
     """One fastchat conversation object, reused: rendering resets its messages every time."""
     global _CONV
     if _CONV is None:
-        from fastchat.conversation import get_conv_template
-
+        try:
+            from fastchat.conversation import get_conv_template
+        except ImportError as exc:
+            raise ExportError(f"rendering conversations needs fastchat ({exc}); pip install fschat") from None
         _CONV = get_conv_template(CONVERSATION_TEMPLATE)
     return _CONV
 
@@ -853,7 +855,10 @@ class MindRecordSink:
     """
 
     def __init__(self, path: Path, shards: int, fast: bool = True) -> None:
-        from mindspore.mindrecord import FileWriter
+        try:
+            from mindspore.mindrecord import FileWriter
+        except ImportError as exc:
+            raise ExportError(f"MindRecord output needs MindSpore ({exc}); pip install mindspore==2.9.0") from None
 
         self.writer = FileWriter(str(path), shard_num=shards, overwrite=True)
         self.writer.add_schema(SCHEMA, SCHEMA_DESC)
@@ -965,30 +970,31 @@ def export_mindrecord(
     width = seq_length + 1
     job = Job(template, PromptCodec(tokenizer), width, overlong)
     work = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
     rejects = RejectLog(out.with_name(out.name + ".rejects.jsonl"), strict)
     totals = {"rows": 0, "records": 0, "truncated": 0, "dropped": 0, "fully_masked": 0, "tokens": 0, "trained": 0}
     paths = {"batched": 0, "per_row": 0}
     ok = False
     try:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
         if isinstance(records, InputFile) and source == "records":
             source = records.name
-        batches = encode_stream(as_units(records, source), job, workers)  # forks before MindSpore loads
-        first = next(batches, None)
-        sink = MindRecordSink(work / out.name, shards, fast=fast_writer)
-        for batch in _chain_first(first, batches):
-            rejects.add(batch.rejects)
-            sink.write(batch)
-            totals["rows"] += batch.rows
-            totals["records"] += batch.records
-            for key in ("truncated", "dropped", "fully_masked", "trained"):
-                totals[key] += getattr(batch, key)
-            totals["tokens"] += batch.written_tokens
-            for key in paths:
-                paths[key] += getattr(batch, key)
-            if progress:
-                progress(batch.rows)
+        # the pool forks on the first batch, before this call loads MindSpore
+        with contextlib.closing(encode_stream(as_units(records, source), job, workers)) as batches:
+            first = next(batches, None)
+            sink = MindRecordSink(work / out.name, shards, fast=fast_writer)
+            for batch in _chain_first(first, batches):
+                rejects.add(batch.rejects)
+                sink.write(batch)
+                totals["rows"] += batch.rows
+                totals["records"] += batch.records
+                for key in ("truncated", "dropped", "fully_masked", "trained"):
+                    totals[key] += getattr(batch, key)
+                totals["tokens"] += batch.written_tokens
+                for key in paths:
+                    paths[key] += getattr(batch, key)
+                if progress:
+                    progress(batch.rows)
         sink.commit()
         produced = sorted(p.name for p in work.iterdir())
         files = [file_entry(work / name, out.with_name(name)) for name in produced]

@@ -157,7 +157,10 @@ def load_tokenizer(
         ranks = parse_ranks(handle, str(file))
     if len(ranks) != LLAMA3_BASE_VOCAB:
         raise TokenizerError(f"{file}: {len(ranks):,} ranks, a Llama3 rank file has {LLAMA3_BASE_VOCAB:,}")
-    import tiktoken
+    try:
+        import tiktoken
+    except ImportError as exc:
+        raise TokenizerError(f"the Llama3 tokenizer needs tiktoken ({exc}); pip install tiktoken") from None
 
     specials = {name: LLAMA3_BASE_VOCAB + i for i, name in enumerate(special_token_names())}
     encoding = tiktoken.Encoding(
