@@ -114,6 +114,13 @@ def heldout_configs(spec: Spec, types: tuple[str, ...]) -> dict[str, dict]:
     return splits
 
 
+def heldout_style(spec: Spec) -> str:
+    """Reversed when the model is trained to write reversed answers (the scorer reads them back)."""
+    styles = {source.style or stage.style for stage in spec.stages for source in stage.sources
+              if source.kind == "synthetic"}
+    return "reversed" if "reversed" in styles else "contest"
+
+
 def make_heldout(spec: Spec) -> dict[str, list[dict]]:
     types = spec.heldout.types or synthetic_types(spec)
     out: dict[str, list[dict]] = {}
@@ -124,7 +131,7 @@ def make_heldout(spec: Spec) -> dict[str, list[dict]]:
             continue
         request = Request(
             types=chosen, n=spec.heldout.count * len(chosen), seed=seed_of(spec.seed, spec.heldout.seed, split),
-            lang=spec.heldout.lang, style="contest", configs=configs, class_share=HELDOUT_CLASS_SHARE,
+            lang=spec.heldout.lang, style=heldout_style(spec), configs=configs, class_share=HELDOUT_CLASS_SHARE,
         )
         try:
             gen = Generator(request)

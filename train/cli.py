@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from datagen.cli import UsageError
 
@@ -205,6 +206,43 @@ def run_smoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_proxy(args: argparse.Namespace) -> int:
+    from train.proxy import ProxyError, ProxyOptions
+    from train.proxy import run_proxy as proxy
+
+    options = ProxyOptions(
+        curriculum=args.curriculum,
+        out=args.out or f"runs/proxy-{Path(args.curriculum).name}-seed{args.seed}",
+        steps=args.steps,
+        minutes=args.minutes,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+        layers=args.layers,
+        hidden=args.hidden,
+        eval_every=args.eval_every,
+        eval_limit=args.eval_limit,
+        heldout_limit=args.heldout_limit or None,
+        max_new_tokens=args.max_new_tokens,
+        tokenizer=args.tokenizer,
+    )
+    echo = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    try:
+        result = proxy(options, echo=echo)
+    except ImportError as exc:
+        message = str(exc)
+        raise UsageError(message if MINDSPORE_HINT in message else f"{message}; {MINDSPORE_HINT}") from None
+    except (ProxyError, *_errors()) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"proxy run: {result.steps:,} steps, {result.seconds:.0f}s, output in {result.out}")
+    for split, data in result.final.items():
+        by_type = "  ".join(
+            f"{family} {100 * t['strict']:.1f}%" for family, t in data["by_type"].items() if t["strict"] is not None
+        )
+        print(f"  {split:<16} strict {100 * (data['overall']['strict'] or 0):.1f}%   {by_type}")
+    return 0
+
+
 def run_logs(args: argparse.Namespace) -> int:
     from datagen.output import OutputError, atomic_open
     from train.logs import parse_logs, plot_loss, stage_summary, to_csv, to_json
@@ -362,6 +400,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     smoke.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the one the exporter uses)")
     smoke.set_defaults(handler=run_smoke)
+
+    proxy = commands.add_parser(
+        "proxy",
+        help="train a small Llama from scratch on a curriculum (CPU) and score it by type",
+        description="Train a small MindFormers Llama from scratch on the CPU through the curriculum's stages "
+        "(their MindRecords, vocabulary compacted to the Llama3 ids that occur), decode the held-out sets "
+        "greedily with the training template and score them with `datagen eval score`. Writes proxy.json, "
+        f"proxy.md and proxy_accuracy.png (accuracy per type against steps). {MINDSPORE_HINT}.",
+    )
+    proxy.add_argument("curriculum", metavar="CURRICULUM_DIR", help="a curriculum built with MindRecords")
+    proxy.add_argument("--out", help="run folder (default runs/proxy-<curriculum>-seed<seed>)")
+    proxy.add_argument("--steps", type=_positive_int, default=2000, help="training steps in all (2000)")
+    proxy.add_argument("--minutes", type=float, help="a wall-clock budget instead of --steps")
+    proxy.add_argument("--batch-size", type=_positive_int, default=128)
+    proxy.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (3e-3, cosine decay)")
+    proxy.add_argument("--seed", type=int, default=0)
+    proxy.add_argument("--layers", type=_positive_int, help="override the proxy preset's 4 layers")
+    proxy.add_argument("--hidden", type=_positive_int, help="override the proxy preset's hidden size 128")
+    proxy.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations (500)")
+    proxy.add_argument("--eval-limit", type=int, default=300, help="items per split at those evaluations (300)")
+    proxy.add_argument("--heldout-limit", type=int, default=0, help="items per split at the end (0: all)")
+    proxy.add_argument("--max-new-tokens", type=_positive_int, help="default: longest trained answer + 1")
+    proxy.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the exporter's)")
+    proxy.add_argument("-q", "--quiet", action="store_true")
+    proxy.set_defaults(handler=run_proxy)
 
     logs = commands.add_parser(
         "logs",
