@@ -15,6 +15,7 @@ COMMANDS = [
     ("curricula.export", "add_parser"),
     ("train.cli", "add_parser"),
     ("eval.cli", "add_parser"),
+    ("train.bench", "add_parser"),
 ]
 
 
