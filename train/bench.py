@@ -101,7 +101,7 @@ def final_accuracy(proxy_json: Path) -> dict:
 def bench(args: argparse.Namespace, say) -> dict:
     from curricula.spec import load_spec
 
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     specs = [load_spec(path) for path in args.specs]
     names = [spec.name for spec in specs]
@@ -256,7 +256,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--steps", type=int, default=2000, help="proxy steps per run (2000)")
     c.add_argument("--size", type=int, help="records per curriculum (default: the smallest spec's)")
     c.add_argument("--batch-size", type=int, default=128)
-    c.add_argument("--lr", type=float, default=3e-3)
+    c.add_argument("--lr", type=float, default=1e-3)
     c.add_argument("--layers", type=int)
     c.add_argument("--hidden", type=int)
     c.add_argument("--eval-every", type=int, default=500)

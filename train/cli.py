@@ -414,7 +414,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     proxy.add_argument("--steps", type=_positive_int, default=2000, help="training steps in all (2000)")
     proxy.add_argument("--minutes", type=float, help="a wall-clock budget instead of --steps")
     proxy.add_argument("--batch-size", type=_positive_int, default=128)
-    proxy.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (3e-3, cosine decay)")
+    proxy.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3, cosine decay)")
     proxy.add_argument("--seed", type=int, default=0)
     proxy.add_argument("--layers", type=_positive_int, help="override the proxy preset's 4 layers")
     proxy.add_argument("--hidden", type=_positive_int, help="override the proxy preset's hidden size 128")

@@ -37,7 +37,7 @@ class ProxyOptions:
     steps: int = 2000
     minutes: float | None = None
     batch_size: int = 128
-    learning_rate: float = 3e-3
+    learning_rate: float = 1e-3
     warmup_steps: int = 100
     weight_decay: float = 0.01
     seed: int = 0
@@ -48,7 +48,7 @@ class ProxyOptions:
     eval_limit: int = 300  # held-out items per split at each periodic evaluation
     heldout_limit: int | None = None  # items per split at the final evaluation (None: all)
     max_new_tokens: int | None = None  # default: the longest trained answer + 1
-    decode_batch: int = 256
+    decode_batch: int = 128
     tokenizer: str | None = None
 
 
@@ -106,6 +106,25 @@ def split_steps(total: int, records: list[int]) -> list[int]:
     return steps
 
 
+def read_stage(tm, stage):
+    """A stage's MindRecord as two int32 arrays (read with MindDataset, filled in place)."""
+    import numpy as np
+
+    ids = labels = None
+    count = 0
+    for k, (a, b) in enumerate(tm.read_records(stage.mindrecord)):
+        if ids is None:
+            ids = np.empty((stage.records, len(a)), dtype=np.int32)
+            labels = np.empty_like(ids)
+        if k >= len(ids):
+            raise ProxyError(f"stage {stage.name}: {stage.mindrecord} holds more records than curriculum.json says")
+        ids[k], labels[k] = a, b
+        count = k + 1
+    if not count:
+        raise ProxyError(f"stage {stage.name}: {stage.mindrecord} holds no records")
+    return ids[:count], labels[:count]
+
+
 def real_length(row, pad_id: int) -> int:
     """Tokens before the trailing padding."""
     import numpy as np
@@ -134,7 +153,7 @@ def shared_prefix(arrays, prompts) -> int:
 
 def run_proxy(options: ProxyOptions, echo: Callable[[str], None] | None = None) -> ProxyResult:
     say = echo or (lambda _m: None)
-    curriculum = load_curriculum(options.curriculum)
+    curriculum = load_curriculum(Path(options.curriculum).resolve())
     missing = [s for s in curriculum.stages if s.mindrecord is None]
     if missing:
         raise ProxyError(f"stage {missing[0].name} has no MindRecord; build the curriculum without --skip-mindrecord")
@@ -170,11 +189,7 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
     say(f"reading {len(curriculum.stages)} stage MindRecord(s)")
     raw_stages, used, longest, answer_max = [], set(special_real.values()), 0, 0
     for stage in curriculum.stages:
-        pairs = list(tm.read_records(stage.mindrecord))
-        if not pairs:
-            raise ProxyError(f"stage {stage.name}: {stage.mindrecord} holds no records")
-        ids = np.stack([p[0] for p in pairs]).astype(np.int64)
-        labels = np.stack([p[1] for p in pairs]).astype(np.int64)
+        ids, labels = read_stage(tm, stage)
         used.update(np.unique(ids).tolist())
         longest = max(longest, max(real_length(row, pad_real) for row in ids))
         answer_max = max(answer_max, int((labels != IGNORE).sum(axis=1).max()))
