@@ -53,11 +53,13 @@ from curricula import export
 from curricula.tokenizer import load_tokenizer
 source, out, template, seq, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 tokenizer = load_tokenizer()
-started = time.perf_counter()
+def cpu():
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+started, cpu_before = time.perf_counter(), cpu()
 summary = export.export_mindrecord(export.read_rows(source), out, template, seq, tokenizer, workers=workers)
-elapsed = time.perf_counter() - started
+elapsed, cpu_used = time.perf_counter() - started, cpu() - cpu_before
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"seconds": elapsed, "rss_mib": rss / 1024, "records": summary["records"],
+print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu_used, "rss_mib": rss / 1024, "records": summary["records"],
                   "truncated": summary["truncated"], "fully_masked": summary["fully_masked"],
                   "tokenized": summary["tokenized"]}))
 """
@@ -95,11 +97,12 @@ def floor_seconds(path: Path, template: str, repeat: int) -> tuple[float, float,
 
 
 def run_export(source: Path, out: Path, template: str, seq: int, workers: int) -> dict:
+    """One export in a fresh process; also the 1-minute load average when it ends (others' work shows)."""
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(source), str(out), template, str(seq), str(workers)],
         check=True, capture_output=True, text=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return {**json.loads(result.stdout.strip().splitlines()[-1]), "load": os.getloadavg()[0]}
 
 
 def import_seconds() -> float:
@@ -193,9 +196,11 @@ def main() -> None:
         print(f"records: {args.n:,} contest-style (+-*/), template {args.template}, seq_length {args.seq_length}")
         print(f"floor (tiktoken on rendered texts): loop {loop:.2f} s, batch {batch:.2f} s "
               f"-> {floor_rate:,.0f} records/s")
-        print(f"export to MindRecord: best {best['seconds']:.2f} s of {[round(r['seconds'], 2) for r in runs]} "
-              f"-> {rate:,.0f} records/s; {best['seconds'] / floor:.2f}x the floor's time "
+        print(f"export to MindRecord: best {best['seconds']:.2f} s -> {rate:,.0f} records/s; "
+              f"{best['seconds'] / floor:.2f}x the floor's time; CPU {best['cpu_seconds']:.2f} s in all processes "
               f"(truncated {best['truncated']}, fully masked {best['fully_masked']}, paths {best['tokenized']})")
+        print("  runs (wall s / CPU s / load after): "
+              + ", ".join(f"{r['seconds']:.2f}/{r['cpu_seconds']:.2f}/{r['load']:.1f}" for r in runs))
         print(f"one-off import of mindspore.mindrecord (not in the times above): {imports:.2f} s")
         print(f"peak RSS: {memory_small['rss_mib']:,.0f} MiB at {args.memory_n:,} records, "
               f"{best['rss_mib']:,.0f} MiB at {args.n:,}")
