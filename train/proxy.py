@@ -192,7 +192,11 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
         ids, labels = read_stage(tm, stage)
         used.update(np.unique(ids).tolist())
         longest = max(longest, max(real_length(row, pad_real) for row in ids))
-        answer_max = max(answer_max, int((labels != IGNORE).sum(axis=1).max()))
+        trained = int((labels != IGNORE).sum(axis=1).max())
+        if trained == 0:
+            raise ProxyError(f"stage {stage.name}: no record keeps a trained token within seq_length "
+                             f"{curriculum.seq_length} (the prompts fill the window); rebuild with a larger seq_length")
+        answer_max = max(answer_max, trained)
         raw_stages.append((stage, ids, labels))
     for _, _, prompts in heldout.values():
         for p in prompts:
