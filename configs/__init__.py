@@ -1,0 +1,1 @@
+"""Data, not code: model presets, MindFormers yaml templates, curriculum specs."""
