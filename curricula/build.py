@@ -422,6 +422,8 @@ def run(args: argparse.Namespace) -> int:
                       log=(lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr)))
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"{exc}; curriculum build needs the data extra: pip install 'datagen-arith[data]'") from None
     if not args.quiet:
         from rich.console import Console
 
