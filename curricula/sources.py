@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from curricula.contest import classify, language, verdict
-from curricula.rows import BLANK, Reject, read_json_or_jsonl, read_jsonl
+from curricula.rows import BLANK, Reject, Row, read_json_or_jsonl, read_jsonl
 
 FINAL_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:/\d+)?")
 
@@ -25,16 +25,21 @@ class LoadReport:
     blank: int = 0
 
 
-def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
-    """Contest rows as records: raw train.json rows, or the audit's records.jsonl."""
-    for item in read_jsonl(path, required=("problem", "solution")):
+def counted(items, report: LoadReport) -> Iterator[Row]:
+    """The good rows; blank and rejected ones are counted in ``report``, never dropped silently."""
+    for item in items:
         if item is BLANK:
             report.blank += 1
-            continue
-        if isinstance(item, Reject):
+        elif isinstance(item, Reject):
             report.rejected.append(item)
-            continue
-        report.rows += 1
+        else:
+            report.rows += 1
+            yield item
+
+
+def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
+    """Contest rows as records: raw train.json rows, or the audit's records.jsonl."""
+    for item in counted(read_jsonl(path, required=("problem", "solution")), report):
         data = item.data
         if "verdict" in data and data.get("source") == "contest":
             yield data  # already audited
@@ -59,14 +64,7 @@ def alpaca_records(
     path: str | Path, report: LoadReport, prefix: str = "alpaca", family: str = "alpaca", source: str = "alpaca"
 ) -> Iterator[dict]:
     """Alpaca rows ({instruction, input, output}) as records; the output's last number is kept."""
-    for item in read_json_or_jsonl(path, required=("instruction", "output")):
-        if item is BLANK:
-            report.blank += 1
-            continue
-        if isinstance(item, Reject):
-            report.rejected.append(item)
-            continue
-        report.rows += 1
+    for item in counted(read_json_or_jsonl(path, required=("instruction", "output")), report):
         data = item.data
         extra = data.get("input") or ""
         problem = data["instruction"] + ("\n" + extra if extra.strip() else "")
