@@ -160,6 +160,7 @@ class StageBuilder:
         self.workdir = workdir
         self.loaded: dict[tuple, list[dict]] = {}
         self.reports: dict[str, LoadReport] = {}
+        self.stage_reports: dict[str, LoadReport] = {}  # the files the current stage read
 
     def counts(self, stage: Stage) -> list[int]:
         fixed = [s.count if s.count is not None else (s.first if s.weight is None else None) for s in stage.sources]
@@ -182,6 +183,7 @@ class StageBuilder:
             reader = {"contest": contest_records, "belle": belle_records, "alpaca": alpaca_records}[source.kind]
             self.loaded[cache_key] = list(reader(path, report))
             self.reports[str(path)] = report
+        self.stage_reports[str(path)] = self.reports[str(path)]
         return self.loaded[cache_key]
 
     def synthetic(self, stage: Stage, source: Source, need: int, seed: int, leaks: Counter) -> list[dict]:
@@ -241,6 +243,7 @@ class StageBuilder:
         return [{**r, "replay_of": source.stage} for r in picked]
 
     def build(self, stage: Stage, index: int) -> tuple[list[dict], dict]:
+        self.stage_reports = {}
         stage_seed = stage.seed if stage.seed is not None else seed_of(self.spec.seed, "stage", stage.name)
         counts = self.counts(stage)
         leaks: Counter = Counter()
@@ -358,7 +361,7 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, lo
         exported = export_stage(stage_dir, records, spec, tokenizer_path, skip_mindrecord)
         files = {p.name: sha256_file(p) for p in sorted(stage_dir.iterdir()) if p.is_file()}
         rejects = [
-            {"file": path, **r.as_dict()} for path, rep in builder.reports.items() for r in rep.rejected
+            {"file": path, **r.as_dict()} for path, rep in builder.stage_reports.items() for r in rep.rejected
         ]
         manifest = {
             "curriculum": spec.name, "stage": stage.name, "index": k, "records": len(records),
