@@ -382,11 +382,12 @@ class PromptCodec:
 # batches of rows -> MindRecord rows (pure; run in worker processes)
 
 
-def row_layout(width: int):
-    """The blob FileWriter builds per row: per field an 8-byte big-endian length, then native int32s."""
+def run_indices(starts, lengths):
+    """Indices ``starts[k] .. starts[k] + lengths[k] - 1`` for every k, concatenated."""
     import numpy as np
 
-    return np.dtype([("n1", ">u8"), ("input_ids", "=i4", (width,)), ("n2", ">u8"), ("labels", "=i4", (width,))])
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 @dataclass
@@ -425,28 +426,31 @@ class Batch:
     def written_tokens(self) -> int:
         return int(len(self.tokens) - (self.tokens == PAD_ID).sum())
 
-    def table(self):
-        """The rows as a numpy record array in ``row_layout(width)`` (padded ids, labels)."""
+    def matrix(self):
+        """int32 (records, 2 * width + 4) whose rows' bytes are the blobs FileWriter builds.
+
+        Per row: an 8-byte big-endian length, the padded ids, the length again, the labels.
+        """
         import numpy as np
 
         n, width = self.records, self.width
-        table = np.empty(n, dtype=row_layout(width))
-        table["n1"] = table["n2"] = 4 * width
-        input_ids = table["input_ids"]
-        input_ids[:] = PAD_ID
-        # boolean-mask assignment fills in row-major order: exactly the concatenated rows
-        input_ids[np.arange(width) < self.lengths[:, None]] = self.tokens
-        edges = np.zeros((n, width + 1), dtype=np.int8)
-        np.add.at(edges, (self.spans[:, 0], self.spans[:, 1]), 1)
-        np.add.at(edges, (self.spans[:, 0], self.spans[:, 2]), -1)
-        trained = np.cumsum(edges[:, :width], axis=1, dtype=np.int8) > 0
-        table["labels"] = np.where(trained, input_ids, np.int32(IGNORE_ID))
-        return table
+        stride = 2 * width + 4
+        length_words = np.frombuffer((4 * width).to_bytes(8, "big"), dtype=np.int32)
+        matrix = np.empty((n, stride), dtype=np.int32)
+        matrix[:, 0:2] = matrix[:, width + 2:width + 4] = length_words
+        matrix[:, 2:width + 2] = PAD_ID
+        matrix[:, width + 4:] = IGNORE_ID
+        flat = matrix.reshape(-1)
+        flat[run_indices(np.arange(n, dtype=np.int64) * stride + 2, self.lengths)] = self.tokens
+        # labels copy the ids over the trained spans
+        trained = run_indices(self.spans[:, 0] * stride + 2 + self.spans[:, 1], self.spans[:, 2] - self.spans[:, 1])
+        flat[trained + width + 2] = flat[trained]
+        return matrix
 
     def arrays(self):
         """(input_ids, labels): int32 arrays of shape (records, width)."""
-        table = self.table()
-        return table["input_ids"], table["labels"]
+        matrix = self.matrix()
+        return matrix[:, 2:self.width + 2], matrix[:, self.width + 4:]
 
 
 @dataclass
@@ -879,31 +883,33 @@ class MindRecordSink:
         return native
 
     def write(self, batch: Batch) -> None:
-        if batch.records == 0:
+        n, width = batch.records, batch.width
+        if n == 0:
             return
-        table = batch.table()
+        matrix = batch.matrix()
         start = 0
         if not self.fast or self.native is None:
             # the public call opens the files and sets the header; fast mode needs it for one row only
-            first = 1 if self.fast else batch.records
-            self._write_public(table[:first])
+            first = 1 if self.fast else n
+            self._write_public(matrix[:first], width)
             start = first
             if self.fast:
                 self.native = self._native_writer()
                 if self.native is None:
                     self.fast = False
-                    self._write_public(table[first:])
-                    start = batch.records
-        if start < batch.records:
-            data = table[start:].tobytes()
-            size = table.dtype.itemsize
-            self.native.write_raw_data({}, [data[i * size:(i + 1) * size] for i in range(batch.records - start)],
-                                       True, False)
-        self.rows += batch.records
+                    self._write_public(matrix[first:], width)
+                    start = n
+        if start < n:
+            data = matrix[start:].tobytes()
+            size = matrix.shape[1] * 4
+            self.native.write_raw_data({}, [data[i * size:(i + 1) * size] for i in range(n - start)], True, False)
+        self.rows += n
 
-    def _write_public(self, table) -> None:
-        if len(table):
-            self.writer.write_raw_data([{"input_ids": row["input_ids"], "labels": row["labels"]} for row in table])
+    def _write_public(self, matrix, width: int) -> None:
+        if len(matrix):
+            self.writer.write_raw_data(
+                [{"input_ids": row[2:width + 2], "labels": row[width + 4:]} for row in matrix]
+            )
 
     def commit(self) -> None:
         self.writer.commit()
