@@ -448,7 +448,8 @@ def plot_curve(curve: list[dict], path: Path, title: str) -> None:
                         linewidth=2.2 if family == "all" else 1.3, label=f"{family} ({split.split('_')[0]})")
     ax.set_xlabel("training step")
     ax.set_ylabel("held-out exact accuracy (%)")
-    ax.set_ylim(0, 100)
+    top = max([100 * c["strict"] for c in curve if c["strict"] is not None] or [0])
+    ax.set_ylim(0, min(100, max(5, 1.2 * top)))  # low accuracies stay readable
     ax.set_title(f"proxy: {title}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
