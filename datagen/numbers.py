@@ -107,5 +107,5 @@ def parse_exact(text: str) -> Fraction:
 def reverse_digits(text: str) -> str:
     """Reversed-digit form (Teaching Arithmetic to Small Transformers): the characters after
     the sign reversed as a whole, sign kept in front; -123.45 -> -54.321.  Its own inverse."""
-    sign = "-" if text.startswith("-") else ""
+    sign = text[0] if text[:1] in ("-", "+") else ""
     return sign + text[len(sign):][::-1]

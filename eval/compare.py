@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from datagen.numbers import reverse_digits as unreverse  # noqa: F401  (its own inverse)
 from eval.extract import Number
 
 SHORT_DECIMALS = 4  # exact values with at most this many decimals must be matched exactly
@@ -76,17 +77,6 @@ def make_gold(answer: str, policy: str = "exact", family: str = "", style: str =
         raise GoldError(f"answer_policy {policy!r} is not one of exact, sig40")
     p, q = parse_answer(answer)
     return Gold(answer.strip(), p, q, policy, family == "fraction", style == "reversed")
-
-
-def unreverse(text: str) -> str:
-    """Read a reversed-digit answer back (reversing is its own inverse, so this also reverses).
-
-    A reversed answer is the answer string with the digit characters of its integer and
-    fractional parts reversed as a whole, the sign kept in front: ``-123.45`` -> ``-54.321``,
-    ``120`` -> ``021``, ``9/40`` -> ``04/9``.
-    """
-    sign = text[0] if text[:1] in ("-", "+") else ""
-    return sign + text[len(sign):][::-1]
 
 
 def equal(pred: Number, gold: Gold) -> bool:

@@ -10,7 +10,6 @@ as the audit does.  A row that cannot be re-derived is judged by the number in i
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from datagen.cli import UsageError
 from eval.compare import GoldError, make_gold, unreverse
 from eval.extract import boxed_content, last_number_text, parse_number
+from eval.predictions import json_lines
 from eval.score import GoldItem
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -171,20 +171,11 @@ def read_gold(path: str | Path) -> GoldSet:
     items: list[GoldItem] = []
     resolve: Callable | None = None
     looked_up = False
-    loads = json.loads
     try:
-        with open(path, encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{line_no}"
-                try:
-                    row = loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UsageError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-                if not looked_up and isinstance(row, dict) and "answer" not in row:
-                    resolve, looked_up = contest_resolver(), True
-                items.append(gold_item(row, line_no, where, resolve))
+        for line_no, where, row in json_lines(path):
+            if not looked_up and isinstance(row, dict) and "answer" not in row:
+                resolve, looked_up = contest_resolver(), True
+            items.append(gold_item(row, line_no, where, resolve))
     except OSError as exc:
         raise UsageError(f"--gold: cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

@@ -41,8 +41,8 @@ def _output_field(row: dict, where: str):
     raise UsageError(f"{where}: field 'output' is missing")
 
 
-def read_jsonl(path: Path) -> list[Prediction]:
-    preds: list[Prediction] = []
+def json_lines(path: Path):
+    """(line number, "file:line", row) for each non-blank line; bad JSON is an error naming the line."""
     loads = json.loads
     with open(path, encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, 1):
@@ -53,14 +53,20 @@ def read_jsonl(path: Path) -> list[Prediction]:
                 row = loads(line)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise UsageError(f"{where}: expected an object with 'id' and 'output', "
-                                 f"got {type(row).__name__}")
-            output = row.get("output")
-            if type(output) is not str:
-                output = _text(_output_field(row, where), where, "output")
-            pid = row.get("id")
-            preds.append(Prediction(None if pid is None else str(pid), output, where))
+            yield line_no, where, row
+
+
+def read_jsonl(path: Path) -> list[Prediction]:
+    preds: list[Prediction] = []
+    for line_no, where, row in json_lines(path):
+        if not isinstance(row, dict):
+            raise UsageError(f"{where}: expected an object with 'id' and 'output', "
+                             f"got {type(row).__name__}")
+        output = row.get("output")
+        if type(output) is not str:
+            output = _text(_output_field(row, where), where, "output")
+        pid = row.get("id")
+        preds.append(Prediction(None if pid is None else str(pid), output, where))
     return preds
 
 
