@@ -41,6 +41,7 @@ from curricula.tokenizer import (
     load_tokenizer,
     special_token_names,
 )
+from datagen.errors import DatagenError
 from datagen.output import OutputError, atomic_open, check_writable
 
 __all__ = [
@@ -69,7 +70,7 @@ READ_BYTES = 1 << 20
 REJECTS_KEPT = 20  # rejects listed in the summary; all of them go to the rejects file
 
 
-class ExportError(Exception):
+class ExportError(DatagenError):
     """A problem the user can fix (bad file, bad option); the message names it."""
 
 

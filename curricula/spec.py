@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from curricula.templates import TEMPLATES
+from datagen.errors import InputError
 from datagen.family import FAMILY_ORDER, OPS
 from datagen.generate import LANGS, STYLES
 
@@ -18,7 +19,7 @@ SYNTHETIC_OPTIONS = ("digits", "decimals", "negative", "terms", "exponents", "st
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
 
 
-class SpecError(ValueError):
+class SpecError(InputError, ValueError):
     """A spec mistake; the message starts with the file and the key path."""
 
 

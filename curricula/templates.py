@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datagen.errors import UsageError
+
 ALPACA_HEAD = (
     "Below is an instruction that describes a task. "
     "Write a response that appropriately completes the request.\n\n### Instruction:\n"
@@ -45,7 +47,7 @@ TEMPLATES: dict[str, Template] = {
 }
 
 
-class TemplateError(KeyError):
+class TemplateError(UsageError, KeyError):
     pass
 
 

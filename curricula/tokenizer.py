@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datagen.errors import InputError
+
 LLAMA3_TOKENIZER_SHA256 = "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55"
 LLAMA3_BASE_VOCAB = 128_000
 BOS_ID = 128_000  # <|begin_of_text|>
@@ -35,7 +37,7 @@ SPLIT_PATTERNS: dict[int, str] = {
 }
 
 
-class TokenizerError(ValueError):
+class TokenizerError(InputError, ValueError):
     """The tokenizer file is missing, altered or malformed; the message names the file."""
 
 

@@ -6,6 +6,10 @@ import argparse
 import importlib
 import sys
 
+from datagen import signals
+from datagen.errors import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, DatagenError, Terminated, UsageError
+from datagen.output import cleanup
+
 # (module, function) that adds each subcommand; imported only when present so a
 # missing optional part never breaks the others
 COMMANDS = [
@@ -19,8 +23,7 @@ COMMANDS = [
 ]
 
 
-class UsageError(Exception):
-    """A mistake in the command line or its inputs: printed on one line, exit code 2."""
+__all__ = ["UsageError", "build_parser", "main"]  # UsageError re-exported for old imports
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,19 +44,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; user errors and signals end in one line on stderr and a documented code."""
+    signals.install()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
+    inner = (getattr(args, key, None) for key in ("action", "train_command", "eval_command"))
+    name = " ".join(p for p in (args.command, *inner) if isinstance(p, str))
     try:
         return int(args.handler(args) or 0)
-    except UsageError as exc:
-        print(f"datagen {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except DatagenError as exc:
+        print(f"datagen {name}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        # an OS refusal on a path the user gave: say which, never a traceback
+        target = exc.filename if exc.filename is not None else "a path"
+        print(f"datagen {name}: error: {target}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted; no partial output was left at the final path", file=sys.stderr)
-        return 130
+        cleanup()
+        print(f"datagen {name}: interrupted; nothing partial was left at the output path", file=sys.stderr)
+        return EXIT_SIGINT
+    except Terminated:
+        cleanup()
+        print(f"datagen {name}: terminated; nothing partial was left at the output path", file=sys.stderr)
+        return EXIT_SIGTERM
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
+from datagen.errors import UsageError
 from datagen.numbers import pow10
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A configuration a user can fix; the message names the option."""
 
 

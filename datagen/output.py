@@ -1,22 +1,54 @@
-"""Writing outputs safely: a temporary name beside the target, renamed when complete."""
+"""Writing outputs safely: build under a temporary name beside the target, rename when complete.
+
+Every temporary path is registered while it is live, so an exception, Ctrl-C (SIGINT), SIGTERM
+(see ``datagen.signals``) or interpreter exit removes it: nothing half-written is left at or
+beside the target. ``check_target`` is the one ``--force`` policy: commands call it before any
+work, so a refusal costs nothing and keeps the existing output.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import itertools
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import IO, Iterator
 
+from datagen.errors import OutputError
 
-class OutputError(OSError):
-    """The output path cannot be written; the message names it."""
+__all__ = ["OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "staged"]
+
+_LIVE: dict[Path, int] = {}  # temporary path -> pid that owns it (forked workers must not delete)
+_COUNTER = itertools.count()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def cleanup() -> None:
+    """Remove every live temporary path this process owns (signal handlers and atexit call this)."""
+    pid = os.getpid()
+    for path, owner in list(_LIVE.items()):
+        if owner == pid:
+            _remove(path)
+            _LIVE.pop(path, None)
+
+
+atexit.register(cleanup)
 
 
 def check_writable(path: Path) -> None:
+    """Fail early, naming the path, when ``path`` could not be created."""
+    path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"{path} is a directory")
     probe = parent
     while not probe.exists():
         probe = probe.parent
@@ -24,11 +56,64 @@ def check_writable(path: Path) -> None:
         raise OutputError(f"cannot write {path}: {probe} is not a writable directory")
 
 
+def check_target(path: str | Path, force: bool, *, option: str = "--out", directory: bool = False) -> None:
+    """The ``--force`` policy: an existing output is kept unless the user asked to replace it."""
+    if str(path) == "-":
+        return
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not force:
+            raise OutputError(f"{path} exists; pass --force to replace it", field=option)
+        if directory != path.is_dir():
+            kind = "a directory" if path.is_dir() else "a file"
+            raise OutputError(f"{path} is {kind}; it cannot be replaced by this output", field=option)
+    check_writable(path)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    if tmp.is_dir() and target.exists():
+        # a directory cannot be renamed over a non-empty one: move the old aside, then drop it
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{next(_COUNTER)}")
+        _LIVE[old] = os.getpid()
+        os.replace(target, old)
+        os.replace(tmp, target)
+        _remove(old)
+        _LIVE.pop(old, None)
+    else:
+        os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def staged(target: str | Path, *, directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` (an empty folder when ``directory``).
+
+    On normal exit it is renamed to ``target`` (replacing what was there); on any exception,
+    signal or exit it is removed. Paths written inside a staged folder should be recorded
+    relative to the folder, since the folder's name changes on commit.
+    """
+    target = Path(target)
+    check_writable(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{next(_COUNTER)}")
+    _LIVE[tmp] = os.getpid()
+    try:
+        if directory:
+            tmp.mkdir()
+        yield tmp
+        _replace(tmp, target)
+    finally:
+        if os.getpid() == _LIVE.get(tmp):
+            _LIVE.pop(tmp, None)
+            if tmp.exists() or tmp.is_symlink():
+                _remove(tmp)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open ``path`` for writing under a temporary name; rename only on success.
 
-    ``-`` means standard output (nothing to rename).
+    ``-`` means standard output (nothing to rename). The ``--force`` decision is the caller's
+    (``check_target``), taken before the work starts.
     """
     if str(path) == "-":
         stream = sys.stdout.buffer if "b" in mode else sys.stdout
@@ -36,15 +121,9 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         stream.flush()
         return
     target = Path(path)
-    check_writable(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    if target.is_dir():
+        raise OutputError(f"{target} is a directory")
     kwargs = {} if "b" in mode else {"encoding": encoding, "newline": "\n"}
-    try:
+    with staged(target) as tmp:
         with open(tmp, mode, **kwargs) as handle:
             yield handle
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise

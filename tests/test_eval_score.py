@@ -328,6 +328,6 @@ def test_score_command_errors_are_one_line_exit_2(tmp_path, records, capsys):
     pred = write_jsonl(tmp_path / "pred.jsonl", [{"id": r["id"], "output": "1"} for r in records[:-1]])
     assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("datagen eval: error:") and "predictions are short by 1" in err
+    assert err.startswith("datagen eval score: error:") and "predictions are short by 1" in err
     assert main(["eval", "score", "--gold", str(tmp_path / "missing.jsonl"), "--pred", str(pred)]) == 2
     assert "cannot read" in capsys.readouterr().err

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Callable
 
 from curricula.templates import inference_prompt
+from datagen.errors import DatagenError
 from datagen.output import atomic_open
 from train.curriculum import Curriculum, load_curriculum, read_heldout
 
 IGNORE = -100
 
 
-class ProxyError(RuntimeError):
+class ProxyError(DatagenError, RuntimeError):
     """A proxy run cannot go on; the message says why."""
 
 
