@@ -278,3 +278,11 @@ def test_a_signal_during_a_big_make_leaves_nothing_and_stops_the_workers(tmp_pat
     assert err == f"datagen make: {word}; nothing partial was left at the output path\n"
     assert list(tmp_path.iterdir()) == []
     assert _gone(process.pid)  # no worker outlives the command
+
+
+def test_a_read_only_output_folder_is_one_line_not_a_traceback(readonly_dir, capsys):
+    out = readonly_dir / "a.jsonl"
+    assert run(["--ops", "+", "--n", "10", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"datagen make: error: --out: cannot write {out}: {readonly_dir}")
+    assert err.count("\n") == 1 and list(readonly_dir.iterdir()) == []
