@@ -73,7 +73,8 @@ class Steps:
                 TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TimeRemainingColumn(), console=Console(stderr=True),
             )
-            self.log = self.bars.console.print
+            console = self.bars.console
+            self.log = lambda message: console.print(message, markup=False, highlight=False)
 
     @contextlib.contextmanager
     def step(self, label: str, total: int | None = None) -> Iterator[Advance]:

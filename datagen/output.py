@@ -73,11 +73,11 @@ def check_target(path: str | Path, force: bool, *, option: str = "--out", direct
     if directory and path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
         pass  # an empty folder made for the output holds nothing to lose
     elif path.exists() or path.is_symlink():
-        if not force:
-            raise OutputError(f"{path} exists; pass --force to replace it", field=option)
-        if directory != path.is_dir():
+        if directory != path.is_dir():  # --force would not help: say so first
             kind = "a directory" if path.is_dir() else "a file"
             raise OutputError(f"{path} is {kind}; it cannot be replaced by this output", field=option)
+        if not force:
+            raise OutputError(f"{path} exists; pass --force to replace it", field=option)
     try:
         check_writable(path)
     except OutputError as exc:
