@@ -7,9 +7,9 @@ with their file, line and field instead of dropping them (``datagen.rows.RowRead
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 
 from curricula.contest import classify, language, verdict
 from datagen.rows import Reject, Row, RowReader, require_strings

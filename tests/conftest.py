@@ -19,7 +19,8 @@ def readonly_dir(tmp_path):
         yield folder
         folder.chmod(0o755)
         return
-    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
+                                                   check=False).returncode:
         pytest.skip("running as root without `chattr +i`: no way to make a read-only folder")
     try:
         yield folder

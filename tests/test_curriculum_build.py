@@ -120,16 +120,16 @@ SLOW = FIXTURES / "curricula" / "slow.yaml"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def start_build(spec: Path, out: Path, *extra: str, ignore_sigint: bool = False) -> subprocess.Popen:
-    def child_setup() -> None:
-        if ignore_sigint:  # what a shell does to a background job: Python then leaves SIGINT ignored
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+# what a shell does to a background job: SIGINT ignored across exec, and Python then leaves it so
+IGNORING_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                   "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
 
-    return subprocess.Popen(
-        [sys.executable, "-m", "datagen.cli", "curriculum", "build", str(spec), "--out", str(out), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, start_new_session=True,
-        preexec_fn=child_setup,
-    )
+
+def start_build(spec: Path, out: Path, *extra: str, ignore_sigint: bool = False) -> subprocess.Popen:
+    command = ["-m", "datagen.cli", "curriculum", "build", str(spec), "--out", str(out), *extra]
+    prefix = [sys.executable, "-c", IGNORING_SIGINT] if ignore_sigint else [sys.executable]
+    return subprocess.Popen([*prefix, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                            start_new_session=True)
 
 
 def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, list[str]]:
@@ -164,7 +164,7 @@ def test_a_signal_during_a_build_leaves_nothing_and_says_so(tmp_path, signum, co
     out = tmp_path / "slow"
     process = start_build(SLOW, out, "--skip-mindrecord", ignore_sigint=ignore_sigint)
     wait_for_line(process, "held-out in_distribution")
-    assert [p.name for p in tmp_path.iterdir()][0].startswith(".slow.tmp-")  # building, staged
+    assert next(p.name for p in tmp_path.iterdir()).startswith(".slow.tmp-")  # building, staged
     os.killpg(process.pid, signum)
     got, lines = finish(process)
     assert got == code
@@ -181,8 +181,8 @@ def test_ctrl_c_while_mindspore_loads_still_ends_the_build_cleanly(tmp_path):
     time.sleep(1.2)  # inside the import (0.2 s to 3 s after the start here)
     os.killpg(process.pid, signal.SIGINT)
     got, lines = finish(process)
-    assert (got, lines[-1]) == (130, "datagen curriculum build: interrupted; nothing partial was left at the "
-                                     "output path")
+    assert got == 130
+    assert lines[-1] == "datagen curriculum build: interrupted; nothing partial was left at the output path"
     assert not any("Fatal Python error" in line or "Traceback" in line for line in lines)
     assert list(tmp_path.iterdir()) == []
 

@@ -36,6 +36,6 @@ HOLDER = textwrap.dedent("""
 def test_a_signal_inside_a_deferred_block_is_raised_after_it(name, raised):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", HOLDER, name], capture_output=True, text=True, env=env,
-                            timeout=60)
+                            timeout=60, check=True)
     # the block ran to its end, then the signal came out, with the handlers put back
     assert result.stdout.strip() == f"['block finished'] {raised} True"
