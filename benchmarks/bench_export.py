@@ -68,7 +68,7 @@ print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu_used, "rss_mib": rss / 
 def make_records(n: int, path: Path, seed: int) -> None:
     subprocess.run(
         [sys.executable, "-m", "datagen.cli", "make", "--ops", "+-*/", "--n", str(n), "--seed", str(seed),
-         "--format", "records", "--out", str(path), "-q"],
+         "--format", "records", "--out", str(path), "--force", "-q"],
         check=True,
     )
 

@@ -21,7 +21,7 @@ from pathlib import Path
 def run_make(n: int, out: Path, workers: int | None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `datagen make` run in a fresh process."""
     cmd = [sys.executable, "-m", "datagen.cli", "make", "--ops", "+-*/", "--n", str(n), "--seed", "7",
-           "--out", str(out), "-q"]
+           "--out", str(out), "--force", "-q"]
     if workers:
         cmd += ["--workers", str(workers)]
     script = (

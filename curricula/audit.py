@@ -11,11 +11,13 @@ from collections import Counter
 from pathlib import Path
 
 from curricula.contest import classify, language, verdict
-from curricula.rows import BLANK, Reject, read_jsonl
-from datagen.output import OutputError, atomic_open
+from datagen.errors import InputError, OutputError
+from datagen.output import check_target, staged, write_json
+from datagen.rows import RowReader, require_strings
 
 FAMILY_TYPES = "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
 TYPES = FAMILY_TYPES + ["competition", "unknown"]
+OUTPUTS = ("records.jsonl", "rejects.jsonl", "summary.json")
 
 
 def _digest(*parts: str) -> bytes:
@@ -29,23 +31,30 @@ def _digest(*parts: str) -> bytes:
 def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
     """Audit ``path``; write unique rows to ``records`` and bad rows to ``rejects`` (text streams).
 
-    Returns the summary.  Never stops early: every line is counted somewhere.
+    ``path`` is JSON Lines or one JSON list. Returns the summary. Never stops early: every
+    line is counted somewhere. An input without a single row (0 bytes, only blank lines) is an
+    ``InputError``: an audit of nothing is a mistake in the command, not a result.
+    ``progress(line)`` is called with the line reached.
     """
     summary = Counter()
     by_type: Counter = Counter()
     by_verdict: Counter = Counter()
     seen_rows: set[bytes] = set()
     seen_problems: dict[bytes, bytes] = {}
-    for item in read_jsonl(path, required=("problem", "solution")):
+    reader = RowReader(path, check=require_strings("problem", "solution"), allow_empty=False)
+    written = 0
+
+    def flush_rejects() -> None:
+        nonlocal written
+        for reject in reader.rejects[written:]:
+            rejects.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
+        written = len(reader.rejects)
+
+    for item in reader:
         if progress:
-            progress()
-        if item is BLANK:
-            summary["blank"] += 1
-            continue
-        if isinstance(item, Reject):
-            summary["rejected"] += 1
-            rejects.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
-            continue
+            progress(item.line)
+        if len(reader.rejects) > written:
+            flush_rejects()
         summary["rows"] += 1
         problem, solution = item.data["problem"], item.data["solution"]
         family, solved = classify(problem)
@@ -77,11 +86,13 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
             "verdict": judged,
         }
         records.write(json.dumps(record, ensure_ascii=False) + "\n")
+    flush_rejects()
     return {
         "input": str(path),
+        "format": reader.format,
         "rows": summary["rows"],
-        "rejected": summary["rejected"],
-        "blank": summary["blank"],
+        "rejected": reader.rejected,
+        "blank": reader.blank,
         "duplicates": summary["duplicates"],
         "problem_duplicates": summary["problem_duplicates"],
         "unique": summary["rows"] - summary["duplicates"],
@@ -111,33 +122,59 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def run(args: argparse.Namespace) -> int:
-    from datagen.cli import UsageError
+def check_input(source: Path) -> None:
+    """Say what is wrong with the input before any output is made."""
+    if source.is_dir():
+        raise InputError("is a directory, not a file (give the contest's train.json)", path=source)
+    if not source.exists():
+        raise InputError("no such file", path=source)
 
+
+def check_out(out: Path, source: Path, force: bool) -> None:
+    """The --force policy for the audit folder, which is replaced whole: never over other files."""
+    check_target(out, force, directory=True)
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUTS)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise OutputError(f"{out} holds files audit did not write ({shown}); choose another folder",
+                              field="--out")
+    if out.resolve() in source.resolve().parents:
+        raise OutputError(f"{out} holds the input {source}; choose another folder", field="--out")
+
+
+def run(args: argparse.Namespace) -> int:
     source = Path(args.input)
-    if not source.is_file():
-        raise UsageError(f"{source}: no such file")
+    check_input(source)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a directory")
+    check_out(out, source, args.force)
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
     started = time.perf_counter()
     show = sys.stderr.isatty() and not args.quiet
-    try:
-        with atomic_open(out / "records.jsonl") as records, atomic_open(out / "rejects.jsonl") as rejects:
+    with staged(out, directory=True) as work:
+        with open(work / "records.jsonl", "w", encoding="utf-8", newline="\n") as records, \
+                open(work / "rejects.jsonl", "w", encoding="utf-8", newline="\n") as rejects:
             if show:
-                from rich.progress import Progress
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
 
-                with Progress(transient=True) as bar:
-                    task = bar.add_task("audit", total=count_lines(source))
-                    summary = audit_rows(source, records, rejects, lambda: bar.advance(task))
+                columns = (TextColumn("audit lines"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+                with Progress(*columns, transient=True) as bar:
+                    total = count_lines(source)
+                    task = bar.add_task("audit", total=total)
+                    summary = audit_rows(source, records, rejects, lambda line: bar.update(task, completed=line))
             else:
                 summary = audit_rows(source, records, rejects)
         summary["seconds"] = round(time.perf_counter() - started, 3)
-        with atomic_open(out / "summary.json") as handle:
-            json.dump(summary, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
-    except OutputError as exc:
-        raise UsageError(f"--out: {exc}") from None
+        write_json(work / "summary.json", summary)
+    if args.json is not None:
+        write_json(args.json, summary)
     if not args.quiet:
         from rich.console import Console
 
@@ -153,7 +190,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="check the contest train.json: types, exact re-solve, duplicates, bad rows",
         description="Classify every row, re-solve it exactly, find duplicates; bad rows go to rejects.jsonl.",
     )
-    p.add_argument("input", help="the contest's train.json (JSON Lines of {problem, solution})")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("input", help="the contest's train.json (JSON Lines of {problem, solution}, or one JSON list)")
+    p.add_argument("--out", required=True, help="output folder for records.jsonl, rejects.jsonl, summary.json "
+                   "(replaced whole; must not exist, or be empty, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace an earlier audit in --out (and --json)")
+    p.add_argument("--json", metavar="PATH", help="also write the summary as JSON here ('-': stdout)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(handler=run)

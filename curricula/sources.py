@@ -1,18 +1,18 @@
 """Where training rows come from: the generator, the contest file, BELLE, any Alpaca file.
 
 Every loader yields records (the DESIGN's one record type) and reports rejected rows
-with their line numbers instead of dropping them.
+with their file, line and field instead of dropping them (``datagen.rows.RowReader``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from curricula.contest import classify, language, verdict
-from curricula.rows import BLANK, Reject, Row, read_json_or_jsonl, read_jsonl
+from datagen.rows import Reject, Row, RowReader, require_strings
 
 FINAL_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:/\d+)?")
 
@@ -25,28 +25,27 @@ class LoadReport:
     blank: int = 0
 
 
-def counted(items, report: LoadReport) -> Iterator[Row]:
-    """The good rows; blank and rejected ones are counted in ``report``, never dropped silently."""
-    for item in items:
-        if item is BLANK:
-            report.blank += 1
-        elif isinstance(item, Reject):
-            report.rejected.append(item)
-        else:
-            report.rows += 1
-            yield item
+
+def _read(path: str | Path, report: LoadReport, *fields: str) -> Iterator[tuple[RowReader, Row]]:
+    """The good rows; ``report`` follows the reader's counts as it goes (its rejects list is shared)."""
+    reader = RowReader(path, check=require_strings(*fields))
+    report.rejected = reader.rejects
+    for row in reader:
+        report.rows, report.blank = reader.rows, reader.blank
+        yield reader, row
+    report.rows, report.blank = reader.rows, reader.blank
 
 
 def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
     """Contest rows as records: raw train.json rows, or the audit's records.jsonl."""
-    for item in counted(read_jsonl(path, required=("problem", "solution")), report):
-        data = item.data
+    for _, row in _read(path, report, "problem", "solution"):
+        data = row.data
         if "verdict" in data and data.get("source") == "contest":
             yield data  # already audited
             continue
         family, solved = classify(data["problem"])
         yield {
-            "id": f"contest-{item.line:07d}",
+            "id": f"contest-{row.line:07d}",
             "type": family,
             "lang": language(data["problem"]),
             "problem": data["problem"],
@@ -55,7 +54,7 @@ def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
             "solution": data["solution"],
             "operands": list(solved.operands) if solved else None,
             "source": "contest",
-            "line": item.line,
+            "line": row.line,
             "verdict": verdict(solved, data["solution"]),
         }
 
@@ -63,14 +62,19 @@ def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
 def alpaca_records(
     path: str | Path, report: LoadReport, prefix: str = "alpaca", family: str = "alpaca", source: str = "alpaca"
 ) -> Iterator[dict]:
-    """Alpaca rows ({instruction, input, output}) as records; the output's last number is kept."""
-    for item in counted(read_json_or_jsonl(path, required=("instruction", "output")), report):
-        data = item.data
+    """Alpaca rows ({instruction, input, output}) as records; the output's last number is kept.
+
+    Ids are ``<prefix><N>`` with N the row's 0-based place in the file: its line for JSON Lines,
+    its item for a JSON list (BELLE's download), the numbering of the original converters.
+    """
+    for reader, row in _read(path, report, "instruction", "output"):
+        data = row.data
+        index = row.line - 1 if reader.format == "jsonl" else reader.rows + reader.rejected - 1
         extra = data.get("input") or ""
-        problem = data["instruction"] + ("\n" + extra if extra.strip() else "")
+        problem = data["instruction"] + ("\n" + extra if isinstance(extra, str) and extra.strip() else "")
         numbers = FINAL_NUMBER.findall(data["output"])
         yield {
-            "id": f"{prefix}{item.line - 1}",
+            "id": f"{prefix}{index}",
             "type": family,
             "lang": language(problem),
             "problem": problem,
@@ -79,7 +83,7 @@ def alpaca_records(
             "solution": data["output"],
             "operands": None,
             "source": source,
-            "line": item.line,
+            "line": row.line,
         }
 
 

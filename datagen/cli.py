@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    inner = (getattr(args, key, None) for key in ("action", "train_command", "eval_command"))
-    name = " ".join(p for p in (args.command, *inner) if isinstance(p, str))
+    # every nested subparser stores its name as ``action``: "datagen train smoke: error: ..."
+    name = " ".join(p for p in (args.command, getattr(args, "action", None)) if isinstance(p, str))
     try:
         return int(args.handler(args) or 0)
     except DatagenError as exc:

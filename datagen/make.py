@@ -11,9 +11,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from datagen import signals
+from datagen.errors import UsageError
 from datagen.family import FAMILY_ORDER, OPS, ConfigError, load_families
 from datagen.generate import FORMATS, LANGS, STYLES, Generator, Request
-from datagen.output import OutputError, atomic_open
+from datagen.output import atomic_open, check_target, write_json
 
 CHUNK = 4096
 # option name for each config field a flag can set (others go through --set)
@@ -158,7 +160,8 @@ def produce(generator: Generator, n: int, workers: int):
     global _GENERATOR
     _GENERATOR = generator
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
+    # workers ignore Ctrl-C: the parent's KeyboardInterrupt leaves the block, which terminates them
+    with ctx.Pool(workers, initializer=signals.worker_init) as pool:
         pending = []
         it = iter(bounds)
         for b in it:
@@ -196,9 +199,16 @@ def summary_table(counts: Counter, types: tuple[str, ...], elapsed: float, n: in
     return table
 
 
-def run(args: argparse.Namespace) -> int:
-    from datagen.cli import UsageError
+def summary_data(counts: Counter, types: tuple[str, ...], elapsed: float, n: int, out: str) -> dict:
+    """The ``--json`` summary: counts per family and language, and where the problems went."""
+    by_type = {t: {"zh": counts[(t, "zh")], "en": counts[(t, "en")]} for t in types}
+    return {
+        "out": out, "n": n, "seconds": round(elapsed, 3), "per_second": round(n / max(elapsed, 1e-9), 1),
+        "by_type": by_type, "by_lang": {lang: sum(v[lang] for v in by_type.values()) for lang in ("zh", "en")},
+    }
 
+
+def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         if args.n <= 0:
@@ -220,32 +230,36 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(f"--{exc}") from None
     out = args.out if args.out is not None else str(default_out(types, args.n, args.seed, args.format))
+    if args.json is not None and args.json == "-" and out == "-":
+        raise UsageError("--json: standard output already carries the problems (--out -); give a path")
+    check_target(out, args.force)
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
     show = sys.stderr.isatty() and not args.quiet and out != "-"
     counts: Counter = Counter()
-    try:
-        with atomic_open(out) as handle:
-            progress = None
-            if show:
-                from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    with atomic_open(out) as handle:
+        progress = None
+        if show:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-                progress = Progress(
-                    TextColumn("make"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                    TimeRemainingColumn(), transient=True,
-                )
-                progress.start()
-                task = progress.add_task("make", total=args.n)
-            try:
-                for text, chunk_counts in produce(generator, args.n, args.workers):
-                    handle.write(text)
-                    counts.update(chunk_counts)
-                    if progress:
-                        progress.advance(task, sum(chunk_counts.values()))
-            finally:
+            progress = Progress(
+                TextColumn("make"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                TimeRemainingColumn(), transient=True,
+            )
+            progress.start()
+            task = progress.add_task("make", total=args.n)
+        try:
+            for text, chunk_counts in produce(generator, args.n, args.workers):
+                handle.write(text)
+                counts.update(chunk_counts)
                 if progress:
-                    progress.stop()
-    except OutputError as exc:
-        raise UsageError(f"--out: {exc}") from None
+                    progress.advance(task, sum(chunk_counts.values()))
+        finally:
+            if progress:
+                progress.stop()
     elapsed = time.perf_counter() - started
+    if args.json is not None:
+        write_json(args.json, summary_data(counts, types, elapsed, args.n, out))
     if not args.quiet:
         from rich.console import Console
 
@@ -271,6 +285,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="records",
                    help="records (full JSON records) or contest ({problem, solution} like train.json)")
     p.add_argument("--out", help="output path, '-' for stdout (default: data/make-....jsonl)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out (and --json) file")
+    p.add_argument("--json", metavar="PATH", help="write the run summary (counts by type and language) as JSON "
+                   "here ('-': stdout)")
     p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
                    help="processes (output is identical for any value)")
     p.add_argument("--allow-duplicates", action="store_true",

@@ -11,15 +11,17 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
 from datagen.errors import OutputError
 
-__all__ = ["OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "staged"]
+__all__ = ["OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "staged", "write_json"]
 
 _LIVE: dict[Path, int] = {}  # temporary path -> pid that owns it (forked workers must not delete)
 _COUNTER = itertools.count()
@@ -54,6 +56,13 @@ def check_writable(path: Path) -> None:
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {path}: {probe} is not a writable directory")
+    # os.access says yes to root on a read-only mount or an immutable folder: try for real
+    try:
+        fd, name = tempfile.mkstemp(prefix=".datagen-probe-", dir=probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {probe}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(name)
 
 
 def check_target(path: str | Path, force: bool, *, option: str = "--out", directory: bool = False) -> None:
@@ -61,13 +70,19 @@ def check_target(path: str | Path, force: bool, *, option: str = "--out", direct
     if str(path) == "-":
         return
     path = Path(path)
-    if path.exists() or path.is_symlink():
-        if not force:
-            raise OutputError(f"{path} exists; pass --force to replace it", field=option)
-        if directory != path.is_dir():
+    if directory and path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+        pass  # an empty folder made for the output holds nothing to lose
+    elif path.exists() or path.is_symlink():
+        if directory != path.is_dir():  # --force would not help: say so first
             kind = "a directory" if path.is_dir() else "a file"
             raise OutputError(f"{path} is {kind}; it cannot be replaced by this output", field=option)
-    check_writable(path)
+        if not force:
+            raise OutputError(f"{path} exists; pass --force to replace it", field=option)
+    try:
+        check_writable(path)
+    except OutputError as exc:
+        exc.field = exc.field or option
+        raise
 
 
 def _replace(tmp: Path, target: Path) -> None:
@@ -127,3 +142,10 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     with staged(target) as tmp:
         with open(tmp, mode, **kwargs) as handle:
             yield handle
+
+
+def write_json(path: str | Path, data) -> None:
+    """``--json PATH``: the object as indented JSON, atomically, or on standard output for ``-``."""
+    with atomic_open(path) as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")

@@ -5,29 +5,42 @@ the main thread, so ``finally`` blocks and ``datagen.output.staged`` clean up as
 Some libraries (MindSpore's dataset engine among them) install their own handlers when they are
 imported; call ``install()`` again after such an import. Worker processes call ``worker_init``
 so that only the parent reacts to Ctrl-C (the terminal sends it to the whole process group).
+A signal that lands inside an import can leave a library half-initialised (MindSpore turns the
+interrupt into ``ImportError: initialization failed`` and the interpreter aborts at exit), so
+such imports run under ``deferred()``, which delivers the signal once the block is over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
+from collections.abc import Iterator
 
 from datagen.errors import Terminated
 
 _MAIN_PID: int | None = None
+_HOLD = 0  # depth of deferred() blocks in progress
+_PENDING: list[int] = []  # signals that arrived inside them
 
 
-def _on_sigterm(signum, frame) -> None:
-    if os.getpid() != _MAIN_PID:
-        os._exit(128 + signum)
-    raise Terminated(signum)
-
-
-def _on_sigint(signum, frame) -> None:
-    if os.getpid() != _MAIN_PID:
-        os._exit(128 + signum)
+def _raise(signum: int) -> None:
+    if signum == signal.SIGTERM:
+        raise Terminated(signum)
     raise KeyboardInterrupt
+
+
+def _on_signal(signum, frame) -> None:
+    if os.getpid() != _MAIN_PID:
+        os._exit(128 + signum)
+    if _HOLD:
+        _PENDING.append(signum)
+        return
+    _raise(signum)
+
+
+_on_sigterm = _on_sigint = _on_signal
 
 
 def install() -> None:
@@ -45,3 +58,26 @@ def worker_init() -> None:
     """Pool initializer: ignore Ctrl-C (the parent stops the pool), die quietly on SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is over (a heavy import), then act on them.
+
+    The handlers are reinstalled afterwards, in case the block installed its own. Outside a
+    command (``install()`` never called) this does nothing.
+    """
+    global _HOLD
+    if _MAIN_PID is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _HOLD += 1
+    try:
+        yield
+    finally:
+        _HOLD -= 1
+        install()
+        if not _HOLD and _PENDING:
+            signum = _PENDING[0]
+            _PENDING.clear()
+            _raise(signum)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from datagen.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "contest" / "train_sample.json"
@@ -37,14 +39,15 @@ def test_audit_counts_every_kind_of_row(tmp_path):
 
 def test_rejects_keep_line_numbers_and_reasons(tmp_path):
     _, _, rejects = audit(tmp_path)
-    assert [(r["line"], r["reason"].split(" (")[0].split(":")[0]) for r in rejects] == [
-        (24, "not valid UTF-8"),
-        (25, "not valid JSON"),
-        (26, "not a JSON object"),
-        (27, "missing field 'solution'"),
-        (28, "not a string"),
+    assert [(r["line"], r["field"], r["reason"].split(" (")[0].split(":")[0]) for r in rejects] == [
+        (24, None, "not valid UTF-8"),
+        (25, None, "not valid JSON"),
+        (26, None, "not a JSON object"),
+        (27, "solution", "missing"),
+        (28, "solution", "not a string"),
     ]
     assert rejects[1]["raw"] == '{"problem": "x", "solution": '
+    assert {r["file"] for r in rejects} == {str(FIXTURE)}
 
 
 def test_audit_never_stops_early_and_judges_each_row(tmp_path):
@@ -72,3 +75,67 @@ def test_audit_of_a_missing_file_is_a_usage_error(tmp_path, capsys):
     assert main(["audit", str(tmp_path / "nope.json"), "--out", str(tmp_path / "o")]) == 2
     assert "nope.json" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_json_list_input_is_audited_row_by_row(tmp_path):
+    rows = [{"problem": "计算 1.00 + 2.00 等于多少？", "solution": "1.00 + 2.00 = 3.00"},
+            {"problem": "计算 2.00 * 3.00 等于多少？", "solution": "2.00 * 3.00 = 6.0000"},
+            {"problem": "计算 1 的 2 次方？"}]
+    source = tmp_path / "train_list.json"
+    source.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n",
+                      encoding="utf-8")
+    summary, records, rejects = audit(tmp_path, source)
+    assert summary["format"] == "json-list" and summary["rows"] == 2
+    assert [(r["line"], r["verdict"]) for r in records] == [(2, "agrees"), (3, "agrees")]
+    assert [(r["line"], r["field"], r["reason"]) for r in rejects] == [(4, "solution", "missing")]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \r\n\n"])
+def test_an_empty_input_is_an_error_and_writes_nothing(tmp_path, capsys, content):
+    source = tmp_path / "train.json"
+    source.write_bytes(content)
+    out = tmp_path / "audit"
+    assert main(["audit", str(source), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"datagen audit: error: {source}: has no rows"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.json"]
+
+
+def test_a_directory_input_says_it_is_a_directory(tmp_path, capsys):
+    assert main(["audit", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"datagen audit: error: {tmp_path}: is a directory") and "no such file" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_earlier_audit_is_kept_without_force_and_replaced_with_it(tmp_path, capsys):
+    out = tmp_path / "audit"
+    audit(tmp_path)
+    before = (out / "records.jsonl").read_bytes()
+    (out / "summary.json").write_text("mine")
+    assert main(["audit", str(FIXTURE), "--out", str(out), "-q"]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert (out / "summary.json").read_text() == "mine"
+    assert main(["audit", str(FIXTURE), "--out", str(out), "-q", "--force"]) == 0
+    assert json.loads((out / "summary.json").read_text())["rows"] == 23
+    assert (out / "records.jsonl").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit"]
+
+
+def test_force_never_replaces_a_folder_holding_other_files(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    source = data / "train.json"
+    source.write_bytes(FIXTURE.read_bytes())
+    assert main(["audit", str(source), "--out", str(data), "--force", "-q"]) == 2
+    assert "holds files audit did not write (train.json)" in capsys.readouterr().err
+    assert source.read_bytes() == FIXTURE.read_bytes()
+
+
+def test_an_empty_existing_folder_is_used_without_force_and_json_goes_to_stdout(tmp_path, capsys):
+    out = tmp_path / "audit"
+    out.mkdir()
+    assert main(["audit", str(FIXTURE), "--out", str(out), "-q", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["rows"] == 23 and captured.err == ""
+    assert sorted(p.name for p in out.iterdir()) == ["records.jsonl", "rejects.jsonl", "summary.json"]

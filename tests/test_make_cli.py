@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from datagen.cli import main
 from datagen.generate import Generator, Request
 from datagen.rng import Interleave, Permutation, water_fill
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(args, capsys=None):
@@ -193,3 +201,88 @@ def test_reversed_style_writes_the_contest_result_backwards():
         assert re.findall(r"-?[\d.]+", b["solution"])[-1] == reverse_digits(shown)
         assert reverse_digits(reverse_digits(shown)) == shown
     assert reverse_digits("-123.45") == "-54.321"
+
+
+def test_a_second_make_to_an_existing_path_refuses_and_keeps_the_file(tmp_path, capsys):
+    out = tmp_path / "a.jsonl"
+    assert run(["--ops", "+", "--n", "20", "--out", str(out)]) == 0
+    first = out.read_bytes()
+    capsys.readouterr()
+    assert run(["--ops", "*", "--n", "5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"datagen make: error: --out: {out} exists; pass --force to replace it"
+    assert out.read_bytes() == first
+    assert run(["--ops", "*", "--n", "5", "--out", str(out), "--force"]) == 0
+    assert [r["type"] for r in read(out)] == ["mul"] * 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]
+
+
+def test_json_summary_counts_what_was_written(tmp_path, capsys):
+    out, summary = tmp_path / "a.jsonl", tmp_path / "summary.json"
+    assert run(["--ops", "+-", "--n", "30", "--out", str(out), "--json", str(summary)]) == 0
+    data = json.loads(summary.read_text())
+    records = read(out)
+    assert data["n"] == 30 and data["out"] == str(out)
+    assert data["by_type"]["add"]["zh"] == sum(1 for r in records if r["type"] == "add" and r["lang"] == "zh")
+    assert sum(data["by_lang"].values()) == 30
+    assert capsys.readouterr().out == ""  # the summary went to the file; stdout stays for data
+    assert main(["make", "--ops", "+", "--n", "3", "--json", "-", "--out", str(tmp_path / "b.jsonl"), "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 3
+    assert run(["--ops", "+", "--n", "3", "--out", "-", "--json", "-"]) == 2
+
+
+def _wait_for_temporary(folder, process, prefix):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(p.name.startswith(prefix) and p.stat().st_size > 0 for p in folder.iterdir()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _gone(group: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "to_group", "word"),
+    [(signal.SIGTERM, 143, False, "terminated"), (signal.SIGINT, 130, True, "interrupted")],
+)
+def test_a_signal_during_a_big_make_leaves_nothing_and_stops_the_workers(tmp_path, signum, code, to_group, word):
+    # SIGTERM as `kill PID` sends it (the parent only); SIGINT as a terminal's Ctrl-C (the whole group)
+    out = tmp_path / "big.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datagen.cli", "make", "--ops", "+-*/", "--n", "3000000", "--workers", "2",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )
+    try:
+        assert _wait_for_temporary(tmp_path, process, ".big.jsonl.tmp-")
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        assert process.wait(timeout=30) == code
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    err = process.stderr.read().decode()
+    assert err == f"datagen make: {word}; nothing partial was left at the output path\n"
+    assert list(tmp_path.iterdir()) == []
+    assert _gone(process.pid)  # no worker outlives the command
+
+
+def test_a_read_only_output_folder_is_one_line_not_a_traceback(readonly_dir, capsys):
+    out = readonly_dir / "a.jsonl"
+    assert run(["--ops", "+", "--n", "10", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"datagen make: error: --out: cannot write {out}: {readonly_dir}")
+    assert err.count("\n") == 1 and list(readonly_dir.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,8 +52,8 @@ def test_cli_writes_csv_json_and_png(tmp_path, capsys):
         )
         == 0
     )
-    out = capsys.readouterr().out
-    assert "39 steps in 2 stage(s)" in out
+    captured = capsys.readouterr()
+    assert "39 steps in 2 stage(s)" in captured.err and captured.out == ""  # a summary: stderr
     with open(csv_path, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 39 and rows[-1]["global_step"] == "39" and rows[-1]["stage_name"] == "stage2_sub"
@@ -87,3 +88,30 @@ def test_log_without_loss_lines_exits_2_naming_it_and_writes_nothing(tmp_path, c
 def test_missing_log_dir_is_an_error(tmp_path):
     with pytest.raises(LogError, match="does not exist"):
         parse_logs(tmp_path / "nope")
+
+
+def test_existing_outputs_are_kept_without_force(tmp_path, capsys):
+    csv_path, png = tmp_path / "steps.csv", tmp_path / "loss.png"
+    csv_path.write_text("mine")
+    assert main(["train", "logs", str(RUN), "--csv", str(csv_path), "--plot", str(png)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"datagen train logs: error: --csv: {csv_path} exists; pass --force to replace it")
+    assert csv_path.read_text() == "mine" and not png.exists()
+    assert main(["train", "logs", str(RUN), "--csv", str(csv_path), "--plot", str(png), "--force"]) == 0
+    assert csv_path.read_text().startswith("stage,") and png.stat().st_size > 0
+
+
+def test_json_to_stdout_is_the_data_and_the_summary_stays_on_stderr(capsys):
+    assert main(["train", "logs", str(RUN), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["steps"]) == 39 and "39 steps" in captured.err
+
+
+def test_plot_without_matplotlib_names_the_extra_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    csv_path, png = tmp_path / "steps.csv", tmp_path / "loss.png"
+    assert main(["train", "logs", str(RUN), "--csv", str(csv_path), "--plot", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert err == ("datagen train logs: error: datagen train logs --plot needs matplotlib, which is not "
+                   "installed; pip install '.[plot]'\n")
+    assert list(tmp_path.iterdir()) == []

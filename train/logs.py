@@ -23,6 +23,9 @@ import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from datagen.errors import InputError
+from datagen.output import staged
+
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf"
 STEP_LINE = re.compile(
     r"Epoch:\[\s*(?P<epoch>\d+)/\s*(?P<epochs>\d+)\],\s*step:\[\s*(?P<step>\d+)/\s*(?P<steps>\d+)\],\s*"
@@ -42,7 +45,7 @@ PROGRESS_LINE = re.compile(rf"(?P<percent>{NUMBER})%\s*\|[^|]*\|\s*(?P<throughpu
 RANK_OTHER = re.compile(r"^(?:worker|rank)_?([1-9]\d*)(?:\.log)?$")
 
 
-class LogError(ValueError):
+class LogError(InputError, ValueError):
     """No training step could be read; the message names the files searched."""
 
 
@@ -303,11 +306,9 @@ def plot_loss(records: list[StepRecord], path: str | Path, title: str = "") -> N
     axes[-1][0].set_xlabel("step (cumulative over stages)")
     figure.tight_layout()
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.stem}.tmp{target.suffix}")
     try:
-        figure.savefig(temporary, dpi=110)
-        temporary.replace(target)
+        # the staged name has no image suffix: say the format
+        with staged(target) as temporary:
+            figure.savefig(temporary, dpi=110, format=target.suffix.lstrip(".").lower() or "png")
     finally:
         plt.close(figure)
-        temporary.unlink(missing_ok=True)

@@ -18,16 +18,16 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from curricula.templates import TemplateError, get_template
-from datagen.output import atomic_open
+from datagen import signals
+from datagen.errors import MissingExtraError
+from datagen.output import atomic_open, check_target, staged
 from train.curriculum import Curriculum, CurriculumError, Heldout, Stage, check_mindrecord, load_curriculum
 from train.plan import PlanOptions, render_plan, write_plan
 from train.presets import load_preset
-
-INSTALL_HINT = "install with: pip install 'datagen-arith[mindspore]'"
 
 
 class SmokeError(RuntimeError):
@@ -87,13 +87,13 @@ class SmokeResult:
 
 
 def require_mindspore() -> None:
-    """Raise ImportError with the install hint unless MindSpore and MindFormers are installed.
+    """Raise ``MissingExtraError`` (the mindspore extra) unless MindSpore and MindFormers are installed.
 
     Only looks them up: importing MindFormers opens its log folder in the working directory.
     """
     missing = [name for name in ("mindspore", "mindformers") if importlib.util.find_spec(name) is None]
     if missing:
-        raise ImportError(f"train smoke needs {' and '.join(missing)}; {INSTALL_HINT}")
+        raise MissingExtraError("datagen train smoke", " and ".join(missing), "mindspore")
 
 
 def single_record_curriculum(path: Path, template: str | None, heldout: tuple[str, ...]) -> Curriculum:
@@ -191,10 +191,21 @@ def _working_directory(path: Path):
         os.chdir(previous)
 
 
-def run_smoke(options: SmokeOptions, echo: Callable[[str], None] | None = None) -> SmokeResult:
-    """Run the smoke finetune; raises CurriculumError for bad input, SmokeError for failed checks."""
+def run_smoke(options: SmokeOptions, echo: Callable[[str], None] | None = None, force: bool = False) -> SmokeResult:
+    """Run the smoke finetune; raises CurriculumError for bad input, SmokeError for failed checks.
+
+    The run folder is built beside its final place and renamed when the run is complete; an
+    existing one is kept unless ``force``. Paths are resolved first: the run works inside it.
+    """
     started = time.time()
     say = echo or (lambda line: None)
+    # the run works inside its own folder: every path the user gave is made absolute first
+    options = replace(
+        options,
+        source=str(Path(options.source).resolve()),
+        heldout=tuple(str(Path(item).resolve()) for item in options.heldout),
+        tokenizer=options.tokenizer and str(Path(options.tokenizer).resolve()),
+    )
     source = Path(options.source)
     if source.is_dir():
         curriculum = load_curriculum(source)
@@ -208,6 +219,8 @@ def run_smoke(options: SmokeOptions, echo: Callable[[str], None] | None = None) 
     require_mindspore()
     preset = load_preset(options.model)
     out = Path(options.out or f"runs/smoke-{curriculum.name}").resolve()
+    check_target(out, force, directory=True)
+    options = replace(options, out=str(out))
     plan_options = PlanOptions(
         model=preset.name,
         cards=1,
@@ -224,16 +237,16 @@ def run_smoke(options: SmokeOptions, echo: Callable[[str], None] | None = None) 
         max_new_tokens=options.max_new_tokens,
     )
     plan = render_plan(curriculum, preset, plan_options, out / "plan")  # checks the options; writes nothing
-    out.mkdir(parents=True, exist_ok=True)
     saved_output_path = os.environ.get("LOCAL_DEFAULT_PATH")
-    os.environ["LOCAL_DEFAULT_PATH"] = str(out / "output")
-    try:
-        return _run(options, curriculum, preset, plan, out, started, say)
-    finally:
-        if saved_output_path is None:
-            os.environ.pop("LOCAL_DEFAULT_PATH", None)
-        else:
-            os.environ["LOCAL_DEFAULT_PATH"] = saved_output_path
+    with staged(out, directory=True) as work:
+        os.environ["LOCAL_DEFAULT_PATH"] = str(work / "output")
+        try:
+            return _run(options, curriculum, preset, plan, out, work, started, say)
+        finally:
+            if saved_output_path is None:
+                os.environ.pop("LOCAL_DEFAULT_PATH", None)
+            else:
+                os.environ["LOCAL_DEFAULT_PATH"] = saved_output_path
 
 
 def _run(
@@ -242,22 +255,25 @@ def _run(
     preset,
     plan,
     out: Path,
+    work: Path,
     started: float,
     say: Callable[[str], None],
 ) -> SmokeResult:
+    """The run, written into ``work`` (the staged folder); paths in the results name ``out``."""
     batch_size, learning_rate = plan.manifest["batch_size"], plan.manifest["learning_rate"]
-    write_plan(plan, out / "plan", force=True)
+    write_plan(plan, work / "plan", force=True)
     say(f"plan for {preset.name} written to {out / 'plan'}; LoRA {plan.manifest['lora']}")
 
-    with _working_directory(out):
-        import numpy as np
-        from mindformers import MindFormerConfig
+    with _working_directory(work):
+        with signals.deferred():  # a signal inside MindSpore's import leaves it half-initialised
+            import numpy as np
+            from mindformers import MindFormerConfig
 
-        from train import model as tm
-        from train.predict_script import write_predictions
+            from train import model as tm
+            from train.predict_script import write_predictions
 
         tm.cpu_context()
-        stage_yaml = MindFormerConfig(str(out / "plan" / plan.stages[0].label / "finetune.yaml"))
+        stage_yaml = MindFormerConfig(str(work / "plan" / plan.stages[0].label / "finetune.yaml"))
         model_config = dict(stage_yaml.model.model_config)
         pet_config = dict(model_config.pop("pet_config"))
         tokenizer = load_tokenizer(curriculum.digits, options.tokenizer)
@@ -265,7 +281,7 @@ def _run(
 
         prompts: dict[str, list[dict]] = {}
         for item in plan.manifest["predict"]:
-            with open(out / "plan" / item["input"], encoding="utf-8") as handle:
+            with open(work / "plan" / item["input"], encoding="utf-8") as handle:
                 rows = [json.loads(line) for line in handle if line.strip()]
             prompts[item["name"]] = rows[: options.predict_limit] if options.predict_limit else rows
         bos = int(model_config["bos_token_id"])
@@ -314,7 +330,7 @@ def _run(
                 f"{plan.count.trainable:,} for {preset.name} with {pet_config['target_modules']!r}"
             )
 
-        log, handle = _log_writer(out / "train.log", say, options.print_every)
+        log, handle = _log_writer(work / "train.log", say, options.print_every)
         try:
             for planned, stage in zip(plan.stages, curriculum.stages):
                 tick = time.time()
@@ -387,8 +403,8 @@ def _run(
             texts = [_decode(tokenizer, token_map.to_real(ids), special) for ids in new]
             npy, jsonl = out / f"predictions_{name}.npy", out / f"predictions_{name}.jsonl"
             write_predictions(
-                str(npy),
-                str(jsonl),
+                str(work / npy.name),
+                str(work / jsonl.name),
                 [row["id"] for row in rows],
                 [row["prompt"] for row in rows],
                 texts,
@@ -415,7 +431,7 @@ def _run(
         "curriculum": str(curriculum.root),
         "pet_config": pet_config,
     }
-    with atomic_open(out / "smoke.json") as handle:
+    with atomic_open(work / "smoke.json") as handle:
         json.dump(summary, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
     return result
