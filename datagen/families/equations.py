@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
-from datagen.numbers import exact_answer, fixed, float64, round_sig
+from datagen.numbers import exact_answer, fixed, float64
+from datagen.steps import approximate
 
 PROBLEMS = {
     "zh": ("解方程 {a}x + {b} = 0", "求方程 {a}x + {b} = 0 的解。", "已知 {a}x + {b} = 0，求 x。"),
@@ -61,7 +62,7 @@ def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: 
         chain = [f"x = {fixed(-b, s)} / {A}"]
         if "/" in answer:
             chain.append(answer)
-            shown = round_sig(x, cfg.steps_sig)
+            shown = approximate(x, cfg.steps_sig)
             chain_text = " = ".join(chain) + f" ≈ {shown}"
             policy = f"sig{cfg.steps_sig}"
         else:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from datagen.family import ConfigError, Family, Space, check_range, range_axis, register, signed_axis
-from datagen.numbers import canonical, exact_answer, fixed, round_sig
+from datagen.numbers import canonical, exact_answer, fixed
+from datagen.steps import approximate
 
 
 def check_decimals(name: str, value: int) -> None:
@@ -207,7 +208,7 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
     if style == "steps":
         head = f"({P} - {Q}) / {P} * 100 = {fixed(p - q, s)} / {P} * 100"
         if "/" in answer:
-            shown = round_sig(exact, cfg.steps_sig)
+            shown = approximate(exact, cfg.steps_sig)
             chain, policy = f"{head} ≈ {shown}", f"sig{cfg.steps_sig}"
         else:
             shown = answer
