@@ -8,10 +8,10 @@ from fractions import Fraction
 
 import pytest
 import sympy
+from stepcheck import check_steps
 
 from datagen.family import load_families
 from datagen.generate import Generator, Request
-from stepcheck import check_steps
 
 FAMILIES = load_families()
 # results with 4-9 integer digits, shown with far fewer significant digits than that

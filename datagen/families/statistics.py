@@ -47,6 +47,9 @@ def value_axis(digits: int, scale: int, negative: bool) -> Axis:
     return Axis(top + 1, lambda t: t)
 
 
+NO_VALUES = Axis(0, int)
+
+
 @dataclass(frozen=True)
 class WidestSpace(Space):
     """Tuples of ``terms`` values whose widest value has exactly ``digits`` integer digits.
@@ -57,9 +60,9 @@ class WidestSpace(Space):
     """
 
     terms: int = 0
-    narrow: Axis = Axis(0, int)
-    wide: Axis = Axis(0, int)
-    any_width: Axis = Axis(0, int)
+    narrow: Axis = NO_VALUES
+    wide: Axis = NO_VALUES
+    any_width: Axis = NO_VALUES
 
     @property
     def size(self) -> int:
