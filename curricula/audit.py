@@ -10,9 +10,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from curricula.contest import classify, language, verdict
+from curricula.contest import SUB_VERDICTS, TooLarge, assess, classify, language
 from curricula.rows import BLANK, Reject, read_jsonl
 from datagen.output import OutputError, atomic_open
+from datagen.solve import check_size
 
 FAMILY_TYPES = "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
 TYPES = FAMILY_TYPES + ["competition", "unknown"]
@@ -34,6 +35,7 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
     summary = Counter()
     by_type: Counter = Counter()
     by_verdict: Counter = Counter()
+    by_sub_verdict: Counter = Counter()
     seen_rows: set[bytes] = set()
     seen_problems: dict[bytes, bytes] = {}
     for item in read_jsonl(path, required=("problem", "solution")):
@@ -46,9 +48,16 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
             summary["rejected"] += 1
             rejects.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
             continue
-        summary["rows"] += 1
         problem, solution = item.data["problem"], item.data["solution"]
-        family, solved = classify(problem)
+        try:
+            check_size(solution)
+            family, solved = classify(problem)
+        except TooLarge as exc:  # kept with its line; 10**5000 is no contest problem
+            summary["rejected"] += 1
+            reject = Reject(item.line, f"too large to check: {exc}", json.dumps(item.data, ensure_ascii=False))
+            rejects.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
+            continue
+        summary["rows"] += 1
         by_type[family] += 1
         row_key = _digest(problem, solution)
         if row_key in seen_rows:
@@ -59,8 +68,9 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
         earlier = seen_problems.setdefault(problem_key, solution_key)
         if earlier != solution_key:
             summary["problem_duplicates"] += 1
-        judged = verdict(solved, solution)
+        judged, how = assess(solved, solution)
         by_verdict[judged] += 1
+        by_sub_verdict[how] += 1
         if judged == "disagrees":
             summary["disagreements"] += 1
         record = {
@@ -75,6 +85,7 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
             "source": "contest",
             "line": item.line,
             "verdict": judged,
+            "sub_verdict": how,
         }
         records.write(json.dumps(record, ensure_ascii=False) + "\n")
     return {
@@ -88,6 +99,9 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
         "disagreements": summary["disagreements"],
         "by_type": {t: by_type[t] for t in TYPES if by_type[t]},
         "by_verdict": dict(sorted(by_verdict.items())),
+        "by_sub_verdict": {
+            how: by_sub_verdict[how] for kinds in SUB_VERDICTS.values() for how in kinds if by_sub_verdict[how]
+        },
     }
 
 
@@ -103,6 +117,8 @@ def summary_table(summary: dict):
         table.add_row(f"type {family}", f"{count:,}")
     for judged, count in summary["by_verdict"].items():
         table.add_row(f"verdict {judged}", f"{count:,}")
+    for how, count in summary.get("by_sub_verdict", {}).items():
+        table.add_row(f"  of which {how}", f"{count:,}")
     return table
 
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+from curricula.leak import HeldoutScan
 from curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path
 from datagen.family import FAMILY_ORDER, ConfigError
@@ -155,6 +156,7 @@ class StageBuilder:
     def __init__(self, spec: Spec, heldout_keys: set, data_args: dict, workdir: Path, margin_keys=()) -> None:
         self.spec = spec
         self.heldout_keys = heldout_keys
+        self.embedded = HeldoutScan(heldout_keys)  # held-out problems written inside other rows' text
         self.margin_keys = margin_keys
         self.data_args = data_args
         self.workdir = workdir
@@ -223,7 +225,7 @@ class StageBuilder:
             rows = [r for r in rows if r.get("verdict") in source.verdicts]
         clean = []
         for r in rows:
-            if record_key(r) in self.heldout_keys:
+            if record_key(r) in self.heldout_keys or self.embedded.found_in(r):
                 leaks[r["type"]] += 1
             else:
                 clean.append(r)

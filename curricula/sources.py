@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from curricula.contest import classify, language, verdict
+from curricula.contest import TooLarge, classify, language, verdict
 from curricula.rows import BLANK, Reject, Row, read_json_or_jsonl, read_jsonl
 
 FINAL_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:/\d+)?")
@@ -44,7 +44,11 @@ def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
         if "verdict" in data and data.get("source") == "contest":
             yield data  # already audited
             continue
-        family, solved = classify(data["problem"])
+        try:
+            family, solved = classify(data["problem"])
+        except TooLarge as exc:
+            report.rejected.append(Reject(item.line, f"too large to check: {exc}", data["problem"][:200]))
+            continue
         yield {
             "id": f"contest-{item.line:07d}",
             "type": family,

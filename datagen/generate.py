@@ -133,7 +133,7 @@ class Generator:
             "style": request.style,
             "operands": body["operands"],
             "difficulty": space.difficulty,
-            "template": f"{lang}{template}",
+            "template": f"{lang}{body.get('template', template)}",
             "source": "synthetic",
         }
 
