@@ -30,9 +30,11 @@ WORDS = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--planted", type=float, default=0.01, help="share of rows holding a held-out problem")
+    parser.add_argument("--planted", type=float, default=0.01,
+                        help="share of rows holding a held-out problem")
     args = parser.parse_args()
     heldout = []
     for split_seed in (1, 2):

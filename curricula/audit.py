@@ -54,7 +54,8 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
             family, solved = classify(problem)
         except TooLarge as exc:  # kept with its line; 10**5000 is no contest problem
             summary["rejected"] += 1
-            reject = Reject(item.line, f"too large to check: {exc}", json.dumps(item.data, ensure_ascii=False))
+            raw = json.dumps(item.data, ensure_ascii=False)
+            reject = Reject(item.line, f"too large to check: {exc}", raw)
             rejects.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
             continue
         summary["rows"] += 1
@@ -100,7 +101,8 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
         "by_type": {t: by_type[t] for t in TYPES if by_type[t]},
         "by_verdict": dict(sorted(by_verdict.items())),
         "by_sub_verdict": {
-            how: by_sub_verdict[how] for kinds in SUB_VERDICTS.values() for how in kinds if by_sub_verdict[how]
+            how: by_sub_verdict[how]
+            for kinds in SUB_VERDICTS.values() for how in kinds if by_sub_verdict[how]
         },
     }
 

@@ -197,8 +197,10 @@ class StageBuilder:
             raise SpecError(f"{self.spec.path}: stage {stage.name}: options: {exc}") from None
         # room for the in-distribution held-out problems this source will skip
         margin = sum(1 for key in self.margin_keys if key[0] in source.types)
+        contest_words = source.phrasing == "contest"  # the contest's wording is Chinese only
         request = Request(types=source.types, n=need + margin, seed=seed, style=source.style or stage.style,
-                          lang=stage.lang, configs=configs)
+                          lang="zh" if contest_words else stage.lang, configs=configs,
+                          phrasing=source.phrasing or "mix")
         try:
             gen = Generator(request)
         except ConfigError as exc:

@@ -16,8 +16,9 @@ SHOWN = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 SHOWN_FRACTION = re.compile(r"[-+]?\d+\s*/\s*\d+")
 # families whose contest solutions were computed with Python floats (942.0 克, 3920.0000000000005)
 FLOAT_FAMILIES = frozenset({"linear_eq", "mean", "mass", "discount", "growth"})
-# IEEE double: one rounding moves a value by at most 2**-53 of itself; a stated value may differ from the contest's formula evaluated
-# in doubles by twice the worst-case rounding error (another evaluation order, repr's rounding)
+# IEEE double: one rounding moves a value by at most 2**-53 of itself; a stated value may differ
+# from the contest's formula evaluated in doubles by twice the worst-case rounding error (another
+# evaluation order, repr's rounding)
 UNIT_ROUNDOFF = Fraction(1, 2**53)
 FLOAT_SLACK = 2
 # exponents beyond this are not numbers anyone computed (and 10**exponent would not fit in memory)

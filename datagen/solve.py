@@ -208,7 +208,8 @@ def _check_result_size(family: str, ops: dict) -> None:
     base = ops["a"] if family == "pow" else ops["x"]
     digits = len(base.strip("+-")) * int(ops["n"]) + (len(ops["a"]) if family == "func_value" else 0)
     if digits > MAX_RESULT_DIGITS:
-        raise TooLarge(f"{family}: the result would have about {digits:,} digits (limit {MAX_RESULT_DIGITS:,})")
+        raise TooLarge(f"{family}: the result would have about {digits:,} digits "
+                       f"(limit {MAX_RESULT_DIGITS:,})")
 
 
 def solve_fields(family: str, ops: dict, phrasing: Phrasing | None = None) -> Solved | None:

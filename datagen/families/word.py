@@ -319,7 +319,8 @@ def render_growth(cfg: GrowthConfig, values: tuple, lang: str, template: int, st
         amount, R = S, fixed(u * (100 + g), s + 2)
     if style == "steps":
         factor = canonical(100 + g, 2)
-        solution = f"{amount} * (1 + {g} / 100) = {amount} * {factor} = {R}\n" + GROWTH_SENTENCE[lang].format(r=R)
+        chain = f"{amount} * (1 + {g} / 100) = {amount} * {factor} = {R}"
+        solution = chain + "\n" + GROWTH_SENTENCE[lang].format(r=R)
         policy = "exact"
     else:
         solution = repr(float(amount) * (1 + g / 100))
