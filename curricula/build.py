@@ -1,8 +1,8 @@
 """``datagen curriculum build``: staged training sets, clean held-out sets, exports, manifests.
 
 Held-out sets are generated first; every training row whose canonical form (family +
-operands, whatever the wording or language) is held out is removed and counted, so the
-held-out sets never leak into any stage.
+operands, whatever the wording or language) is held out, or whose text holds a held-out
+problem (curricula/leak.py), is removed and counted, so the held-out sets never leak into any stage.
 """
 
 from __future__ import annotations
