@@ -29,7 +29,7 @@ from datagen.solve import (
     solve_fields,
 )
 
-# full-width digits and signs (ＡＢ１２３＋－) and the Unicode minus read as ASCII
+# full-width digits, signs and point (１２３＋－．) and the Unicode minus read as ASCII
 WIDTH = {**{0xFF10 + k: 0x30 + k for k in range(10)}, 0xFF0B: "+", 0xFF0D: "-", 0x2212: "-", 0xFF0E: "."}
 WIDE = re.compile("[\uff0b\uff0d\uff0e\uff10-\uff19\u2212]")
 NUMBER_TEXT = re.compile(r"\d+(?:\.\d+)?")
