@@ -10,10 +10,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from curricula.contest import classify, language, verdict
+from curricula.contest import SUB_VERDICTS, TooLarge, assess, classify, language
 from datagen.errors import InputError, OutputError
 from datagen.output import check_target, staged, write_json
-from datagen.rows import RowReader, require_strings
+from datagen.rows import Reject, RowReader, require_strings
+from datagen.solve import check_size
 
 FAMILY_TYPES = "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
 TYPES = FAMILY_TYPES + ["competition", "unknown"]
@@ -39,6 +40,7 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
     summary = Counter()
     by_type: Counter = Counter()
     by_verdict: Counter = Counter()
+    by_sub_verdict: Counter = Counter()
     seen_rows: set[bytes] = set()
     seen_problems: dict[bytes, bytes] = {}
     reader = RowReader(path, check=require_strings("problem", "solution"), allow_empty=False)
@@ -55,9 +57,17 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
             progress(item.line)
         if len(reader.rejects) > written:
             flush_rejects()
-        summary["rows"] += 1
         problem, solution = item.data["problem"], item.data["solution"]
-        family, solved = classify(problem)
+        try:
+            check_size(solution)
+            family, solved = classify(problem)
+        except TooLarge as exc:  # kept with its line; 10**5000 is no contest problem
+            summary["rejected"] += 1
+            raw = json.dumps(item.data, ensure_ascii=False)
+            reject = Reject(str(path), item.line, f"too large to check: {exc}", raw)
+            rejects.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
+            continue
+        summary["rows"] += 1
         by_type[family] += 1
         row_key = _digest(problem, solution)
         if row_key in seen_rows:
@@ -68,8 +78,9 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
         earlier = seen_problems.setdefault(problem_key, solution_key)
         if earlier != solution_key:
             summary["problem_duplicates"] += 1
-        judged = verdict(solved, solution)
+        judged, how = assess(solved, solution)
         by_verdict[judged] += 1
+        by_sub_verdict[how] += 1
         if judged == "disagrees":
             summary["disagreements"] += 1
         record = {
@@ -84,6 +95,7 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
             "source": "contest",
             "line": item.line,
             "verdict": judged,
+            "sub_verdict": how,
         }
         records.write(json.dumps(record, ensure_ascii=False) + "\n")
     flush_rejects()
@@ -91,7 +103,7 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
         "input": str(path),
         "format": reader.format,
         "rows": summary["rows"],
-        "rejected": reader.rejected,
+        "rejected": reader.rejected + summary["rejected"],
         "blank": reader.blank,
         "duplicates": summary["duplicates"],
         "problem_duplicates": summary["problem_duplicates"],
@@ -99,6 +111,10 @@ def audit_rows(path: str | Path, records, rejects, progress=None) -> dict:
         "disagreements": summary["disagreements"],
         "by_type": {t: by_type[t] for t in TYPES if by_type[t]},
         "by_verdict": dict(sorted(by_verdict.items())),
+        "by_sub_verdict": {
+            how: by_sub_verdict[how]
+            for kinds in SUB_VERDICTS.values() for how in kinds if by_sub_verdict[how]
+        },
     }
 
 
@@ -114,6 +130,8 @@ def summary_table(summary: dict):
         table.add_row(f"type {family}", f"{count:,}")
     for judged, count in summary["by_verdict"].items():
         table.add_row(f"verdict {judged}", f"{count:,}")
+    for how, count in summary.get("by_sub_verdict", {}).items():
+        table.add_row(f"  of which {how}", f"{count:,}")
     return table
 
 

@@ -1,8 +1,8 @@
 """``datagen curriculum build``: staged training sets, clean held-out sets, exports, manifests.
 
 Held-out sets are generated first; every training row whose canonical form (family +
-operands, whatever the wording or language) is held out is removed and counted, so the
-held-out sets never leak into any stage.
+operands, whatever the wording or language) is held out, or whose text holds a held-out
+problem (curricula/leak.py), is removed and counted, so the held-out sets never leak into any stage.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+from curricula.leak import HeldoutScan
 from curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path
 from datagen import signals
@@ -218,6 +219,7 @@ class StageBuilder:
         self.steps = steps or quiet_steps()
         self.spec = spec
         self.heldout_keys = heldout_keys
+        self.embedded = HeldoutScan(heldout_keys)  # held-out problems written inside other rows' text
         self.margin_keys = margin_keys
         self.data_args = data_args
         self.workdir = workdir
@@ -264,8 +266,10 @@ class StageBuilder:
             raise SpecError(f"{self.spec.path}: stage {stage.name}: options: {exc}") from None
         # room for the in-distribution held-out problems this source will skip
         margin = sum(1 for key in self.margin_keys if key[0] in source.types)
+        contest_words = source.phrasing == "contest"  # the contest's wording is Chinese only
         request = Request(types=source.types, n=need + margin, seed=seed, style=source.style or stage.style,
-                          lang=stage.lang, configs=configs)
+                          lang="zh" if contest_words else stage.lang, configs=configs,
+                          phrasing=source.phrasing or "mix")
         try:
             gen = Generator(request)
         except ConfigError as exc:
@@ -296,7 +300,8 @@ class StageBuilder:
             rows = [r for r in rows if r.get("verdict") in source.verdicts]
         clean = []
         for r in rows:
-            if record_key(r) in self.heldout_keys:
+            # a row solved as one family problem is its key; any other text may hold one inside
+            if record_key(r) in self.heldout_keys or (not r.get("operands") and self.embedded.found_in(r)):
                 leaks[r["type"]] += 1
             else:
                 clean.append(r)

@@ -7,14 +7,29 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from datagen.numbers import terminating_scale
-from datagen.solve import Solved, solve
+from datagen.solve import F, Solved, TooLarge, solve
+
+__all__ = ["TooLarge", "assess", "classify", "judge", "language", "shown_value", "verdict"]
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 SHOWN = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 SHOWN_FRACTION = re.compile(r"[-+]?\d+\s*/\s*\d+")
-FLOAT_RELATIVE = Fraction(1, 10**12)
-# families whose contest solutions were computed with Python floats
-FLOAT_FAMILIES = frozenset({"linear_eq", "mean", "discount", "growth"})
+# families whose contest solutions were computed with Python floats (942.0 克, 3920.0000000000005)
+FLOAT_FAMILIES = frozenset({"linear_eq", "mean", "mass", "discount", "growth"})
+# IEEE double: one rounding moves a value by at most 2**-53 of itself; a stated value may differ
+# from the contest's formula evaluated in doubles by twice the worst-case rounding error (another
+# evaluation order, repr's rounding)
+UNIT_ROUNDOFF = Fraction(1, 2**53)
+FLOAT_SLACK = 2
+# exponents beyond this are not numbers anyone computed (and 10**exponent would not fit in memory)
+MAX_EXPONENT = 10_000
+VERDICTS = ("agrees", "disagrees", "unchecked")
+# sub-verdicts: how a solution agrees, or why it does not
+SUB_VERDICTS = {
+    "agrees": ("exact", "rounded", "float64"),
+    "disagrees": ("wrong", "no_number"),
+    "unchecked": ("unknown_type",),
+}
 
 
 def language(text: str) -> str:
@@ -22,7 +37,10 @@ def language(text: str) -> str:
 
 
 def classify(problem: str) -> tuple[str, Solved | None]:
-    """(type, solved): a family with its exact solution, else 'competition' or 'unknown'."""
+    """(type, solved): a family with its exact solution, else 'competition' or 'unknown'.
+
+    Raises TooLarge (a ValueError) when a number in the problem is too long to solve.
+    """
     solved = solve(problem)
     if solved is not None:
         return solved.type, solved
@@ -38,34 +56,113 @@ def shown_value(family: str, solution: str) -> str | None:
     return found[-1] if found else None
 
 
-def agrees(solved: Solved, shown: str) -> bool:
-    """Whether a shown number states the exact answer (the audit's rule).
+class _Double:
+    """A value computed in IEEE doubles: the exact value of the formula and a bound on the
+    distance of the computed double from it (first-order, each operation rounding once)."""
 
-    Values the contest computed with floats agree to float64 rounding (relative 1e-12).
-    Otherwise: exactly, when the exact value has at most 4 decimals; else within one
-    unit of the last shown digit.  Fractions agree only in reduced form.
+    __slots__ = ("error", "value")
+
+    def __init__(self, value: Fraction, error: Fraction | None = None) -> None:
+        self.value = value
+        self.error = abs(value) * UNIT_ROUNDOFF if error is None else error  # parsing rounds once
+
+    def _rounded(self, value: Fraction, error: Fraction) -> _Double:
+        return _Double(value, error + abs(value) * UNIT_ROUNDOFF)
+
+    def __add__(self, other: _Double) -> _Double:
+        return self._rounded(self.value + other.value, self.error + other.error)
+
+    def __sub__(self, other: _Double) -> _Double:
+        return self._rounded(self.value - other.value, self.error + other.error)
+
+    def __mul__(self, other: _Double) -> _Double:
+        error = abs(self.value) * other.error + abs(other.value) * self.error + self.error * other.error
+        return self._rounded(self.value * other.value, error)
+
+    def __truediv__(self, other: _Double) -> _Double:
+        quotient = self.value / other.value
+        room = abs(other.value) - other.error
+        error = (self.error + abs(quotient) * other.error) / room if room > 0 else abs(quotient)
+        return self._rounded(quotient, error)
+
+
+def _exact(value: int) -> _Double:
+    return _Double(Fraction(value), Fraction(0))
+
+
+def float_error(solved: Solved) -> Fraction:
+    """How far the contest's float computation of ``solved`` can be from the exact answer.
+
+    The formulas are the contest's: -b / a, sum / n, d * v, (p - q) / p * 100, s * (1 + g / 100).
+    """
+    ops = [_Double(F(op)) for op in solved.operands]
+    family = solved.type
+    if family == "linear_eq":
+        result = (_exact(0) - ops[1]) / ops[0]
+    elif family == "mean":
+        total = ops[0]
+        for term in ops[1:]:
+            total = total + term
+        result = total / _exact(len(ops))
+    elif family == "mass":
+        result = ops[0] * ops[1]
+    elif family == "discount":
+        result = (ops[0] - ops[1]) / ops[0] * _exact(100)
+    elif family == "growth":
+        result = ops[0] * (_exact(1) + ops[1] / _exact(100))
+    else:
+        raise KeyError(family)
+    # phrasings that state the amounts in other units (yuan for 万元) scale the error with the answer
+    scale = abs(solved.value / result.value) if solved.value and result.value else 1
+    return result.error * scale
+
+
+def judge(solved: Solved, shown: str) -> str | None:
+    """How a shown number states the exact answer: 'exact', 'rounded', 'float64', or None (wrong).
+
+    exact: equal to the exact value.  rounded: the exact value has more than 4 decimals (or
+    none that terminate) and the shown one is within one unit of its last digit.  float64:
+    the family's contest solution is a float computation and the shown value lies within
+    twice the worst-case IEEE double rounding error of that computation (464.09999999999997
+    for 464.1).  Fractions agree only in reduced form.
     """
     if solved.type == "fraction":
-        return shown.lstrip("+") == solved.answer
+        return "exact" if shown.lstrip("+") == solved.answer else None
     try:
         number = Decimal(shown)
     except InvalidOperation:
-        return False
+        return None
+    if not number.is_finite() or abs(number.adjusted()) > MAX_EXPONENT:
+        return None
     value = Fraction(number)
     exact = solved.value if solved.value is not None else Fraction(Decimal(solved.answer))
+    if value == exact and solved.value is not None:
+        return "exact"
     error = abs(value - exact)
-    if solved.type in FLOAT_FAMILIES and error <= abs(exact) * FLOAT_RELATIVE:
-        return True
     scale = terminating_scale(exact.denominator) if solved.value is not None else None
-    if scale is not None and scale <= 4:
-        return value == exact
-    return error < Fraction(10) ** number.as_tuple().exponent
+    if (scale is None or scale > 4) and error < Fraction(10) ** number.as_tuple().exponent:
+        return "rounded"
+    float_family = solved.type in FLOAT_FAMILIES and solved.value is not None
+    if float_family and error <= FLOAT_SLACK * float_error(solved) + abs(value) * UNIT_ROUNDOFF:
+        return "float64"
+    return None
+
+
+def agrees(solved: Solved, shown: str) -> bool:
+    """Whether a shown number states the exact answer (the audit's rule, see ``judge``)."""
+    return judge(solved, shown) is not None
+
+
+def assess(solved: Solved | None, solution: str) -> tuple[str, str]:
+    """(verdict, sub-verdict) of a solution; the pairs are listed in SUB_VERDICTS."""
+    if solved is None:
+        return "unchecked", "unknown_type"
+    shown = shown_value(solved.type, solution)
+    if shown is None:
+        return "disagrees", "no_number"
+    how = judge(solved, shown)
+    return ("agrees", how) if how else ("disagrees", "wrong")
 
 
 def verdict(solved: Solved | None, solution: str) -> str:
-    if solved is None:
-        return "unchecked"
-    shown = shown_value(solved.type, solution)
-    if shown is None:
-        return "disagrees"
-    return "agrees" if agrees(solved, shown) else "disagrees"
+    return assess(solved, solution)[0]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curricula.contest import classify, language, verdict
+from curricula.contest import TooLarge, classify, language, verdict
 from datagen.rows import Reject, Row, RowReader, require_strings
 
 FINAL_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:/\d+)?")
@@ -43,7 +43,11 @@ def contest_records(path: str | Path, report: LoadReport) -> Iterator[dict]:
         if "verdict" in data and data.get("source") == "contest":
             yield data  # already audited
             continue
-        family, solved = classify(data["problem"])
+        try:
+            family, solved = classify(data["problem"])
+        except TooLarge as exc:
+            report.rejected.append(Reject(str(path), row.line, f"too large to check: {exc}", data["problem"][:200]))
+            continue
         yield {
             "id": f"contest-{row.line:07d}",
             "type": family,

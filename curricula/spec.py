@@ -12,7 +12,7 @@ import yaml
 from curricula.templates import TEMPLATES
 from datagen.errors import InputError
 from datagen.family import FAMILY_ORDER, OPS
-from datagen.generate import LANGS, STYLES
+from datagen.generate import LANGS, PHRASINGS, STYLES
 
 SOURCE_KINDS = ("synthetic", "contest", "belle", "alpaca", "replay")
 SYNTHETIC_OPTIONS = ("digits", "decimals", "negative", "terms", "exponents", "steps_sig", "set")
@@ -37,6 +37,7 @@ class Source:
     name: str | None = None
     style: str | None = None
     seed: int | None = None
+    phrasing: str | None = None  # synthetic only: "contest" writes the contest's own zh wording only
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def _types(check: _Checker, key: str, value) -> tuple[str, ...]:
 
 def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> Source:
     check.only(data, key, ("kind", "weight", "count", "types", "ops", "options", "path", "first", "verdicts",
-                           "stage", "name", "style", "seed"))
+                           "stage", "name", "style", "seed", "phrasing"))
     kind = check.choice(data, key, "kind", SOURCE_KINDS, None)
     weight, count = data.get("weight"), data.get("count")
     if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
@@ -154,6 +155,10 @@ def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> So
     style = data.get("style")
     if style is not None and (kind != "synthetic" or style not in STYLES):
         check.fail(f"{key}.style", f"a synthetic source's style, one of {', '.join(STYLES)}; got {style!r}")
+    phrasing = data.get("phrasing")
+    if phrasing is not None and (kind != "synthetic" or phrasing not in PHRASINGS):
+        check.fail(f"{key}.phrasing", f"a synthetic source's phrasing, one of {', '.join(PHRASINGS)}; "
+                                      f"got {phrasing!r}")
     verdicts = data.get("verdicts") or []
     for v in verdicts:
         if v not in ("agrees", "disagrees", "unchecked"):
@@ -161,7 +166,7 @@ def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> So
     return Source(
         kind=kind, weight=weight, count=count, types=types, options=dict(options), path=data.get("path"),
         first=first, verdicts=tuple(verdicts), stage=data.get("stage"), name=data.get("name"), style=style,
-        seed=check.int_(data, key, "seed", minimum=0),
+        seed=check.int_(data, key, "seed", minimum=0), phrasing=phrasing,
     )
 
 
@@ -191,6 +196,12 @@ def parse_spec(data: Any, where: str = "<spec>") -> Spec:
         if not isinstance(sources_raw, list) or not sources_raw:
             check.fail(f"{key}.sources", "required, a non-empty list")
         sources = tuple(_source(check, f"{key}.sources[{j}]", s, names) for j, s in enumerate(sources_raw))
+        if raw.get("lang", "zh") != "zh":
+            for j, source in enumerate(sources):
+                if source.phrasing == "contest":
+                    check.fail(f"{key}.sources[{j}].phrasing",
+                               f"contest phrasings are Chinese; the stage's lang is {raw['lang']!r} "
+                               "(set lang: zh or leave it out)")
         size = check.int_(raw, key, "size")
         if size is None and any(s.count is None and s.first is None for s in sources):
             check.fail(f"{key}.size", "required when a source is given by weight")

@@ -18,7 +18,9 @@ from datagen.rng import Interleave, Permutation, derive_key, mix64, water_fill
 LANGS = ("zh", "en", "mix")
 STYLES = ("contest", "bare", "steps", "reversed")
 FORMATS = ("records", "contest")
-# zh picks the contest's own phrasing half the time; en has no contest phrasing
+# mix: zh takes the contest's own phrasing (zh0) half the time, zh1 and zh2 a quarter each; en (which
+# the contest never phrased) en0-en2 a third each.  contest: zh0 only, like the hidden test set.
+PHRASINGS = ("mix", "contest")
 ZH_TEMPLATE = (0, 0, 1, 2)
 
 
@@ -34,6 +36,7 @@ class Request:
     configs: dict = field(default_factory=dict)
     # at most this share of any difficulty class (held-out sets leave small classes to training)
     class_share: float = 1.0
+    phrasing: str = "mix"
 
     def validate(self) -> None:
         if self.n <= 0:
@@ -46,6 +49,12 @@ class Request:
             raise ConfigError(f"format: unknown format {self.format!r} (choose from {', '.join(FORMATS)})")
         if not self.types:
             raise ConfigError("types: no family selected")
+        if self.phrasing not in PHRASINGS:
+            raise ConfigError(f"phrasing: unknown phrasing {self.phrasing!r} "
+                              f"(choose from {', '.join(PHRASINGS)})")
+        if self.phrasing == "contest" and self.lang != "zh":
+            raise ConfigError(f"phrasing: the contest's own phrasings are Chinese; lang {self.lang!r} needs "
+                              "phrasing mix (or choose lang zh)")
 
 
 class FamilyStream:
@@ -115,7 +124,10 @@ class Generator:
         values = space.decode(stream.draw[c](j))
         r = mix64(stream.aux_key + local)
         lang = request.lang if request.lang != "mix" else ("zh" if r & 1 else "en")
-        template = ZH_TEMPLATE[(r >> 1) & 3] if lang == "zh" else (r >> 3) % 3
+        if request.phrasing == "contest":
+            template = 0
+        else:
+            template = ZH_TEMPLATE[(r >> 1) & 3] if lang == "zh" else (r >> 3) % 3
         if request.style == "reversed":
             body = reversed_body(stream.family, stream.config, values, lang, template)
         else:
@@ -133,7 +145,7 @@ class Generator:
             "style": request.style,
             "operands": body["operands"],
             "difficulty": space.difficulty,
-            "template": f"{lang}{template}",
+            "template": f"{lang}{body.get('template', template)}",
             "source": "synthetic",
         }
 

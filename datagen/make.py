@@ -14,7 +14,7 @@ from pathlib import Path
 from datagen import signals
 from datagen.errors import UsageError
 from datagen.family import FAMILY_ORDER, OPS, ConfigError, load_families
-from datagen.generate import FORMATS, LANGS, STYLES, Generator, Request
+from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
 from datagen.output import atomic_open, check_target, write_json
 
 CHUNK = 4096
@@ -220,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
             types=types,
             n=args.n,
             seed=args.seed,
-            lang=args.lang,
+            lang=args.lang or ("zh" if args.phrasing == "contest" else "mix"),
+            phrasing=args.phrasing,
             style=args.style,
             format=args.format,
             allow_duplicates=args.allow_duplicates,
@@ -280,7 +281,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--types", help="families, comma or space separated, or 'all': " + " ".join(FAMILY_ORDER))
     p.add_argument("--n", type=int, default=10000, help="number of problems (default 10000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lang", choices=LANGS, default="mix", help="zh, en, or mix (half each; default)")
+    p.add_argument("--lang", choices=LANGS,
+                   help="zh, en, or mix (half each; default, zh with --phrasing contest)")
+    p.add_argument("--phrasing", choices=PHRASINGS, default="mix",
+                   help="mix (default: zh uses the contest's wording half the time, two others a quarter "
+                        "each; en three wordings) or contest (the contest's own zh wording only)")
     p.add_argument("--style", choices=STYLES, default="contest", help="solution style (default contest)")
     p.add_argument("--format", choices=FORMATS, default="records",
                    help="records (full JSON records) or contest ({problem, solution} like train.json)")

@@ -14,14 +14,32 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
+from datagen.families.word import discount_rises
 from datagen.family import FAMILY_ORDER, load_families
 from datagen.numbers import CTX40, exact_answer, plain
 
 NUMBER = r"[-+]?\d+(?:\.\d+)?"
+BRACKETED = rf"\(\s*{NUMBER}\s*\)|{NUMBER}"
 FIELD = {
     "data": r"(?P<data>\[\s*[-+]?\d+(?:\.\d+)?(?:\s*,\s*[-+]?\d+(?:\.\d+)?)*\s*\])",
-    "p": rf"(?P<p>\({NUMBER}\)|{NUMBER})",
+    "p": rf"(?P<p>{BRACKETED})",
+    "pb": rf"(?P<pb>{BRACKETED})",
+    # ax + b = 0 in any sign notation: 1x + -8 = 0, x - 8 = 0, -x + 2.5 = 0
+    "eq": rf"(?P<ea>[-+]?(?:\d+(?:\.\d+)?)?)\s*x\s*(?P<eop>[-+])\s*(?P<eb>{BRACKETED})\s*=\s*0",
+    # y = ax^n: y = -1x^3, y = -x^3, y = 5x
+    "fn": r"y\s*=\s*(?P<fa>[-+]?(?:\d+(?:\.\d+)?)?)\s*x(?:\s*\^\s*(?P<fe>\d+))?",
 }
+# the contest's notation inside a phrasing is read by the flexible fields above
+FLEXIBLE = {"{a}x + {b} = 0": "{eq}", "y = {a}x^{n}": "{fn}"}
+YUAN_PER_WAN = 10_000
+# numbers longer than this, or powers whose result would be, are refused rather than computed
+MAX_DIGITS = 1_000
+MAX_RESULT_DIGITS = 4_000
+LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+
+
+class TooLarge(ValueError):
+    """A problem whose numbers are too long to solve safely; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +68,15 @@ def canonical_key(family: str, operands) -> tuple:
     return (family, *(canonical_number(op) for op in operands))
 
 
-def _regex(template: str) -> re.Pattern:
-    out, pos = [r"\s*"], 0
+def _regex(template: str, embedded: bool = False) -> re.Pattern:
+    """A phrasing as a regex: spaces optional, the final punctuation optional.
+
+    ``embedded``: to find the phrasing inside other text; a number never starts or ends
+    inside a longer number.
+    """
+    for contest, flexible in FLEXIBLE.items():
+        template = template.replace(contest, flexible)
+    out, pos = [r"(?<![\d.])" if embedded else r"\s*"], 0
     for m in re.finditer(r"\{(\w+)\}", template):
         literal = template[pos:m.start()]
         out.append(r"\s*".join(re.escape(part) for part in literal.split(" ")))
@@ -60,28 +85,77 @@ def _regex(template: str) -> re.Pattern:
         pos = m.end()
     literal = template[pos:].rstrip("。.？?")
     out.append(r"\s*".join(re.escape(part) for part in literal.split(" ")))
-    out.append(r"\s*[。.？?]?\s*")
+    out.append(r"(?!\.?\d)" if embedded else r"\s*[。.？?]?\s*")
     return re.compile("".join(out))
 
 
+@dataclass(frozen=True)
+class Phrasing:
+    family: str
+    lang: str
+    index: int
+    template: str
+    pattern: re.Pattern
+    embedded: re.Pattern
+
+
 @lru_cache(maxsize=1)
-def patterns() -> tuple[tuple[str, re.Pattern], ...]:
-    """(family, regex) for every phrasing; the contest's own phrasings come first."""
+def phrasings() -> tuple[Phrasing, ...]:
+    """Every phrasing of every family; the contest's own (zh0) come first."""
     families = load_families()
     first, rest = [], []
     for name in FAMILY_ORDER:
         fam = families[name]
         for lang in ("zh", "en"):
             for k, template in enumerate(fam.problems[lang]):
-                (first if (lang, k) == ("zh", 0) else rest).append((name, _regex(template)))
+                entry = Phrasing(name, lang, k, template, _regex(template), _regex(template, embedded=True))
+                (first if (lang, k) == ("zh", 0) else rest).append(entry)
     return tuple(first + rest)
+
+
+def patterns() -> tuple[tuple[str, re.Pattern], ...]:
+    """(family, regex) for every phrasing; the contest's own phrasings come first."""
+    return tuple((p.family, p.pattern) for p in phrasings())
 
 
 def F(text: str) -> Fraction:
     return Fraction(text.strip("()").lstrip("+"))
 
 
-def _value(family: str, ops: dict) -> Fraction | None:
+def _unbracketed(text: str) -> str:
+    return text.strip().strip("()").strip()
+
+
+def _coefficient(text: str) -> str:
+    text = text.lstrip("+")
+    return {"": "1", "-": "-1"}.get(text, text)
+
+
+def _negated(text: str) -> str:
+    text = _unbracketed(text).lstrip("+")
+    return text[1:] if text.startswith("-") else "-" + text
+
+
+def _normalised(family: str, ops: dict) -> dict:
+    """The matched fields under the names of OPERAND_ORDER, as signed number strings."""
+    ops = {k: v.strip() for k, v in ops.items() if v is not None}
+    if "pb" in ops:
+        ops["b"] = _unbracketed(ops.pop("pb"))
+    if family == "pow" and "a" not in ops:
+        ops["a"] = _unbracketed(ops.pop("p"))
+    if "eop" in ops:
+        ops["a"] = _coefficient(ops.pop("ea", ""))
+        b = ops.pop("eb")
+        ops["b"] = _unbracketed(b) if ops.pop("eop") == "+" else _negated(b)
+    if "fa" in ops:
+        ops["a"] = _coefficient(ops.pop("fa"))
+        ops["n"] = ops.pop("fe", "1")
+    if "yuan" in ops:
+        ops["s"] = exact_answer(F(ops["yuan"]) / YUAN_PER_WAN)
+    return ops
+
+
+def _value(family: str, ops: dict, rise: bool = False) -> Fraction | None:
     if family == "add":
         return F(ops["a"]) + F(ops["b"])
     if family == "sub":
@@ -91,7 +165,7 @@ def _value(family: str, ops: dict) -> Fraction | None:
     if family == "div":
         return F(ops["a"]) / F(ops["b"])
     if family == "pow":
-        return F(ops.get("a") or ops["p"]) ** int(ops["n"])
+        return F(ops["a"]) ** int(ops["n"])
     if family == "linear_eq":
         return -F(ops["b"]) / F(ops["a"])
     if family == "func_value":
@@ -105,9 +179,11 @@ def _value(family: str, ops: dict) -> Fraction | None:
         return F(ops["d"]) * F(ops["v"])
     if family == "discount":
         p, q = F(ops["p"]), F(ops["q"])
-        return (p - q) / p * 100
+        return (q - p) / p * 100 if rise else (p - q) / p * 100
     if family == "growth":
-        return F(ops["s"]) * (1 + F(ops["g"]) / 100)
+        # English phrasings state the sales in yuan and ask for yuan
+        amount = F(ops["yuan"]) if "yuan" in ops else F(ops["s"])
+        return amount * (1 + F(ops["g"]) / 100)
     if family == "fraction":
         return Fraction(int(ops["a"]), int(ops["b"]))
     raise KeyError(family)
@@ -123,14 +199,27 @@ OPERAND_ORDER = {
 def _operands(family: str, ops: dict) -> tuple[str, ...]:
     if family == "mean":
         return tuple(v.strip() for v in ops["data"].strip("[] ").split(","))
-    if family == "pow" and not ops.get("a"):
-        ops = {**ops, "a": ops["p"].strip("()")}
     return tuple(ops[name] for name in OPERAND_ORDER[family])
 
 
-def solve_fields(family: str, ops: dict) -> Solved | None:
-    """The exact answer from a family's named operand strings (None if undefined, e.g. x/0)."""
+def _check_result_size(family: str, ops: dict) -> None:
+    if family not in ("pow", "func_value"):
+        return
+    base = ops["a"] if family == "pow" else ops["x"]
+    digits = len(base.strip("+-")) * int(ops["n"]) + (len(ops["a"]) if family == "func_value" else 0)
+    if digits > MAX_RESULT_DIGITS:
+        raise TooLarge(f"{family}: the result would have about {digits:,} digits "
+                       f"(limit {MAX_RESULT_DIGITS:,})")
+
+
+def solve_fields(family: str, ops: dict, phrasing: Phrasing | None = None) -> Solved | None:
+    """The exact answer from a phrasing's matched fields (None if undefined, e.g. x/0).
+
+    Raises TooLarge for a power whose result would be too long to compute.
+    """
+    ops = _normalised(family, ops)
     operands = _operands(family, ops)
+    _check_result_size(family, ops)
     if family == "sqrt":
         radicand = F(ops["a"])
         if radicand < 0:
@@ -142,8 +231,9 @@ def solve_fields(family: str, ops: dict) -> Solved | None:
             return Solved(family, operands, exact_answer(root), "exact", root)
         approx = plain(CTX40.sqrt(Decimal(ops["a"].lstrip("+"))))
         return Solved(family, operands, approx, "sig40", None)
+    rise = phrasing is not None and family == "discount" and discount_rises(phrasing.lang, phrasing.index)
     try:
-        value = _value(family, ops)
+        value = _value(family, ops, rise)
     except ZeroDivisionError:
         return None
     if family == "fraction":
@@ -154,11 +244,23 @@ def solve_fields(family: str, ops: dict) -> Solved | None:
     return Solved(family, operands, exact_answer(value), "exact", value)
 
 
+def check_size(text: str) -> None:
+    """Raise TooLarge when ``text`` holds a number longer than MAX_DIGITS digits."""
+    long = LONG_NUMBER.search(text)
+    if long:
+        run = re.match(r"\d+", text[long.start():]).group()
+        raise TooLarge(f"a number with {len(run):,} digits (limit {MAX_DIGITS:,})")
+
+
 def solve(problem: str) -> Solved | None:
-    """Match ``problem`` against every known phrasing and solve it exactly; None if unknown."""
+    """Match ``problem`` against every known phrasing and solve it exactly; None if unknown.
+
+    Raises TooLarge when a number, or a power's result, is too long to handle.
+    """
     text = problem.strip()
-    for family, pattern in patterns():
-        m = pattern.fullmatch(text)
+    check_size(text)
+    for phrasing in phrasings():
+        m = phrasing.pattern.fullmatch(text)
         if m:
-            return solve_fields(family, m.groupdict())
+            return solve_fields(phrasing.family, m.groupdict(), phrasing)
     return None

@@ -7,7 +7,42 @@ re-evaluate each one exactly.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 from datagen.numbers import fixed, pow10
+
+
+def magnitude(value: Fraction) -> int:
+    """floor(log10 |value|) for a nonzero value, exactly."""
+    p, q = abs(value.numerator), value.denominator
+    m = len(str(p)) - len(str(q))
+    if (p * pow10(-m) if m < 0 else p) < (q * pow10(m) if m > 0 else q):
+        m -= 1
+    return m
+
+
+def shown_decimals(mag: int, sig: int) -> int:
+    """Decimals that keep every integer digit, at least ``sig`` significant digits and at least 2
+    decimals; rounding inside the integer part (24472.14 -> 24470) would state a false ``≈``."""
+    return max(sig - 1 - mag, 2)
+
+
+def approximate(value: Fraction, sig: int) -> str:
+    """A nonzero inexact value rounded half-even to ``shown_decimals`` decimals."""
+    decimals = shown_decimals(magnitude(value), sig)
+    return fixed(round(value * pow10(decimals)), decimals)
+
+
+def approximate_root(radicand: Fraction, sig: int) -> str:
+    """The square root of a positive non-square ``radicand``, rounded like ``approximate``."""
+    decimals = shown_decimals(magnitude(radicand) // 2, sig)
+    p, q = radicand.numerator, radicand.denominator
+    scaled = p * q * pow10(2 * decimals)  # sqrt(radicand) * 10**decimals == sqrt(scaled) / q
+    floor = math.isqrt(scaled) // q
+    # irrational, so never exactly halfway: round up when the root passes floor + 1/2
+    up = 4 * scaled > ((2 * floor + 1) * q) ** 2
+    return fixed(floor + up, decimals)
 
 
 def paren(text: str) -> str:

@@ -8,13 +8,20 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stepcheck import check_steps
 
+from datagen.families.word import DISCOUNT_RISE
 from datagen.family import FAMILY_ORDER, load_families
 from datagen.generate import Generator, Request
-from stepcheck import check_steps
 
 FAMILIES = load_families()
 NUM = r"-?\d+(?:\.\d+)?"
+
+
+NUM_OR_BRACKETED = rf"\({NUM}\)|{NUM}"
+# English writes equations and functions as people do: x - 8 = 0, y = -x^3
+EQUATION = r"(?P<eqa>-?(?:\d+(?:\.\d+)?)?)x (?P<eqop>[-+]) (?P<eqb>\d+(?:\.\d+)?) = 0"
+FUNCTION = r"y = (?P<fna>-?(?:\d+)?)x(?:\^(?P<fnn>\d+))?"
 
 
 def template_regex(template: str) -> re.Pattern:
@@ -25,8 +32,12 @@ def template_regex(template: str) -> re.Pattern:
         name = m.group(1)
         if name == "data":
             out.append(r"(?P<data>\[[^\]]*\])")
-        elif name == "p":
-            out.append(rf"(?P<p>\({NUM}\)|{NUM})")
+        elif name in ("p", "pb"):
+            out.append(f"(?P<{name}>{NUM_OR_BRACKETED})")
+        elif name == "eq":
+            out.append(EQUATION)
+        elif name == "fn":
+            out.append(FUNCTION)
         else:
             out.append(f"(?P<{name}>{NUM})")
         pos = m.end()
@@ -39,7 +50,19 @@ def operands_from_text(record: dict) -> dict:
     template = FAMILIES[record["type"]].problems[lang][k]
     m = template_regex(template).fullmatch(record["problem"])
     assert m, f"problem does not match its phrasing: {record['problem']!r}"
-    return m.groupdict()
+    ops = {name: value for name, value in m.groupdict().items() if value is not None}
+    if "pb" in ops:
+        ops["b"] = ops.pop("pb")
+    if "eqop" in ops:
+        a = ops.pop("eqa")
+        ops["a"] = {"": "1", "-": "-1"}.get(a, a)
+        ops["b"] = ("-" if ops.pop("eqop") == "-" else "") + ops.pop("eqb")
+    if "fna" in ops:
+        a = ops.pop("fna")
+        ops["a"] = {"": "1", "-": "-1"}.get(a, a)
+        ops["n"] = ops.pop("fnn", "1")
+    ops["phrasing"] = (lang, k)
+    return ops
 
 
 def R(text: str) -> sympy.Rational:
@@ -75,9 +98,13 @@ def expected(family: str, ops: dict):
         return R(ops["d"]) * R(ops["v"])
     if family == "discount":
         p, q = R(ops["p"]), R(ops["q"])
-        return (p - q) / p * 100
+        lang, k = ops.get("phrasing", ("zh", 0))
+        # phrasings that ask how much the price rose
+        rises = k in DISCOUNT_RISE[lang].values()
+        return (q - p) / p * 100 if rises else (p - q) / p * 100
     if family == "growth":
-        return R(ops["s"]) * (1 + R(ops["g"]) / 100)
+        amount = R(ops["yuan"]) if "yuan" in ops else R(ops["s"])
+        return amount * (1 + R(ops["g"]) / 100)
     if family == "fraction":
         return sympy.Rational(int(ops["a"]), int(ops["b"]))
     raise AssertionError(family)

@@ -139,3 +139,76 @@ def test_an_empty_existing_folder_is_used_without_force_and_json_goes_to_stdout(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["rows"] == 23 and captured.err == ""
     assert sorted(p.name for p in out.iterdir()) == ["records.jsonl", "rejects.jsonl", "summary.json"]
+def write_rows(path: Path, rows) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n")
+    return path
+
+
+def row(problem: str, solution: str) -> dict:
+    return {"problem": problem, "solution": solution}
+
+
+MASS = "某物体的密度为 {d} 克/立方厘米，体积为 {v} 立方厘米，请计算该物体的质量。"
+DISCOUNT = "商品原价为 {p} 元，打折后的价格为 {q} 元，请计算打折的折扣比例。"
+
+
+def test_equations_in_any_sign_notation_are_classified_and_solved(tmp_path):
+    source = write_rows(tmp_path / "eq.json", [
+        row("解方程 5x - 3 = 0", "方程的解为：0.6"),
+        row("解方程 x + 5 = 0", "方程的解为：-5.0"),
+        row("解方程 -x - 2.5 = 0", "方程的解为：-2.5"),
+        row("解方程 -39x + 20 = 0", "方程的解为：0.5128205128205128"),
+    ])
+    summary, records, _ = audit(tmp_path, source)
+    assert summary["by_type"] == {"linear_eq": 4}
+    assert [r["answer"] for r in records] == ["0.6", "-5", "-2.5", "20/39"]
+    assert [r["verdict"] for r in records] == ["agrees"] * 4
+
+
+def test_float_artefacts_agree_by_one_rule_for_every_float_family_with_their_own_sub_verdict(tmp_path):
+    source = write_rows(tmp_path / "floats.json", [
+        row(MASS.format(d="1.19", v="390"), "464.09999999999997 克"),  # 1.19 * 390 in doubles
+        row(MASS.format(d="1.19", v="390"), "464.1 克"),
+        row(MASS.format(d="7.85", v="120"), "942.0 克"),
+        row("去年销售额为 3500.00 万元，今年销售额增加了 12%，请计算今年的销售额。", "3920.0000000000005"),
+        row("求以下数据的平均值：[0.1, 0.2]", "平均值为 0.15000000000000002"),
+        row(DISCOUNT.format(p="1234.56", q="1234.55"), repr((1234.56 - 1234.55) / 1234.56 * 100)),
+        row(MASS.format(d="1.19", v="391"), "464.09999999999997 克"),  # wrong numbers
+        row(MASS.format(d="1.19", v="390"), "464.1000001 克"),  # beyond float rounding
+        row("计算 0.10 + 0.20 等于多少？", "0.10 + 0.20 = 0.30000000000000004"),  # sums were not floats
+    ])
+    summary, records, _ = audit(tmp_path, source)
+    got = [(r["type"], r["verdict"], r["sub_verdict"]) for r in records]
+    assert got == [
+        ("mass", "agrees", "float64"),
+        ("mass", "agrees", "exact"),
+        ("mass", "agrees", "exact"),
+        ("growth", "agrees", "float64"),
+        ("mean", "agrees", "float64"),
+        ("discount", "agrees", "float64"),
+        ("mass", "disagrees", "wrong"),
+        ("mass", "disagrees", "wrong"),
+        ("add", "disagrees", "wrong"),
+    ]
+    assert summary["by_sub_verdict"] == {"exact": 2, "float64": 4, "wrong": 3}
+    assert summary["by_verdict"] == {"agrees": 6, "disagrees": 3}
+
+
+def test_a_row_with_a_huge_number_is_a_reject_and_the_audit_goes_on(tmp_path):
+    huge = "9" * 5000
+    source = write_rows(tmp_path / "huge.json", [
+        row("计算 1.00 + 2.00 等于多少？", "1.00 + 2.00 = 3.00"),
+        row(f"计算 {huge} + 1 等于多少？", "1"),
+        row("计算 1 + 1 等于多少？", f"1 + 1 = {huge}"),
+        row("计算 9 的 999999999 次方？", "9^999999999 = 1"),
+        row(f"求以下数据的平均值：[{huge}, 1]", "1"),
+        row("计算 2.00 + 2.00 等于多少？", "2.00 + 2.00 = 4.00"),
+    ])
+    summary, records, rejects = audit(tmp_path, source)
+    assert [r["line"] for r in rejects] == [2, 3, 4, 5]
+    assert all(r["reason"].startswith("too large to check") for r in rejects)
+    assert "5,000 digits" in rejects[0]["reason"]
+    assert summary["rejected"] == 4 and summary["rows"] == 2
+    assert [(r["line"], r["verdict"]) for r in records] == [(1, "agrees"), (6, "agrees")]

@@ -48,6 +48,7 @@ def spaces_for(nonzero_divisor: bool):
 
 
 def phrasings(zh_word: str, en_word: str, sym: str, en_sym: str) -> dict[str, tuple[str, ...]]:
+    """zh0 is the contest's own; English writes × and ÷ and brackets a negative right operand ({pb})."""
     return {
         "zh": (
             f"计算 {{a}} {sym} {{b}} 等于多少？",
@@ -55,8 +56,8 @@ def phrasings(zh_word: str, en_word: str, sym: str, en_sym: str) -> dict[str, tu
             f"请算出 {{a}} {zh_word}。",
         ),
         "en": (
-            f"What is {{a}} {sym} {{b}}?",
-            f"Calculate {{a}} {en_sym} {{b}}.",
+            f"What is {{a}} {en_sym} {{pb}}?",
+            f"Calculate {{a}} {en_sym} {{pb}}.",
             en_word,
         ),
     }
@@ -82,7 +83,7 @@ def render_sum(op: str, texts: dict):
         else:
             solution = f"{A} {op} {B} = {R}"
         return {
-            "problem": texts[lang][template].format(a=A, b=B),
+            "problem": texts[lang][template].format(a=A, b=B, pb=paren(B)),
             "answer": canonical(r, s),
             "answer_policy": "exact",
             "solution": solution,
@@ -113,7 +114,7 @@ def render_mul(cfg: ArithmeticConfig, values: tuple, lang: str, template: int, s
     else:
         solution = f"{A} * {B} = {R}"
     return {
-        "problem": MUL[lang][template].format(a=A, b=B),
+        "problem": MUL[lang][template].format(a=A, b=B, pb=paren(B)),
         "answer": canonical(a * b, 2 * s),
         "answer_policy": "exact",
         "solution": solution,
@@ -143,7 +144,7 @@ def render_div(cfg: ArithmeticConfig, values: tuple, lang: str, template: int, s
         solution = shown if style == "bare" else f"{A} / {B} = {shown}"
         policy = "exact" if "/" not in answer and canonical_eq(shown, answer) else "sig28"
     return {
-        "problem": DIV[lang][template].format(a=A, b=B),
+        "problem": DIV[lang][template].format(a=A, b=B, pb=paren(B)),
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,

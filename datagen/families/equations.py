@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
-from datagen.numbers import exact_answer, fixed, float64, round_sig
+from datagen.numbers import exact_answer, fixed, float64, pow10
+from datagen.steps import approximate, paren
 
 PROBLEMS = {
     "zh": ("解方程 {a}x + {b} = 0", "求方程 {a}x + {b} = 0 的解。", "已知 {a}x + {b} = 0，求 x。"),
+    # English writes the equation as a person would ({eq}: x - 8 = 0, -2.5x + 3 = 0), not 1x + -8 = 0
     "en": (
-        "Solve the equation {a}x + {b} = 0",
-        "Find x such that {a}x + {b} = 0.",
-        "What value of x satisfies {a}x + {b} = 0?",
+        "Solve the equation {eq}",
+        "Find x such that {eq}.",
+        "What value of x satisfies {eq}?",
     ),
 }
 SENTENCE = {"zh": "方程的解为：{r}", "en": "The solution of the equation is: {r}"}
@@ -51,6 +53,18 @@ def spaces(cfg: LinearEqConfig) -> list[Space]:
     ]
 
 
+def term(coefficient: int, scale: int, var: str) -> str:
+    """3x, -2.5x; a coefficient of 1 or -1 is written as x or -x."""
+    if abs(coefficient) == pow10(scale):
+        return ("-" if coefficient < 0 else "") + var
+    return fixed(coefficient, scale) + var
+
+
+def equation(a: int, b: int, scale: int) -> str:
+    """ax + b = 0 as a person writes it: x - 8 = 0."""
+    return f"{term(a, scale, 'x')} {'-' if b < 0 else '+'} {fixed(abs(b), scale)} = 0"
+
+
 def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: str) -> dict:
     a, b = values
     s = cfg.decimals
@@ -58,25 +72,26 @@ def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: 
     x = Fraction(-b, a)
     answer = exact_answer(x)
     if style == "steps":
-        chain = [f"x = {fixed(-b, s)} / {A}"]
+        chain = f"x = {fixed(-b, s)} / {paren(A) if lang == 'en' else A} = {answer}"
         if "/" in answer:
-            chain.append(answer)
-            shown = round_sig(x, cfg.steps_sig)
-            chain_text = " = ".join(chain) + f" ≈ {shown}"
+            shown = approximate(x, cfg.steps_sig)
+            chain += f" ≈ {shown}"
             policy = f"sig{cfg.steps_sig}"
         else:
-            shown = answer
-            chain.append(answer)
-            chain_text = " = ".join(chain)
-            policy = "exact"
-        lines = [f"{A}x + {B} = 0", f"{A}x = {fixed(-b, s)}", chain_text, SENTENCE[lang].format(r=shown)]
-        solution = "\n".join(lines)
+            shown, policy = answer, "exact"
+        if lang == "en":
+            lines = [equation(a, b, s), f"{term(a, s, 'x')} = {fixed(-b, s)}"]
+            if a != pow10(s):  # "x = 8" needs no division by 1
+                lines.append(chain)
+        else:
+            lines = [f"{A}x + {B} = 0", f"{A}x = {fixed(-b, s)}", chain]
+        solution = "\n".join(lines + [SENTENCE[lang].format(r=shown)])
     else:
         shown = float64(x)
         policy = "float64"
         solution = shown if style == "bare" else SENTENCE[lang].format(r=shown)
     return {
-        "problem": PROBLEMS[lang][template].format(a=A, b=B),
+        "problem": PROBLEMS[lang][template].format(a=A, b=B, eq=equation(a, b, s)),
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,

@@ -15,10 +15,11 @@ PROBLEMS = {
         "已知函数 y = {a}x^{n}，求 x = {x} 时 y 的值。",
         "函数 y = {a}x^{n} 在 x = {x} 处的函数值是多少？",
     ),
+    # English writes the function as a person would ({fn}: y = -x^3, y = 2x), not y = -1x^3
     "en": (
-        "Find the value of y = {a}x^{n} when x = {x}.",
-        "Evaluate the function y = {a}x^{n} at x = {x}.",
-        "If y = {a}x^{n}, what is y when x = {x}?",
+        "Find the value of {fn} when x = {x}.",
+        "Evaluate the function {fn} at x = {x}.",
+        "If {fn}, what is y when x = {x}?",
     ),
 }
 SENTENCE = {"zh": "函数的值为：{r}", "en": "The value of the function is: {r}"}
@@ -59,6 +60,12 @@ def spaces(cfg: FuncValueConfig) -> list[Space]:
     ]
 
 
+def function(a: int, n: int) -> str:
+    """y = a x^n as a person writes it: y = x^2, y = -x^3, y = 5x."""
+    coefficient = {1: "", -1: "-"}.get(a, str(a))
+    return f"y = {coefficient}x" + (f"^{n}" if n != 1 else "")
+
+
 def render(cfg: FuncValueConfig, values: tuple, lang: str, template: int, style: str) -> dict:
     a, x, n = values
     s = cfg.decimals
@@ -74,7 +81,7 @@ def render(cfg: FuncValueConfig, values: tuple, lang: str, template: int, style:
         policy = "exact" if Decimal(shown) == Decimal(exact) else "sig28"
         solution = shown if style == "bare" else SENTENCE[lang].format(r=shown)
     return {
-        "problem": PROBLEMS[lang][template].format(a=A, x=X, n=n),
+        "problem": PROBLEMS[lang][template].format(a=A, x=X, n=n, fn=function(a, n)),
         "answer": canonical(a * x**n, s * n),
         "answer_policy": "exact",
         "solution": solution,

@@ -10,7 +10,7 @@ from datagen.steps import paren
 
 PROBLEMS = {
     "zh": ("计算 {a} 的 {n} 次方？", "{a} 的 {n} 次幂是多少？", "求 {p}^{n} 的值。"),
-    "en": ("What is {a} to the power of {n}?", "Calculate {p}^{n}.", "Raise {a} to the power {n}."),
+    "en": ("What is {p} to the power of {n}?", "Calculate {p}^{n}.", "Raise {p} to the power {n}."),
 }
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
-from datagen.numbers import CTX28, CTX40, canonical, fixed, plain
+from datagen.numbers import CTX28, CTX40, canonical, fixed, plain, pow10
+from datagen.steps import approximate_root
 
 PROBLEMS = {
     "zh": ("计算 {a} 的平方根？", "{a} 的算术平方根是多少？", "求 √{a} 的值。"),
@@ -62,7 +64,7 @@ def render(cfg: SqrtConfig, values: tuple, lang: str, template: int, style: str)
             policy = "exact"
         else:
             k = math.isqrt(u // 10**s)
-            approx = plain(Context(prec=cfg.steps_sig, rounding=ROUND_HALF_EVEN).sqrt(Decimal(A)))
+            approx = approximate_root(Fraction(u, pow10(s)), cfg.steps_sig)
             lines = [
                 f"{k}^2 = {k * k} < {A} < {(k + 1) ** 2} = {k + 1}^2",
                 f"{k} < √{A} < {k + 1}",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, register
-from datagen.numbers import exact_answer, fixed, float64, pow10, round_sig
+from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
+from datagen.numbers import exact_answer, fixed, float64, pow10
+from datagen.steps import approximate
 
 PROBLEMS = {
     "zh": ("求以下数据的平均值：{data}", "计算这组数据的平均数：{data}", "数据 {data} 的平均值是多少？"),
@@ -21,7 +22,7 @@ SENTENCE = {"zh": "平均值为 {r}", "en": "The mean is {r}"}
 
 @dataclass(frozen=True)
 class MeanConfig:
-    """terms: how many numbers; digits: at most this many integer digits each (each pair a class)."""
+    """terms: how many numbers; digits: integer digits of the widest number (each pair a class)."""
 
     terms: tuple[int, int] = (3, 6)
     digits: tuple[int, int] = (1, 3)
@@ -39,18 +40,66 @@ class MeanConfig:
 
 
 def value_axis(digits: int, scale: int, negative: bool) -> Axis:
-    top = pow10(digits + scale) - 1
+    """Every value whose integer part has at most ``digits`` digits (0 digits: none)."""
+    top = pow10(digits + scale) - 1 if digits else -1
     if negative:
-        return Axis(2 * top + 1, lambda t: t - top)
+        return Axis(max(2 * top + 1, 0), lambda t: t - top)
     return Axis(top + 1, lambda t: t)
 
 
+NO_VALUES = Axis(0, int)
+
+
+@dataclass(frozen=True)
+class WidestSpace(Space):
+    """Tuples of ``terms`` values whose widest value has exactly ``digits`` integer digits.
+
+    Classes with different ``digits`` are disjoint (tuples under "at most d digits" would
+    nest and repeat problems).  Point p is decoded by the first position k that holds a
+    full-width value: k narrower values, one full-width value, then terms - k - 1 of any width.
+    """
+
+    terms: int = 0
+    narrow: Axis = NO_VALUES
+    wide: Axis = NO_VALUES
+    any_width: Axis = NO_VALUES
+
+    @property
+    def size(self) -> int:
+        return self.any_width.size**self.terms - self.narrow.size**self.terms
+
+    def decode(self, point: int) -> tuple:
+        m, e, n, t = self.narrow.size, self.wide.size, self.any_width.size, self.terms
+        for k in range(t):
+            block = m**k * e * n ** (t - 1 - k)
+            if point < block:
+                break
+            point -= block
+        rest, point = divmod(point, n ** (t - 1 - k))
+        head, middle = divmod(rest, e)
+        values = []
+        for _ in range(k):
+            head, digit = divmod(head, m)
+            values.append(self.narrow.decode(digit))
+        values.append(self.wide.decode(middle))
+        tail = []
+        for _ in range(t - 1 - k):
+            point, digit = divmod(point, n)
+            tail.append(self.any_width.decode(digit))
+        return tuple(values + tail)
+
+
 def spaces(cfg: MeanConfig) -> list[Space]:
+    s, neg = cfg.decimals, cfg.negative
     return [
-        Space(
+        WidestSpace(
             f"{t}x{d}",
-            tuple(value_axis(d, cfg.decimals, cfg.negative) for _ in range(t)),
-            {"terms": t, "digits": [d], "decimals": cfg.decimals},
+            (),
+            {"terms": t, "digits": [d], "decimals": s},
+            terms=t,
+            narrow=value_axis(d - 1, s, neg),
+            wide=signed_axis(d, s, neg),
+            any_width=value_axis(d, s, neg),
         )
         for t in range(cfg.terms[0], cfg.terms[1] + 1)
         for d in range(cfg.digits[0], cfg.digits[1] + 1)
@@ -67,7 +116,7 @@ def render(cfg: MeanConfig, values: tuple, lang: str, template: int, style: str)
     if style == "steps":
         head = f"({' + '.join(items)}) / {len(values)} = {fixed(total, s)} / {len(values)}"
         if "/" in answer:
-            shown = round_sig(mean, cfg.steps_sig)
+            shown = approximate(mean, cfg.steps_sig)
             chain = f"{head} = {answer} ≈ {shown}"
             policy = f"sig{cfg.steps_sig}"
         else:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from datagen.family import ConfigError, Family, Space, check_range, range_axis, register, signed_axis
-from datagen.numbers import canonical, exact_answer, fixed, round_sig
+from datagen.numbers import canonical, exact_answer, fixed
+from datagen.steps import approximate
 
 
 def check_decimals(name: str, value: int) -> None:
@@ -56,26 +57,31 @@ def area_spaces(cfg: AreaConfig) -> list[Space]:
     ]
 
 
-def render_product(texts, sentence, names, scale_of):
-    """Shared shape of area and mass: the answer is the exact product of two operands."""
+def render_product(texts, sentence, names, scale_of, floats: bool = False):
+    """Shared shape of area and mass: the answer is the exact product of two operands.
+
+    ``floats``: the contest computed this product in IEEE doubles (mass: ``942.0 克``), so
+    contest and bare solutions print Python's float product, named ``float64_eval``.
+    """
 
     def render(cfg, values: tuple, lang: str, template: int, style: str) -> dict:
         x, y = values
         sx, sy = scale_of(cfg)
         X, Y = fixed(x, sx), fixed(y, sy)
         R = fixed(x * y, sx + sy)
+        policy = "exact"
         if style == "steps":
             solution = f"{X} * {Y} = {R}\n" + sentence[lang].format(r=R)
-        elif style == "bare":
-            solution = R
         else:
-            solution = sentence[lang].format(r=R)
+            if floats:
+                R, policy = repr(float(X) * float(Y)), "float64_eval"
+            solution = R if style == "bare" else sentence[lang].format(r=R)
         return {
             "problem": texts[lang][template].format(**{names[0]: X, names[1]: Y}),
             "answer": canonical(x * y, sx + sy),
             "answer_policy": "exact",
             "solution": solution,
-            "solution_policy": "exact",
+            "solution_policy": policy,
             "operands": [X, Y],
         }
 
@@ -145,7 +151,9 @@ register(
         "mass",
         MassConfig,
         mass_spaces,
-        render_product(MASS, MASS_SENTENCE, ("d", "v"), lambda c: (c.density_decimals, c.volume_decimals)),
+        render_product(
+            MASS, MASS_SENTENCE, ("d", "v"), lambda c: (c.density_decimals, c.volume_decimals), floats=True
+        ),
         MASS,
     )
 )
@@ -154,18 +162,39 @@ register(
 
 DISCOUNT = {
     "zh": (
-        "商品原价为 {p} 元，打折后的价格为 {q} 元，请计算打折的折扣比例。",
+        "商品原价为 {p} 元，打折后的价格为 {q} 元，请计算打折的折扣比例。",  # the contest's, verbatim
         "一件商品原价 {p} 元，现价 {q} 元，价格降低了百分之几？",
         "原价 {p} 元的商品打折后卖 {q} 元，折扣比例（百分数）是多少？",
+        "一件商品原价 {p} 元，现价 {q} 元，价格提高了百分之几？",
+        "原价 {p} 元的商品涨价后卖 {q} 元，涨幅（百分数）是多少？",
     ),
     "en": (
-        "An item's original price is {p} yuan and its discounted price is {q} yuan. "
-        "Calculate the discount percentage.",
+        (
+            "An item's original price is {p} yuan and its discounted price is {q} yuan. "
+            "Calculate the discount percentage."
+        ),
         "A product priced at {p} yuan now sells for {q} yuan. By what percentage was the price cut?",
-        "The price drops from {p} yuan to {q} yuan. What is the discount in percent?",
+        "An item that cost {p} yuan is on sale for {q} yuan. What is the discount in percent?",
+        (
+            "An item's original price is {p} yuan and its new price is {q} yuan. "
+            "Calculate the percentage increase."
+        ),
+        "A product priced at {p} yuan now sells for {q} yuan. By what percentage was the price raised?",
+        "An item that cost {p} yuan now costs {q} yuan. What is the price increase in percent?",
     ),
 }
-DISCOUNT_SENTENCE = {"zh": "折扣比例为 {r}%", "en": "The discount is {r}%"}
+# When the new price is higher, every phrasing but the contest's own is swapped for one that
+# asks how much the price rose, and the answer is that rise, (q - p) / p * 100.
+DISCOUNT_RISE = {"zh": {1: 3, 2: 4}, "en": {0: 3, 1: 4, 2: 5}}
+DISCOUNT_SENTENCE = {
+    "zh": ("折扣比例为 {r}%", "涨幅为 {r}%"),
+    "en": ("The discount is {r}%", "The price rose by {r}%"),
+}
+
+
+def discount_rises(lang: str, template: int) -> bool:
+    """Whether phrasing ``template`` asks for the rise (q - p) / p * 100, not the cut."""
+    return template in DISCOUNT_RISE[lang].values()
 
 
 @dataclass(frozen=True)
@@ -202,20 +231,25 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
     p, q = values
     s = cfg.decimals
     P, Q = fixed(p, s), fixed(q, s)
-    exact = Fraction(100 * (p - q), p)
+    rise = q > p and template in DISCOUNT_RISE[lang]
+    if rise:
+        template = DISCOUNT_RISE[lang][template]
+    # (larger - smaller) in the phrasing's own direction; the contest's zh0 keeps p - q even when negative
+    first, second, FIRST, SECOND = (q, p, Q, P) if rise else (p, q, P, Q)
+    exact = Fraction(100 * (first - second), p)
     answer = exact_answer(exact)
     if style == "steps":
-        head = f"({P} - {Q}) / {P} * 100 = {fixed(p - q, s)} / {P} * 100"
+        head = f"({FIRST} - {SECOND}) / {P} * 100 = {fixed(first - second, s)} / {P} * 100"
         if "/" in answer:
-            shown = round_sig(exact, cfg.steps_sig)
+            shown = approximate(exact, cfg.steps_sig)
             chain, policy = f"{head} ≈ {shown}", f"sig{cfg.steps_sig}"
         else:
             shown = answer
             chain, policy = f"{head} = {shown}", "exact"
-        solution = chain + "\n" + DISCOUNT_SENTENCE[lang].format(r=shown)
+        solution = chain + "\n" + DISCOUNT_SENTENCE[lang][rise].format(r=shown)
     else:
-        fp, fq = float(P), float(Q)
-        solution = repr((fp - fq) / fp * 100)
+        f1, f2 = float(FIRST), float(SECOND)
+        solution = repr((f1 - f2) / float(P) * 100)
         policy = "float64_eval"
     return {
         "problem": DISCOUNT[lang][template].format(p=P, q=Q),
@@ -224,6 +258,7 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
         "solution": solution,
         "solution_policy": policy,
         "operands": [P, Q],
+        "template": template,
     }
 
 
@@ -237,14 +272,15 @@ GROWTH = {
         "某公司去年销售额 {s} 万元，今年增长了 {g}%，今年销售额是多少万元？",
         "去年的销售额是 {s} 万元，今年比去年增加 {g}%，求今年的销售额。",
     ),
+    # English states amounts in yuan ({yuan} = 10,000 x the 万元 figure), not "ten-thousand yuan"
     "en": (
-        "Last year's sales were {s} ten-thousand yuan and this year's grew by {g}%. "
-        "Calculate this year's sales.",
-        "A company sold {s} ten-thousand yuan last year; sales rose {g}% this year. What are this year's sales?",
-        "Sales were {s} ten-thousand yuan last year and increased by {g}% this year. Find this year's sales.",
+        "Last year's sales were {yuan} yuan and this year's grew by {g}%. Calculate this year's sales.",
+        "A company's sales were {yuan} yuan last year and rose {g}% this year. What are this year's sales?",
+        "Sales were {yuan} yuan last year and increased by {g}% this year. Find this year's sales.",
     ),
 }
-GROWTH_SENTENCE = {"zh": "今年的销售额为 {r} 万元", "en": "This year's sales are {r} ten-thousand yuan"}
+GROWTH_SENTENCE = {"zh": "今年的销售额为 {r} 万元", "en": "This year's sales are {r} yuan"}
+YUAN_PER_WAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -276,17 +312,21 @@ def render_growth(cfg: GrowthConfig, values: tuple, lang: str, template: int, st
     u, g = values
     s = cfg.decimals
     S = fixed(u, s)
-    R = fixed(u * (100 + g), s + 2)
+    if lang == "en":
+        u *= YUAN_PER_WAN
+        amount, R = canonical(u, s), canonical(u * (100 + g), s + 2)
+    else:
+        amount, R = S, fixed(u * (100 + g), s + 2)
     if style == "steps":
         factor = canonical(100 + g, 2)
-        solution = f"{S} * (1 + {g} / 100) = {S} * {factor} = {R}\n" + GROWTH_SENTENCE[lang].format(r=R)
+        chain = f"{amount} * (1 + {g} / 100) = {amount} * {factor} = {R}"
+        solution = chain + "\n" + GROWTH_SENTENCE[lang].format(r=R)
         policy = "exact"
     else:
-        fs = float(S)
-        solution = repr(fs * (1 + g / 100))
+        solution = repr(float(amount) * (1 + g / 100))
         policy = "float64_eval"
     return {
-        "problem": GROWTH[lang][template].format(s=S, g=g),
+        "problem": GROWTH[lang][template].format(s=S, yuan=amount, g=g),
         "answer": canonical(u * (100 + g), s + 2),
         "answer_policy": "exact",
         "solution": solution,

@@ -1,0 +1,210 @@
+"""Find contest-family problems written inside any text, by canonical form.
+
+A held-out problem can reach training inside another source's row (BELLE's
+``题目：计算 4204.22 + -2369.17 等于多少？``, an Alpaca instruction, a contest row the
+audit could not classify).  ``problem_keys`` finds every family problem in a text:
+every phrasing the generator writes (the contest's first), anywhere in the text, plus the
+bare notations ``A op B``, ``√A``, ``A^N`` and ``ax + b = 0``; each is re-solved to its
+canonical key (family + operand values).  ``HeldoutScan`` answers, for a row, whether any
+of those keys is held out; a cheap number index skips rows that cannot hold one.
+Pure: no file system.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from fractions import Fraction
+from functools import lru_cache
+
+from datagen.family import FAMILY_ORDER
+from datagen.solve import (
+    BRACKETED,
+    FIELD,
+    FLEXIBLE,
+    YUAN_PER_WAN,
+    TooLarge,
+    canonical_number,
+    phrasings,
+    solve_fields,
+)
+
+# full-width digits, signs and point (１２３＋－．) and the Unicode minus read as ASCII
+WIDTH = {**{0xFF10 + k: 0x30 + k for k in range(10)}, 0xFF0B: "+", 0xFF0D: "-", 0x2212: "-", 0xFF0E: "."}
+WIDE = re.compile("[\uff0b\uff0d\uff0e\uff10-\uff19\u2212]")
+NUMBER_TEXT = re.compile(r"\d+(?:\.\d+)?")
+EDGE = r"(?<![\d.])"
+END = r"(?!\.?\d)"
+# bare notations: the family is the operator's; a/b may be a fraction to simplify as well
+BINARY = re.compile(rf"{EDGE}(?P<a>{BRACKETED})\s*(?P<op>[-+*/×÷])\s*(?P<b>{BRACKETED}){END}")
+BINARY_FAMILIES = {"+": ("add",), "-": ("sub",), "*": ("mul",), "×": ("mul",), "/": ("div", "fraction"),
+                   "÷": ("div",)}
+POWER = re.compile(rf"{EDGE}(?P<p>{BRACKETED})\s*\^\s*(?P<n>\d+){END}")
+ROOT = re.compile(rf"√\s*(?P<a>{BRACKETED}){END}")
+EQUATION = re.compile(rf"{EDGE}{FIELD['eq']}{END}")
+
+
+def normalise(text: str) -> str:
+    return text.translate(WIDTH) if WIDE.search(text) else text
+
+
+def _key(family: str, fields: dict, phrasing=None) -> tuple | None:
+    try:
+        solved = solve_fields(family, fields, phrasing)
+    except (TooLarge, ValueError, ZeroDivisionError):
+        return None
+    return solved.key if solved is not None else None
+
+
+@lru_cache(maxsize=1)
+def _gated_phrasings() -> tuple[tuple[tuple[str, ...], object], ...]:
+    """(words, phrasing): the words of a phrasing, every one of which a match must contain."""
+    gated = []
+    for phrasing in phrasings():
+        template = phrasing.template
+        for contest, flexible in FLEXIBLE.items():
+            template = template.replace(contest, flexible)
+        words = re.split(r"\{\w+\}|\s+", template.rstrip("。.？?"))
+        gated.append((tuple(dict.fromkeys(w for w in words if w)), phrasing))
+    return tuple(gated)
+
+
+@lru_cache(maxsize=1)
+def _gates() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per family, (longest word, all words) of each word set one of which a text must contain."""
+    gates: dict[str, list[tuple[str, ...]]] = {}
+    for words, phrasing in _gated_phrasings():
+        gates.setdefault(phrasing.family, []).append(words)
+    for op, families in BINARY_FAMILIES.items():
+        for family in families:
+            gates[family].append((op,))
+    gates["pow"].append(("^",))
+    gates["sqrt"].append(("√",))
+    gates["linear_eq"].append(("x", "=", "0"))
+    return {family: tuple((max(words, key=len), words) for words in dict.fromkeys(sets))
+            for family, sets in gates.items()}
+
+
+def families_in(text: str) -> set[str]:
+    """The families whose words or notation ``text`` contains (a cheap test before parsing)."""
+    found = set()
+    for family, sets in _gates().items():
+        for needle, words in sets:
+            # the longest word first: it is the rarest, and one `in` is cheap
+            if needle in text and all(word in text for word in words):
+                found.add(family)
+                break
+    return found
+
+
+def problem_keys(text: str, families: Iterable[str] | None = None) -> set[tuple]:
+    """Canonical keys of every family problem written in ``text`` (optionally of some families)."""
+    text = normalise(text)
+    wanted = families_in(text)
+    if families is not None:
+        wanted &= set(families)
+    keys: set[tuple] = set()
+
+    def add(key):
+        if key is not None:
+            keys.add(key)
+
+    for words, phrasing in _gated_phrasings():
+        if phrasing.family in wanted and all(word in text for word in words):
+            for m in phrasing.embedded.finditer(text):
+                add(_key(phrasing.family, m.groupdict(), phrasing))
+    if wanted & {"add", "sub", "mul", "div", "fraction"}:
+        for m in BINARY.finditer(text):
+            for family in BINARY_FAMILIES[m["op"]]:
+                if family in wanted:
+                    add(_key(family, {"a": m["a"].strip("()").strip(), "b": m["b"].strip("()").strip()}))
+    if "pow" in wanted:
+        for m in POWER.finditer(text):
+            add(_key("pow", {"p": m["p"], "n": m["n"]}))
+    if "sqrt" in wanted:
+        for m in ROOT.finditer(text):
+            add(_key("sqrt", {"a": m["a"].strip("()").strip()}))
+    if "linear_eq" in wanted:
+        for m in EQUATION.finditer(text):
+            add(_key("linear_eq", m.groupdict()))
+    return keys
+
+
+def _unsigned(number: str) -> str:
+    """canonical_number without its sign: 007.50 -> 7.5 (cheap: no Fraction for plain digits)."""
+    number = number.lstrip("+-")
+    if not number.replace(".", "", 1).isdigit():
+        return canonical_number(number).lstrip("-")
+    whole, _, part = number.partition(".")
+    whole, part = whole.lstrip("0") or "0", part.rstrip("0")
+    return f"{whole}.{part}" if part else whole
+
+
+def _needs(key: tuple) -> tuple[frozenset[str], ...]:
+    """The numbers any phrasing of a problem writes (unsigned), each as its alternative forms.
+
+    A coefficient of 1 is not written (x - 8 = 0, y = x^2), nor an exponent of 1 (y = 5x);
+    English states growth's sales in yuan (10,000 x the 万元 figure).
+    """
+    family, *operands = key
+    hidden = set()
+    if family in ("linear_eq", "func_value") and _unsigned(operands[0]) == "1":
+        hidden.add(0)
+    if family == "func_value" and operands[2] == "1":
+        hidden.add(2)
+    needs = [frozenset({_unsigned(op)}) for k, op in enumerate(operands) if k not in hidden]
+    if family == "growth":
+        yuan = _unsigned(str(Fraction(operands[0]) * YUAN_PER_WAN))
+        needs[0] = frozenset({_unsigned(operands[0]), yuan})
+    return tuple(needs)
+
+
+class HeldoutScan:
+    """Whether a text holds a held-out problem, by canonical form.
+
+    A text is parsed only for the families whose words or notation it contains, and of
+    those only the ones with a held-out problem whose every written number it shows.
+    """
+
+    def __init__(self, heldout_keys: Iterable[tuple]) -> None:
+        # family keys only; text keys (rows without operands) are matched by the caller
+        self.keys = {key for key in heldout_keys
+                     if key and key[0] in FAMILY_ORDER and all(isinstance(op, str) for op in key[1:])}
+        # per family, each key filed under the forms of its longest number (the rarest in text)
+        self.by_number: dict[str, dict[str, list[tuple[frozenset[str], ...]]]] = {}
+        for key in self.keys:
+            needs = _needs(key)
+            if not needs:
+                continue
+            anchor = max(needs, key=lambda forms: max(map(len, forms)))
+            for form in anchor:
+                self.by_number.setdefault(key[0], {}).setdefault(form, []).append(needs)
+
+    def found(self, text: str) -> tuple | None:
+        """The first held-out key written in ``text`` (sorted, so the answer is stable), else None."""
+        if not self.keys or not text:
+            return None
+        text = normalise(text)
+        evident = families_in(text) & self.by_number.keys()
+        if not evident:
+            return None
+        numbers = {_unsigned(number) for number in NUMBER_TEXT.findall(text)}
+        families = {
+            family for family in evident
+            if any(all(forms & numbers for forms in needs)
+                   for number in numbers for needs in self.by_number[family].get(number, ()))
+        }
+        if not families:
+            return None
+        hits = problem_keys(text, families) & self.keys
+        return min(hits) if hits else None
+
+    def found_in(self, record: dict) -> tuple | None:
+        """A held-out key inside a record's problem or solution text."""
+        for field in ("problem", "solution"):
+            value = record.get(field)
+            if isinstance(value, str):
+                hit = self.found(value)
+                if hit is not None:
+                    return hit
+        return None
