@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import multiprocessing
 import os
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from datagen import signals
-from datagen.errors import UsageError
+from datagen.errors import DatagenError, UsageError
 from datagen.family import FAMILY_ORDER, OPS, ConfigError, load_families
 from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
 from datagen.output import atomic_open, check_target, write_json
@@ -160,20 +163,23 @@ def produce(generator: Generator, n: int, workers: int):
     global _GENERATOR
     _GENERATOR = generator
     ctx = multiprocessing.get_context("fork")
-    # workers ignore Ctrl-C: the parent's KeyboardInterrupt leaves the block, which terminates them
-    with ctx.Pool(workers, initializer=signals.worker_init) as pool:
-        pending = []
+    # a worker that dies (OOM killer, a stray signal) breaks the executor instead of hanging a
+    # multiprocessing.Pool forever; workers ignore Ctrl-C and the parent's exception shuts them down
+    executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=signals.worker_init)
+    try:
         it = iter(bounds)
-        for b in it:
-            pending.append(pool.apply_async(_chunk, (b,)))
-            if len(pending) >= 2 * workers:
-                break
+        pending = [executor.submit(_chunk, b) for b in itertools.islice(it, 2 * workers)]
         while pending:
-            result = pending.pop(0).get()
+            result = pending.pop(0).result()
             nxt = next(it, None)
             if nxt is not None:
-                pending.append(pool.apply_async(_chunk, (nxt,)))
+                pending.append(executor.submit(_chunk, nxt))
             yield result
+    except BrokenProcessPool:
+        raise DatagenError("a generator worker process died (killed?); nothing was written",
+                           hint="rerun, or use --workers 1") from None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def default_out(types: tuple[str, ...], n: int, seed: int, fmt: str) -> Path:

@@ -286,3 +286,21 @@ def test_a_read_only_output_folder_is_one_line_not_a_traceback(readonly_dir, cap
     err = capsys.readouterr().err
     assert err.startswith(f"datagen make: error: --out: cannot write {out}: {readonly_dir}")
     assert err.count("\n") == 1 and list(readonly_dir.iterdir()) == []
+
+
+def test_a_dead_worker_fails_the_run_instead_of_hanging(monkeypatch):
+    from datagen import make
+    from datagen.errors import DatagenError
+
+    real = make.Generator.chunk
+
+    def dying(self, start, stop):
+        if start == make.CHUNK * 3:
+            os._exit(9)  # the worker vanishes as under the OOM killer
+        return real(self, start, stop)
+
+    monkeypatch.setattr(make.Generator, "chunk", dying)
+    request = make.Request(types=("add",), n=make.CHUNK * 6)
+    with pytest.raises(DatagenError, match="worker process died"):
+        for _ in make.produce(make.Generator(request), request.n, 2):
+            pass
