@@ -10,3 +10,7 @@ from datagen.families import (  # noqa: F401
     statistics,
     word,
 )
+from datagen.families import (  # noqa: F401  (the symbolic families)
+    expressions,
+    radicals,
+)
