@@ -13,4 +13,6 @@ from datagen.families import (  # noqa: F401
 from datagen.families import (  # noqa: F401  (the symbolic families)
     expressions,
     radicals,
+    algebra,
+    polynomials,
 )
