@@ -111,7 +111,7 @@ FAMILY_ORDER = (
 # the symbolic families (sympy-backed where the mathematics is symbolic); not part of "all"
 SYMBOLIC_ORDER = (
     "mixed surd rationalize quadratic linear_system poly_eval poly_expand poly_factor derivative "
-    "gcd lcm prime rounding place_value unit percent".split()
+    "gcd lcm prime rounding place_value unit percent percent_ratio".split()
 )
 ALL_FAMILIES = FAMILY_ORDER + SYMBOLIC_ORDER
 # names that stand for several families in --types and specs; "all" stays the contest's 14

@@ -15,4 +15,6 @@ from datagen.families import (  # noqa: F401  (the symbolic families)
     radicals,
     algebra,
     polynomials,
+    facts,
+    units,
 )
