@@ -413,7 +413,7 @@ PERCENT_RATIO = {
 }
 PERCENT_SENTENCE = {
     "of": {"zh": "{b} 的 {p}% 是 {r}", "en": "{p}% of {b} is {r}"},
-    "ratio": {"zh": "{a} 是 {b} 的 {r}%", "en": "{a} is {r}% of {b}"},
+    "ratio": {"zh": "{a} 占 {b} 的百分比为 {r}%", "en": "As a percentage of {b}, {a} is {r}%"},
 }
 
 
