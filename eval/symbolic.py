@@ -382,7 +382,7 @@ def plus_minus(text: str) -> list[str] | None:
     return [text.replace("±", "-", 1), text.replace("±", "+", 1)]
 
 
-ASSIGNMENT = re.compile(r"(?<![A-Za-z])([xy])\s*([12]?)\s*=\s*([^,;=]*(?:=[^,;=]*)*)")
+ASSIGNMENT = re.compile(r"(?<![A-Za-z])([xy])\s*(\d?)\s*=\s*([^,;=]*(?:=[^,;=]*)*)")
 
 
 def assignments(text: str) -> list[tuple[str, str, str]]:
@@ -402,27 +402,34 @@ def value_tree(text: str):
     return parse(runs[-1].rstrip(".").strip())
 
 
+ROOTS_MARKER = re.compile(r"答案|\banswers?\b|\broots?\s+(?:are|is)\b|\bsolutions?\s+(?:are|is)\b|解[为是]|根[为是]",
+                          re.IGNORECASE)
+LIST_SPLIT = re.compile(r"[,;]|或|和|\band\b|\bor\b")
+
+
 def find_roots(text: str) -> list[str] | None:
+    """The roots the text ends on: the last line that states them (x1 = .., x2 = .. may span lines)."""
     text = boxed_or_text(text)
     labelled: dict[str, str] = {}
-    last_plain: list[str] = []
+    candidate: list[str] = []
     for line in text.splitlines():
         found = [a for a in assignments(line) if a[0] == "x"]
-        for var, index, value in found:
-            if index:
-                labelled[index] = value
         plain = [value for var, index, value in found if not index]
-        if plain:
-            last_plain = plain
-    if "1" in labelled and "2" in labelled:
-        values = [labelled["1"], labelled["2"]]
-    elif last_plain:
-        values = last_plain
-    else:
+        if found and not plain:
+            labelled.update({index: value for var, index, value in found})
+            candidate = [labelled[k] for k in sorted(labelled)]
+        elif plain:
+            labelled, candidate = {}, plain
+        elif ROOTS_MARKER.search(line):
+            tail = ROOTS_MARKER.split(line)[-1]
+            values = [v for v in LIST_SPLIT.split(tail) if expression_runs(v)]
+            if values:
+                labelled, candidate = {}, values
+    if not candidate:
         line = last_line(text).rsplit(":", 1)[-1]
-        values = [v for v in re.split(r"[,;]|或|和|\band\b|\bor\b", line) if v.strip()]
+        candidate = [v for v in LIST_SPLIT.split(line) if v.strip()]
     out: list[str] = []
-    for value in values:
+    for value in candidate:
         out.extend(plus_minus(value) or [value])
     return out or None
 
