@@ -23,7 +23,6 @@ Rules (strict):
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -555,7 +554,7 @@ def gold_value(gold: SymbolicGold):
     if gold.kind == "roots":
         return [parse(part) for part in text.split(",")]
     if gold.kind == "system":
-        found = dict((var, value) for var, _, value in assignments(text))
+        found = {var: value for var, _, value in assignments(text)}
         return parse(found["x"]), parse(found["y"])
     return parse(text)
 

@@ -12,7 +12,11 @@ import re
 
 import sympy
 from sympy.parsing.sympy_parser import (
-    convert_xor, implicit_multiplication_application, parse_expr, rationalize, standard_transformations,
+    convert_xor,
+    implicit_multiplication_application,
+    parse_expr,
+    rationalize,
+    standard_transformations,
 )
 
 TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor, rationalize)

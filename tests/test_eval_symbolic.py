@@ -90,7 +90,8 @@ def test_expanded_polynomials(prediction, right):
 
 
 @pytest.mark.parametrize("prediction, right", [
-    ("2(3x + 4)(x - 5)", True), ("2(x - 5)(3x + 4)", True), ("-2(-3x - 4)(x - 5)", True), ("2(x-5)(3x+4)", True),
+    ("2(3x + 4)(x - 5)", True), ("2(x - 5)(3x + 4)", True), ("-2(-3x - 4)(x - 5)", True),
+    ("2(x-5)(3x+4)", True),
     ("(6x + 8)(x - 5)", False),  # the common factor 2 is not taken out
     ("6x^2 - 22x - 40", False),  # not factored
     ("2(3x + 4)(x + 5)", False),
@@ -170,7 +171,8 @@ def test_score_command_mixes_numeric_and_symbolic_gold(tmp_path):
     gold = tmp_path / "gold.jsonl"
     gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     # right for even items, a wrong answer for odd ones
-    preds = [{"id": r["id"], "output": r["solution"] if k % 2 == 0 else "答案：42"} for k, r in enumerate(records)]
+    preds = [{"id": r["id"], "output": r["solution"] if k % 2 == 0 else "答案：42"}
+             for k, r in enumerate(records)]
     pred = tmp_path / "pred.jsonl"
     pred.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds), encoding="utf-8")
     out = tmp_path / "score.json"

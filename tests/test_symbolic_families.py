@@ -14,11 +14,18 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from symcheck import X, Y, check_steps, equal, sym
 
 from curricula.build import extrapolated, record_key
-from datagen.family import ALL_FAMILIES, FAMILY_ORDER, SYMBOLIC_ORDER, ConfigError, expand_types, load_families
+from datagen.family import (
+    ALL_FAMILIES,
+    FAMILY_ORDER,
+    SYMBOLIC_ORDER,
+    ConfigError,
+    expand_types,
+    load_families,
+)
 from datagen.generate import Generator, Request
-from symcheck import X, Y, check_steps, equal, sym
 
 FAMILIES = load_families()
 FIELD = {
@@ -53,7 +60,8 @@ ZH_PLACE = {"个位": 0, "十位": 1, "百位": 2, "千位": 3, "万位": 4, "�
             "亿位": 8, "十分位": -1, "百分位": -2, "千分位": -3, "万分位": -4, "十万分位": -5}
 EN_PLACE = {"ones": 0, "tens": 1, "hundreds": 2, "thousands": 3, "ten-thousands": 4, "hundred-thousands": 5,
             "millions": 6, "tenths": -1, "hundredths": -2, "thousandths": -3, "ten-thousandths": -4}
-EN_ROUND = {"the nearest whole number": 0, "the nearest ten": 1, "the nearest hundred": 2, "the nearest thousand": 3,
+EN_ROUND = {"the nearest whole number": 0, "the nearest ten": 1, "the nearest hundred": 2,
+            "the nearest thousand": 3,
             "the nearest ten thousand": 4, "the nearest hundred thousand": 5, "the nearest million": 6,
             "one decimal place": -1, "two decimal places": -2, "three decimal places": -3,
             "four decimal places": -4, "five decimal places": -5}
@@ -66,7 +74,8 @@ UNIT_SIZES = {
     "mg": ("M", 1, "mg"), "g": ("M", 1000, "g"), "kg": ("M", 10**6, "kg"), "t": ("M", 10**9, "t"),
     "毫升": ("V", 1, "mL"), "升": ("V", 1000, "L"), "mL": ("V", 1, "mL"), "L": ("V", 1000, "L"),
     "秒": ("T", 1, "s"), "分钟": ("T", 60, "min"), "小时": ("T", 3600, "h"), "天": ("T", 86400, "d"),
-    "seconds": ("T", 1, "s"), "minutes": ("T", 60, "min"), "hours": ("T", 3600, "h"), "days": ("T", 86400, "d"),
+    "seconds": ("T", 1, "s"), "minutes": ("T", 60, "min"), "hours": ("T", 3600, "h"),
+    "days": ("T", 86400, "d"),
     "元": ("C", 1, "元"), "万元": ("C", 10**4, "万元"), "亿元": ("C", 10**8, "亿元"), "yuan": ("C", 1, "元"),
     "ten-thousand yuan": ("C", 10**4, "万元"), "hundred-million yuan": ("C", 10**8, "亿元"),
 }
@@ -200,7 +209,8 @@ def check_record_steps(record: dict) -> None:
         number, name = other.split(" ", 1)
         assert UNIT_SIZES[one.split(" ", 1)[1]][1] == int(number) * UNIT_SIZES[name][1], fact
         check_steps(chain)
-        assert sentence.endswith(answer.split(" ")[0] + " " + ops["b"]) or sentence.split(" = ")[1].startswith(
+        shown = answer.split(" ")[0]
+        assert sentence.endswith(f"{shown} {ops['b']}") or sentence.split(" = ")[1].startswith(
             answer.split(" ")[0])
         return
     sentences = check_steps(solution, env, expected)

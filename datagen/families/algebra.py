@@ -14,11 +14,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.families.forms import (
-    monomial, number, operand, pair_decode, poly_text, reduce_surd, squarefree, surd_text,
+    monomial,
+    number,
+    operand,
+    pair_decode,
+    poly_text,
+    reduce_surd,
+    squarefree,
+    surd_text,
 )
 from datagen.families.radicals import constant, split_square
+from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.numbers import pow10
 
 QUADRATIC = {
@@ -148,7 +155,7 @@ def render_quadratic(cfg: QuadraticConfig, values: tuple, lang: str, template: i
         for name, sign, root in (("x1", "-", lo), ("x2", "+", hi)):
             if a < 0:
                 sign = "+" if sign == "-" else "-"
-            raw = f"({-b} {sign} {root_text})/{2 * a}" if 2 * a > 0 else f"({-b} {sign} {root_text})/({2 * a})"
+            raw = f"({-b} {sign} {root_text})/{operand(2 * a)}"
             chain = [f"{name} = (-b {sign} √Δ)/(2 * a)", raw]
             if M == 1:
                 value = Fraction(-b - K if sign == "-" else -b + K, 2 * a)
@@ -173,7 +180,8 @@ def render_quadratic(cfg: QuadraticConfig, values: tuple, lang: str, template: i
     }
 
 
-register(Family("quadratic", QuadraticConfig, quadratic_spaces, render_quadratic, QUADRATIC, answer_kind="roots"))
+register(Family("quadratic", QuadraticConfig, quadratic_spaces, render_quadratic, QUADRATIC,
+                answer_kind="roots"))
 
 # --- linear systems -----------------------------------------------------------------------------
 
@@ -219,7 +227,8 @@ def system_spaces(cfg: LinearSystemConfig) -> list[Space]:
     coef = coefficient_axis(cfg.coefficient_max, cfg.negative)
     last = Axis(coef.size - 1, lambda t: t)
     return [
-        Space(f"{d}", (signed_axis(d, 0, cfg.negative), signed_axis(d, 0, cfg.negative), coef, coef, coef, last),
+        Space(f"{d}", (signed_axis(d, 0, cfg.negative), signed_axis(d, 0, cfg.negative),
+                       coef, coef, coef, last),
               {"digits": [d, d], "coefficient_max": cfg.coefficient_max})
         for d in range(cfg.digits[0], cfg.digits[1] + 1)
     ]
@@ -258,8 +267,8 @@ def render_system(cfg: LinearSystemConfig, values: tuple, lang: str, template: i
         big_b, big_c = m1 * b1 - m2 * b2, m1 * c1 - m2 * c2
         lines = [
             f"{e1}, {e2}",
-            f"{operand(m1)} * ({linear_text(a1, b1)}) - {operand(m2)} * ({linear_text(a2, b2)}) = "
-            f"{operand(m1)} * {operand(c1)} - {operand(m2)} * {operand(c2)}",
+            (f"{operand(m1)} * ({linear_text(a1, b1)}) - {operand(m2)} * ({linear_text(a2, b2)}) = "
+            f"{operand(m1)} * {operand(c1)} - {operand(m2)} * {operand(c2)}"),
             f"{scaled(big_b, 'y')} = {big_c}",
         ]
         if big_b != 1:
@@ -286,4 +295,5 @@ def render_system(cfg: LinearSystemConfig, values: tuple, lang: str, template: i
     }
 
 
-register(Family("linear_system", LinearSystemConfig, system_spaces, render_system, SYSTEM, answer_kind="system"))
+register(Family("linear_system", LinearSystemConfig, system_spaces, render_system, SYSTEM,
+                answer_kind="system"))

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.families.forms import number, operand
+from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import fixed, pow10
 
 PROBLEMS = {
@@ -43,7 +43,7 @@ class MixedConfig:
         if not 0 <= self.decimals <= 3:
             raise ConfigError(f"decimals: {self.decimals} is outside 0-3")
 
-    def extrapolate(self) -> "MixedConfig":
+    def extrapolate(self) -> MixedConfig:
         """Held-out beyond training: more terms and bigger numbers."""
         return MixedConfig(terms=(self.terms[1] + 1, min(self.terms[1] + 2, 10)),
                            digits=(min(self.digits[1] + 1, 6),) * 2, decimals=self.decimals,
@@ -75,7 +75,8 @@ def spaces(cfg: MixedConfig) -> list[Space]:
             for s in range(cfg.decimals + 1):
                 n = signed_axis(d, s, cfg.negative, nonzero=True).size
                 axes = (constant(d), constant(s),
-                        Axis(len(spans(t, cfg.brackets)), identity), Axis(len(cfg.operators) ** (t - 1), identity),
+                        Axis(len(spans(t, cfg.brackets)), identity),
+                        Axis(len(cfg.operators) ** (t - 1), identity),
                         *[Axis(n, identity)] * (t - 1), Axis(n - 1, identity))
                 out.append(Space(f"{t}x{d}.{s}", axes, {"terms": t, "digits": [d], "decimals": s}))
     return out

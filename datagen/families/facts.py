@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.families.forms import number
 from datagen.families.radicals import constant, digit_axis
+from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.numbers import fixed, pow10
 
 
@@ -149,7 +149,7 @@ class PrimeConfig:
     def validate(self) -> None:
         check_range("digits", self.digits, 2, 7)
 
-    def extrapolate(self) -> "PrimeConfig":
+    def extrapolate(self) -> PrimeConfig:
         top = min(self.digits[1] + 1, 7)
         return PrimeConfig(digits=(top, top))
 
@@ -409,7 +409,8 @@ PERCENT_OF = {
 }
 PERCENT_RATIO = {
     "zh": ("{a} 是 {b} 的百分之几？", "{a} 占 {b} 的百分之多少？", "用百分数表示 {a} 是 {b} 的多少。"),
-    "en": ("What percent of {b} is {a}?", "{a} is what percentage of {b}?", "Express {a} as a percentage of {b}."),
+    "en": ("What percent of {b} is {a}?", "{a} is what percentage of {b}?",
+           "Express {a} as a percentage of {b}."),
 }
 PERCENT_SENTENCE = {
     "of": {"zh": "{b} 的 {p}% 是 {r}", "en": "{p}% of {b} is {r}"},
@@ -474,4 +475,5 @@ class PercentRatioConfig(PercentConfig):
 
 
 register(Family("percent", PercentConfig, percent_spaces_for("of"), render_percent, PERCENT_OF))
-register(Family("percent_ratio", PercentRatioConfig, percent_spaces_for("ratio"), render_percent, PERCENT_RATIO))
+register(Family("percent_ratio", PercentRatioConfig, percent_spaces_for("ratio"), render_percent,
+                PERCENT_RATIO))

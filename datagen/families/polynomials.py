@@ -13,13 +13,20 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.families.algebra import coefficient_axis, poly_mul
 from datagen.families.forms import (
-    factored_text, linear_factor, monomial, multiset_count, multiset_decode, number, operand, poly_text,
+    factored_text,
+    linear_factor,
+    monomial,
+    multiset_count,
+    multiset_decode,
+    number,
+    operand,
+    poly_text,
     strip_leading_zeros,
 )
 from datagen.families.radicals import constant, split_square
+from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.numbers import pow10
 
 
@@ -64,7 +71,7 @@ def grow(cfg, **fields):
     """A config for the extrapolate split: the given ranges moved past the trained maximum."""
     changes = {}
     for name, limit in fields.items():
-        lo, hi = getattr(cfg, name)
+        _lo, hi = getattr(cfg, name)
         changes[name] = (min(hi + 1, limit), min(hi + 1, limit))
     return replace(cfg, **changes)
 
@@ -73,7 +80,8 @@ def grow(cfg, **fields):
 
 EVAL = {
     "zh": ("当 x = {x} 时，求多项式 {p} 的值。", "已知 f(x) = {p}，求 f({x})。", "多项式 {p} 在 x = {x} 时的值是多少？"),
-    "en": ("Evaluate {p} at x = {x}.", "Let f(x) = {p}. What is f({x})?", "Find the value of {p} when x = {x}."),
+    "en": ("Evaluate {p} at x = {x}.", "Let f(x) = {p}. What is f({x})?",
+           "Find the value of {p} when x = {x}."),
 }
 EVAL_SENTENCE = {"zh": "多项式的值为：{r}", "en": "The value is {r}"}
 
@@ -92,7 +100,7 @@ class PolyEvalConfig:
         if not 1 <= self.coefficient_max <= 999:
             raise ConfigError(f"coefficient_max: {self.coefficient_max} is outside 1-999")
 
-    def extrapolate(self) -> "PolyEvalConfig":
+    def extrapolate(self) -> PolyEvalConfig:
         return grow(self, degree=8, digits=4)
 
 
@@ -173,7 +181,7 @@ class PolyExpandConfig:
         if not 1 <= self.lead_max <= 99:
             raise ConfigError(f"lead_max: {self.lead_max} is outside 1-99")
 
-    def extrapolate(self) -> "PolyExpandConfig":
+    def extrapolate(self) -> PolyExpandConfig:
         return grow(self, factors=5, digits=3)
 
 
@@ -268,7 +276,8 @@ def render_expand(cfg: PolyExpandConfig, values: tuple, lang: str, template: int
     }
 
 
-register(Family("poly_expand", PolyExpandConfig, expand_spaces, render_expand, EXPAND, answer_kind="expanded"))
+register(Family("poly_expand", PolyExpandConfig, expand_spaces, render_expand, EXPAND,
+                answer_kind="expanded"))
 
 # --- factoring ----------------------------------------------------------------------------------
 
@@ -295,7 +304,7 @@ class PolyFactorConfig:
         if not 1 <= self.lead_max <= 30:
             raise ConfigError(f"lead_max: {self.lead_max} is outside 1-30")
 
-    def extrapolate(self) -> "PolyFactorConfig":
+    def extrapolate(self) -> PolyFactorConfig:
         return grow(self, factors=4, digits=3)
 
 
@@ -379,7 +388,8 @@ def render_factor(cfg: PolyFactorConfig, values: tuple, lang: str, template: int
     }
 
 
-register(Family("poly_factor", PolyFactorConfig, factor_spaces, render_factor, FACTOR, answer_kind="factored"))
+register(Family("poly_factor", PolyFactorConfig, factor_spaces, render_factor, FACTOR,
+                answer_kind="factored"))
 
 # --- derivative ---------------------------------------------------------------------------------
 
@@ -404,7 +414,7 @@ class DerivativeConfig:
         check_range("degree", self.degree, 1, 12)
         check_range("digits", self.digits, 1, 4)
 
-    def extrapolate(self) -> "DerivativeConfig":
+    def extrapolate(self) -> DerivativeConfig:
         return grow(self, degree=12, digits=4)
 
 

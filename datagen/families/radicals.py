@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register
 from datagen.families.forms import reduce_surd, squarefree, surd_text
+from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register
 from datagen.numbers import pow10
 
 SURD = {
@@ -76,7 +76,8 @@ class SurdConfig:
 def surd_spaces(cfg: SurdConfig) -> list[Space]:
     free = squarefree(2, cfg.radicand_max)
     return [
-        Space(f"k{d}", (range_axis(*cfg.coefficient), digit_axis(d, start=2), Axis(len(free), free.__getitem__)),
+        Space(f"k{d}", (range_axis(*cfg.coefficient), digit_axis(d, start=2),
+                        Axis(len(free), free.__getitem__)),
               {"digits": [d], "radicand_max": cfg.radicand_max})
         for d in range(cfg.digits[0], cfg.digits[1] + 1)
     ]

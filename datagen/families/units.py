@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.families.forms import number
 from datagen.families.radicals import constant, digit_axis
+from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import pow10
 
 # symbol: (dimension, size in the dimension's smallest unit, zh name, en name)
@@ -23,7 +23,8 @@ UNITS = {
     "mg": ("mass", 1, "毫克", "mg"), "g": ("mass", 1000, "克", "g"), "kg": ("mass", 10**6, "千克", "kg"),
     "t": ("mass", 10**9, "吨", "t"),
     "mL": ("volume", 1, "毫升", "mL"), "L": ("volume", 1000, "升", "L"),
-    "s": ("time", 1, "秒", "seconds"), "min": ("time", 60, "分钟", "minutes"), "h": ("time", 3600, "小时", "hours"),
+    "s": ("time", 1, "秒", "seconds"), "min": ("time", 60, "分钟", "minutes"),
+    "h": ("time", 3600, "小时", "hours"),
     "d": ("time", 86400, "天", "days"),
     "元": ("currency", 1, "元", "yuan"), "万元": ("currency", 10**4, "万元", "ten-thousand yuan"),
     "亿元": ("currency", 10**8, "亿元", "hundred-million yuan"),
