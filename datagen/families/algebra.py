@@ -55,7 +55,7 @@ class QuadraticConfig:
     denominator_max: largest q (and t); radicand_max: largest squarefree s under the root;
     scale: range of the common factor of the equation; radical: include the radical classes."""
 
-    digits: tuple[int, int] = (1, 1)
+    digits: tuple[int, int] = (1, 2)
     denominator_max: int = 3
     radicand_max: int = 13
     scale: tuple[int, int] = (1, 3)

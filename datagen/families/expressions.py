@@ -128,6 +128,15 @@ def forbidden_last(nums: list[Fraction], ops: list[str], i: int, j: int) -> Frac
     return -sign * m / a if a else None
 
 
+def value_of(vals: list[Fraction], ops: list[str], span) -> Fraction:
+    """The exact value: the bracket first, then the order of operations."""
+    if span:
+        i, j = span
+        vals = vals[:i] + [evaluate(vals[i:j + 1], ops[i:j])] + vals[j + 1:]
+        ops = ops[:i] + ops[j:]
+    return evaluate(vals, ops)
+
+
 def render_expr(texts: list[str], ops: list[str], span) -> str:
     parts = []
     for k, text in enumerate(texts):
@@ -190,12 +199,15 @@ def render(cfg: MixedConfig, values: tuple, lang: str, template: int, style: str
     vals = [Fraction(u, pow10(s)) for u in units]
     texts = [f"({fixed(u, s)})" if u < 0 else fixed(u, s) for u in units]
     expr = render_expr(texts, ops, span)
-    states = [expr]
-    v, tx, o, sp = vals, texts, ops, span
-    while len(v) > 1:
-        v, tx, o, sp = reduce_once(v, tx, o, sp)
-        states.append(render_expr(tx, o, sp))
-    result = v[0]
+    if style == "steps":
+        states = [expr]
+        v, tx, o, sp = vals, texts, ops, span
+        while len(v) > 1:
+            v, tx, o, sp = reduce_once(v, tx, o, sp)
+            states.append(render_expr(tx, o, sp))
+        result = v[0]
+    else:
+        result = value_of(vals, ops, span)
     answer = number(result)
     if style == "steps":
         lines = [f"{states[0]} = {states[1]}"] + [f"= {state}" for state in states[2:]]

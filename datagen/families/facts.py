@@ -17,7 +17,7 @@ from functools import lru_cache
 from datagen.families.forms import number
 from datagen.families.radicals import constant, digit_axis
 from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
-from datagen.numbers import fixed, pow10
+from datagen.numbers import canonical, fixed, pow10
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +54,7 @@ class DivisorConfig:
     """digits: digits of the gcd (each size a class); cofactor_max: largest coprime cofactor."""
 
     digits: tuple[int, int] = (1, 2)
-    cofactor_max: int = 30
+    cofactor_max: int = 50
 
     def validate(self) -> None:
         check_range("digits", self.digits, 1, 9)
@@ -144,7 +144,7 @@ PRIME_BARE = {"zh": ("否", "是"), "en": ("no", "yes")}
 class PrimeConfig:
     """digits: digits of n (each size a class, primes and odd composites not divisible by 5)."""
 
-    digits: tuple[int, int] = (2, 4)
+    digits: tuple[int, int] = (2, 5)
 
     def validate(self) -> None:
         check_range("digits", self.digits, 2, 7)
@@ -192,6 +192,7 @@ def smallest_factor(n: int) -> int:
     return n
 
 
+@lru_cache(maxsize=4096)
 def trial_primes(limit: int) -> list[int]:
     return [p for p in range(2, limit + 1) if smallest_factor(p) == p]
 
@@ -295,11 +296,11 @@ def render_rounding(cfg: RoundingConfig, values: tuple, lang: str, template: int
     v = round_half_away(u, s, place)
     shown_scale = max(-place, 0)
     shown = fixed(v // pow10(s - shown_scale), shown_scale)
-    answer = number(Fraction(v, pow10(s)))
+    answer = canonical(v, s)
     sentence = f"{n} ≈ {shown}"
     if style == "steps":
         diff = v - u
-        half = number(Fraction(5 * pow10(s + place - 1), pow10(s)))
+        half = canonical(5 * pow10(s + place - 1), s)
         gap = fixed(abs(diff), s)
         relation = "<" if 2 * abs(diff) < pow10(s + place) or diff == 0 else "≤"
         if diff <= 0:
@@ -364,6 +365,11 @@ def place_spaces(cfg: PlaceValueConfig) -> list[Space]:
     return out
 
 
+@lru_cache(maxsize=64)
+def place_unit(k: int) -> str:
+    return str(pow10(k)) if k >= 0 else fixed(1, -k)
+
+
 def expanded_form(u: int, scale: int) -> str:
     """3 * 100 + 4 * 10 + 5 * 1 + 6 * 0.1 (zero digits kept, so every place is named)."""
     text = str(u).rjust(scale + 1, "0")
@@ -371,8 +377,7 @@ def expanded_form(u: int, scale: int) -> str:
     parts = []
     for i, ch in enumerate(text):
         k = width - 1 - i - scale
-        unit = str(pow10(k)) if k >= 0 else fixed(1, -k)
-        parts.append(f"{ch} * {unit}")
+        parts.append(f"{ch} * {place_unit(k)}")
     return " + ".join(parts)
 
 

@@ -63,8 +63,8 @@ class SurdConfig:
     squarefree part m; coefficient: range of the factor c written before the root."""
 
     digits: tuple[int, int] = (1, 2)
-    radicand_max: int = 30
-    coefficient: tuple[int, int] = (1, 3)
+    radicand_max: int = 50
+    coefficient: tuple[int, int] = (1, 5)
 
     def validate(self) -> None:
         check_range("digits", self.digits, 1, 6)
