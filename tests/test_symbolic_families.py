@@ -237,7 +237,7 @@ def make(family: str, n: int, seed: int, style: str, config=None) -> list[dict]:
 
 
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), style=st.sampled_from(["contest", "bare", "steps"]))
 def test_answer_rederived_from_problem_text_matches(family, seed, style):
     for record in make(family, 30, seed, style):
@@ -245,7 +245,7 @@ def test_answer_rederived_from_problem_text_matches(family, seed, style):
 
 
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32))
 def test_every_step_of_steps_solutions_is_true(family, seed):
     for record in make(family, 15, seed, "steps"):
