@@ -26,7 +26,7 @@ from curricula.sources import LoadReport, alpaca_records, belle_records, contest
 from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path
 from datagen import signals
 from datagen.errors import MissingExtraError, UsageError
-from datagen.family import FAMILY_ORDER, ConfigError
+from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError
 from datagen.generate import Generator, Request
 from datagen.make import configs_from_options
 from datagen.output import check_target, staged, write_json
@@ -122,7 +122,7 @@ def synthetic_types(spec: Spec) -> tuple[str, ...]:
     seen = [t for stage in spec.stages for s in stage.sources if s.kind == "synthetic" for t in s.types]
     if not seen and any(s.kind == "contest" for st in spec.stages for s in st.sources):
         seen = list(FAMILY_ORDER)
-    return tuple(t for t in FAMILY_ORDER if t in seen)
+    return tuple(t for t in ALL_FAMILIES if t in seen)
 
 
 def training_options(spec: Spec, family: str) -> dict:
@@ -136,7 +136,10 @@ def training_options(spec: Spec, family: str) -> dict:
 
 
 def extrapolated(config):
-    """Numbers beyond the training range: each digits knob moves past its maximum."""
+    """Numbers beyond the training range: each digits knob moves past its maximum (a family whose
+    config has ``extrapolate()`` says itself: more terms, higher degree, ...)."""
+    if hasattr(config, "extrapolate"):
+        return config.extrapolate()
     changes = {}
     for name in config.__dataclass_fields__:
         value = getattr(config, name)

@@ -11,7 +11,7 @@ import yaml
 
 from curricula.templates import TEMPLATES
 from datagen.errors import InputError
-from datagen.family import FAMILY_ORDER, OPS
+from datagen.family import OPS, ConfigError, expand_types
 from datagen.generate import LANGS, PHRASINGS, STYLES
 
 SOURCE_KINDS = ("synthetic", "contest", "belle", "alpaca", "replay")
@@ -112,15 +112,10 @@ def _types(check: _Checker, key: str, value) -> tuple[str, ...]:
         value = value.replace(",", " ").split()
     if not isinstance(value, list):
         check.fail(key, "must be a list of family names")
-    out = []
-    for name in value:
-        if name == "all":
-            out.extend(FAMILY_ORDER)
-        elif name not in FAMILY_ORDER:
-            check.fail(key, f"unknown family {name!r} (choose from {', '.join(FAMILY_ORDER)})")
-        else:
-            out.append(name)
-    return tuple(dict.fromkeys(out))
+    try:
+        return tuple(expand_types(str(name) for name in value))
+    except ConfigError as exc:
+        check.fail(key, str(exc).removeprefix("types: "))
 
 
 def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> Source:

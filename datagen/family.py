@@ -87,6 +87,8 @@ class Family:
     render: Callable[..., dict]
     problems: dict[str, Sequence[str]]
     op: str | None = None
+    # None: the answer is a number (integer, decimal, p/q); else the form eval.symbolic judges
+    answer_kind: str | None = None
 
     def knobs(self) -> set[str]:
         return {f.name for f in fields(self.config)}
@@ -106,11 +108,35 @@ def register(family: Family) -> Family:
 FAMILY_ORDER = (
     "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
 )
+# the symbolic families (sympy-backed where the mathematics is symbolic); not part of "all"
+SYMBOLIC_ORDER = (
+    "mixed surd rationalize quadratic linear_system poly_eval poly_expand poly_factor derivative "
+    "gcd lcm prime rounding place_value unit percent percent_ratio".split()
+)
+ALL_FAMILIES = FAMILY_ORDER + SYMBOLIC_ORDER
+# names that stand for several families in --types and specs; "all" stays the contest's 14
+GROUPS = {"all": FAMILY_ORDER, "contest": FAMILY_ORDER, "symbolic": SYMBOLIC_ORDER}
 OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+
+
+def expand_types(names) -> list[str]:
+    """Family names with groups (all, contest, symbolic) expanded, in order, without repeats.
+
+    Raises ``ConfigError`` naming the first unknown family."""
+    out: list[str] = []
+    for name in names:
+        members = GROUPS.get(name, (name,))
+        for member in members:
+            if member not in ALL_FAMILIES:
+                raise ConfigError(f"types: unknown family {name!r} (choose from {', '.join(ALL_FAMILIES)}, "
+                                  f"or a group: {', '.join(GROUPS)})")
+            if member not in out:
+                out.append(member)
+    return out
 
 
 def load_families() -> dict[str, Family]:
     """Import every family module (each registers itself) and return the registry."""
     from datagen import families  # noqa: F401  (import registers)
 
-    return {name: REGISTRY[name] for name in FAMILY_ORDER}
+    return {name: REGISTRY[name] for name in ALL_FAMILIES}

@@ -112,6 +112,9 @@ class Generator:
             family = registry[name]
             config = request.configs.get(name) or family.config()
             config.validate()
+            if request.style == "reversed" and family.answer_kind:
+                raise ConfigError(f"style: reversed writes a number's digits backwards; family {name!r} "
+                                  f"answers with a {family.answer_kind}, choose another style")
             self.streams.append(FamilyStream(family, config, count, request))
         self.order = Interleave(per_family)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from datagen import signals
 from datagen.errors import DatagenError, UsageError
-from datagen.family import FAMILY_ORDER, OPS, ConfigError, load_families
+from datagen.family import ALL_FAMILIES, FAMILY_ORDER, GROUPS, OPS, ConfigError, expand_types, load_families
 from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
 from datagen.output import atomic_open, check_target, write_json
 
@@ -69,14 +69,7 @@ def select_types(ops: str | None, types: str | None) -> tuple[str, ...]:
             if OPS[ch] not in chosen:
                 chosen.append(OPS[ch])
     if types:
-        for name in types.replace(",", " ").split():
-            if name == "all":
-                chosen.extend(t for t in FAMILY_ORDER if t not in chosen)
-                continue
-            if name not in FAMILY_ORDER:
-                raise ConfigError(f"types: unknown family {name!r} (choose from {', '.join(FAMILY_ORDER)}, all)")
-            if name not in chosen:
-                chosen.append(name)
+        chosen.extend(t for t in expand_types(types.replace(",", " ").split()) if t not in chosen)
     return tuple(chosen) if chosen else tuple(FAMILY_ORDER)
 
 
@@ -183,7 +176,8 @@ def produce(generator: Generator, n: int, workers: int):
 
 
 def default_out(types: tuple[str, ...], n: int, seed: int, fmt: str) -> Path:
-    name = "all" if set(types) == set(FAMILY_ORDER) else "-".join(types)
+    groups = [group for group, members in GROUPS.items() if set(types) == set(members)]
+    name = groups[0] if groups else "-".join(types)
     suffix = "-contest" if fmt == "contest" else ""
     return Path("data") / f"make-{name}-n{n}-seed{seed}{suffix}.jsonl"
 
@@ -284,7 +278,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Generate bilingual math problems with exact answers as JSON Lines.",
     )
     p.add_argument("--ops", help="operations, e.g. '+-*/' (add sub mul div)")
-    p.add_argument("--types", help="families, comma or space separated, or 'all': " + " ".join(FAMILY_ORDER))
+    p.add_argument("--types", help="families, comma or space separated, or a group ('all' = the 14 contest "
+                   "families, 'symbolic' = the rest): " + " ".join(ALL_FAMILIES))
     p.add_argument("--n", type=int, default=10000, help="number of problems (default 10000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lang", choices=LANGS,

@@ -57,11 +57,24 @@ class Solved:
 
 
 def canonical_number(text: str) -> str:
-    text = text.strip("()").lstrip("+")
+    stripped = text.strip("()").lstrip("+")
     try:
-        return exact_answer(Fraction(text))
+        return exact_answer(Fraction(stripped))
     except (ValueError, ZeroDivisionError):
-        return text
+        if EXPRESSION_CHARS.search(text):
+            return canonical_expression(text)
+        return stripped
+
+
+# an operand that is an expression or a polynomial (the symbolic families), not a number
+EXPRESSION_CHARS = re.compile(r"[\s*/^√()x]")
+DECIMAL_IN_TEXT = re.compile(r"\d+\.\d+")
+
+
+def canonical_expression(text: str) -> str:
+    """An expression's canonical form: no spaces, decimals without trailing zeros (12.50 -> 12.5)."""
+    compact = "".join(text.split())
+    return DECIMAL_IN_TEXT.sub(lambda m: exact_answer(Fraction(m.group())), compact)
 
 
 def canonical_key(family: str, operands) -> tuple:
