@@ -12,18 +12,22 @@ puts them in place all at once).  Layout of a run directory::
     eval/squad_eval.yaml, squad_eval.sh                 SQuAD F1/EM retention check
 
 Stage k+1 loads stage k's checkpoint folder with ``resume_training: False``: the weights
-(LoRA included) carry over, the optimizer and the learning-rate schedule restart.
+(LoRA included) carry over, the optimizer and the learning-rate schedule restart.  Every stage
+has the same layout, so each rank loads its own shard and no stage transforms a checkpoint
+(stage 1 loads the complete base checkpoint, as the contest did).  The names that differ between
+MindFormers releases come from the ``--mindformers`` profile (``train/profiles.py``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from curricula.templates import inference_prompt
+from datagen.output import atomic_open, check_target, staged
 from train.curriculum import Curriculum, Heldout, Stage, read_heldout
 from train.params import LoraCount, count_lora
 from train.plan_scripts import (
@@ -46,15 +50,19 @@ from train.plan_yaml import (  # noqa: F401  (re-exported: train.model and train
     render_model_config,
 )
 from train.presets import Preset
+from train.profiles import DEFAULT_VERSION, Profile, profile_for
 
 PREDICT_SCRIPT = Path(__file__).with_name("predict_script.py")
+SQUAD_ENTRY = Path(__file__).with_name("squad_entry.py")
+RESEARCH_TOKENIZER = "research/llama3/llama3_tokenizer.py"  # relative to the MindFormers checkout
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
 @dataclass(frozen=True)
 class PlanOptions:
     model: str = "llama3_8b"
     cards: int | None = None
-    model_parallel: int = 1
+    model_parallel: int | None = None  # default: the preset's, capped by the cards
     rank: int | None = None
     alpha: float | None = None
     dropout: float | None = None
@@ -76,6 +84,7 @@ class PlanOptions:
     device_target: str = "Ascend"
     max_device_memory: str = "58GB"
     seed: int = 0
+    mindformers: str = DEFAULT_VERSION  # the MindFormers release on the NPU host
 
 
 def resolve_lora(preset: Preset, options: PlanOptions) -> Lora:
@@ -151,6 +160,8 @@ class Resolved:
     squad_data: str
     home: str
     template: dict
+    profile: Profile
+    warnings: list[str]
 
     @property
     def seq_length(self) -> int:
@@ -169,8 +180,12 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
     """Fill in the defaults (the preset's, the curriculum's) and reject what cannot run."""
     lora = resolve_lora(preset, options)
     count = count_lora(preset, lora.rank, lora.targets, lora.alpha)
+    profile = profile_for(options.mindformers)
     cards = options.cards or preset.train.cards
-    layout = parallel_layout(cards, options.model_parallel)
+    if cards <= 0:
+        raise PlanError(f"--cards must be positive, got {cards}")
+    model_parallel = options.model_parallel or math.gcd(preset.train.model_parallel, cards)
+    layout = parallel_layout(cards, model_parallel)
     batch_size = options.batch_size or preset.train.batch_size
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
     if batch_size <= 0:
@@ -188,7 +203,10 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
     squad_data = _check_path(
         options.squad_data or f"{run_root}/base/squad{options.squad_seq_length}.mindrecord", "--squad-data"
     )
-    home = _check_path(options.mindformers_home, "--mindformers-home")
+    home = _check_path(options.mindformers_home, "--mf-home")
+    warnings = []
+    if layout["data_parallel"] > 1:
+        warnings.append(checkpoint_disk_warning(preset, count, layout))
     return Resolved(
         curriculum=curriculum,
         preset=preset,
@@ -206,6 +224,22 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
         squad_data=squad_data,
         home=home,
         template=load_template(preset.template),
+        profile=profile,
+        warnings=warnings,
+    )
+
+
+def checkpoint_disk_warning(preset: Preset, count: LoraCount, layout: dict) -> str:
+    """What a data-parallel layout costs on disk: every replica saves the whole frozen model."""
+    width = BYTES_PER_PARAM.get(str(preset.model_config.get("param_init_type", "float32")), 4)
+    copy_gb = count.total_from_shapes * width / 1e9
+    replicas, cards = layout["data_parallel"], layout["data_parallel"] * layout["model_parallel"]
+    return (
+        f"data_parallel {replicas} x model_parallel {layout['model_parallel']}: each of the {replicas} "
+        f"data-parallel replicas saves a whole copy of the model, frozen weights included, "
+        f"about {replicas * copy_gb:.1f} GB per checkpoint ({replicas} x {copy_gb:.1f} GB; two kept per "
+        f"stage), and the global batch is {replicas} x --batch-size; --model-parallel {cards} saves one "
+        f"copy split over the cards (the contest's layout)"
     )
 
 
@@ -226,7 +260,7 @@ def plan_stage(
     if stage.records and not steps_per_epoch:
         warnings.append(
             f"{label}: {stage.records:,} records make no full batch of {global_batch} "
-            f"({plan.batch_size} x {plan.layout['data_parallel']} cards); lower --batch-size"
+            f"({plan.batch_size} x {plan.layout['data_parallel']} data-parallel); lower --batch-size"
         )
     config = finetune_config(
         preset,
@@ -241,10 +275,11 @@ def plan_stage(
         learning_rate=plan.learning_rate,
         warmup_ratio=options.warmup_ratio,
         cards=plan.cards,
-        model_parallel=options.model_parallel,
+        model_parallel=plan.layout["model_parallel"],
         steps_per_epoch=steps_per_epoch,
-        auto_trans_ckpt=plan.multi,
+        auto_trans_ckpt=False,
         src_strategy=strategy,
+        profile=plan.profile,
         seed=options.seed,
         device_target=options.device_target,
         max_device_memory=options.max_device_memory,
@@ -269,6 +304,7 @@ def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | 
     """``<label>/finetune.yaml`` and ``<label>/launch.sh`` of one planned stage."""
     total = len(plan.curriculum.stages)
     label, multi = planned.label, plan.multi
+    profile = plan.profile
     origin = "the base checkpoint" if previous is None else f"{previous.label}'s checkpoint"
     header = (
         f"Stage {position} of {total} of curriculum {plan.curriculum.name!r}: {planned.name}\n"
@@ -276,11 +312,13 @@ def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | 
         f"{plan.layout['data_parallel']} data-parallel = {planned.global_batch} per step "
         f"({planned.steps_per_epoch:,} steps per epoch)\n"
         f"loads {origin} with resume_training False (weights carry over; optimizer and "
-        f"schedule restart)\nrendered by `datagen train plan` from configs/mindformers/{plan.preset.template}"
+        f"schedule restart)\nMindFormers {profile.releases}: {profile.checkpoint_callback}, "
+        f"{profile.optimizer['type']}\n"
+        f"rendered by `datagen train plan` from configs/mindformers/{plan.preset.template}"
     )
     command = (
         f"{plan.preset.entry} --config {plan.run_root}/{label}/finetune.yaml --run_mode finetune "
-        f"--use_parallel {multi} --load_checkpoint {planned.load_checkpoint} --auto_trans_ckpt {multi}"
+        f"--use_parallel {multi} --load_checkpoint {planned.load_checkpoint} --auto_trans_ckpt False"
     )
     launch = StageLaunch(
         label=label,
@@ -408,10 +446,15 @@ def squad_files(plan: Resolved, checkpoint: Checkpoint) -> dict:
         eval_dataset=plan.squad_data,
     )
     command = (
-        f'python {plan.preset.entry} --config "{run_root}/eval/squad_eval.yaml" --run_mode eval '
-        "--use_parallel False "
-        f'--load_checkpoint "{checkpoint.folder}" --auto_trans_ckpt {plan.multi}'
+        f'python "{run_root}/eval/squad_eval.py" --config "{run_root}/eval/squad_eval.yaml" '
+        f'--load_checkpoint "{checkpoint.folder}"'
     )
+    if plan.preset.tokenizer == "llama3":
+        if plan.profile.needs_research_tokenizer:
+            command += f' --tokenizer-module "$MINDFORMERS_HOME/{RESEARCH_TOKENIZER}"'
+        else:
+            command += f' --datagen-tokenizer "{run_root}/predict/predict.py"'
+    dtype = plan.preset.inference_model_config.get("compute_dtype")
     return {
         "eval/squad_eval.yaml": dump_yaml(
             squad,
@@ -419,9 +462,13 @@ def squad_files(plan: Resolved, checkpoint: Checkpoint) -> dict:
                 f"SQuAD retention check of {checkpoint.label}'s checkpoint with MindFormers' EmF1Metric.\n"
                 "Gate (REFERENCE §1): F1 >= 53.883 and EM >= 39.753 (90 % of the base model's "
                 "59.870 / 44.170).\n"
+                + (f"Runs in {dtype}, the dtype the base scores were measured in.\n" if dtype else "")
+                + "Run by eval/squad_eval.py (MindFormers' Trainer.evaluate with the Llama3 tokenizer "
+                "registered and passed in).\n"
                 "rendered by `datagen train plan` from configs/mindformers/eval_squad_llama.yaml"
             ),
         ),
+        "eval/squad_eval.py": SQUAD_ENTRY.read_text(encoding="utf-8"),
         "eval/squad_eval.sh": squad_script(checkpoint.label, run_root, plan.squad_data, command, plan.home),
     }
 
@@ -439,6 +486,15 @@ def plan_manifest(
             "digits": curriculum.digits,
         },
         "model": plan.preset.name,
+        "mindformers": {
+            "version": plan.options.mindformers,
+            "profile": plan.profile.name,
+            "releases": plan.profile.releases,
+            "checkpoint_callback": plan.profile.checkpoint_callback,
+            "optimizer": plan.profile.optimizer["type"],
+            "tokenizer": plan.profile.tokenizer_source,
+            "contest_zip": plan.profile.contest_zip,
+        },
         "cards": plan.cards,
         "parallel": plan.layout,
         "lora": asdict(plan.lora),
@@ -456,7 +512,11 @@ def plan_manifest(
             for s in stages
         ],
         "predict": predict,
-        "eval": {"yaml": "eval/squad_eval.yaml", "script": "eval/squad_eval.sh"},
+        "eval": {
+            "yaml": "eval/squad_eval.yaml",
+            "script": "eval/squad_eval.sh",
+            "entry": "eval/squad_eval.py",
+        },
         "run_all": "run_all.sh",
         "warnings": warnings,
     }
@@ -467,7 +527,12 @@ def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, ou
     plan = resolve(curriculum, preset, options, out_dir)
     files: dict[str, str] = {}
     executables: set[str] = set()
-    warnings: list[str] = []
+    warnings: list[str] = list(plan.warnings)
+    if options.run_root is None and not os.path.exists(plan.base_checkpoint):
+        warnings.append(
+            f"stage 1 loads the base checkpoint {plan.base_checkpoint}, which does not exist; put it "
+            "there, or pass --base-checkpoint (and --run-root when the plan runs on another host)"
+        )
     stages: list[PlannedStage] = []
     previous: PlannedStage | None = None
     for stage in curriculum.stages:
@@ -505,32 +570,31 @@ def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, ou
 
 
 def write_plan(plan: Plan, out_dir: str | Path, force: bool = False) -> Path:
-    """Write the plan's files into ``out_dir``: built in a folder beside it, then moved into place.
+    """Write the plan's files into ``out_dir``; a refusal or an interruption leaves nothing half-written.
 
-    A new directory appears whole.  With ``force`` an existing one keeps everything the plan
-    does not render (stage outputs, checkpoints, logs); the plan's own files are replaced.
+    A new directory is built beside the target and appears whole.  With ``force`` an existing one
+    keeps everything the plan does not render (stage outputs, checkpoints, logs); each of the
+    plan's own files is replaced atomically.
     """
     target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise PlanError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise PlanError(f"{target} is not empty; pass --force to re-render the plan in it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for relative, text in plan.files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="\n")
-            if relative in plan.executables:
-                path.chmod(0o755)
-        if not target.exists():
-            os.replace(staging, target)
-            return target
-        for relative in plan.files:
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / relative, target / relative)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    check_target(target, force, option="--out", directory=True)
+    if not target.exists():
+        with staged(target, directory=True) as folder:
+            for relative, text in plan.files.items():
+                _write(folder / relative, text, relative in plan.executables)
+        return target
+    for relative, text in plan.files.items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "w") as handle:
+            handle.write(text)
+        if relative in plan.executables:
+            path.chmod(0o755)
     return target
+
+
+def _write(path: Path, text: str, executable: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    if executable:
+        path.chmod(0o755)

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yaml
 
+from datagen.errors import UsageError
 from train.presets import Preset, configs_dir
+
+if TYPE_CHECKING:
+    from train.profiles import Profile
 
 TOKENIZERS = {
     "llama3": {"type": "Llama3Tokenizer", "pad_token": "<|reserved_special_token_0|>"},
@@ -35,7 +40,7 @@ CPU_MODEL_CONFIG = {
 }
 
 
-class PlanError(ValueError):
+class PlanError(UsageError, ValueError):
     """An option or path the plan cannot use; the message names it."""
 
 
@@ -144,11 +149,15 @@ def parallel_layout(cards: int, model_parallel: int) -> dict:
     return {"data_parallel": cards // model_parallel, "model_parallel": model_parallel, "pipeline_stage": 1}
 
 
+CHECKPOINT_CALLBACKS = ("CheckpointMonitor", "CheckpointMointor")  # the r1.2+ name, the r1.1 one
+
+
 def finetune_config(
     preset: Preset,
     template: dict,
     lora: Lora,
     *,
+    profile: Profile,
     seq_length: int,
     dataset: str,
     load_checkpoint: str,
@@ -174,16 +183,17 @@ def finetune_config(
     )
     config.update({"resume_training": False, "run_mode": "finetune"})
     config["runner_config"].update({"epochs": epochs, "batch_size": batch_size})
-    config["optimizer"]["learning_rate"] = learning_rate
+    config["optimizer"] = {**copy.deepcopy(profile.optimizer), "learning_rate": learning_rate}
     config["lr_schedule"].update({"learning_rate": learning_rate, "warmup_ratio": warmup_ratio})
     dataset_section = config["train_dataset"]
     dataset_section["data_loader"]["dataset_dir"] = dataset
     dataset_section["batch_size"] = batch_size
     config["train_dataset_task"]["dataset_config"] = dataset_section
-    config["parallel"]["enable_parallel_optimizer"] = layout["data_parallel"] > 1
+    config["parallel"]["enable_parallel_optimizer"] = cards > 1
     config["parallel_config"].update(layout)
     for callback in config["callbacks"]:
-        if callback.get("type") == "CheckpointMonitor":
+        if callback.get("type") in CHECKPOINT_CALLBACKS:
+            callback["type"] = profile.checkpoint_callback
             callback["prefix"] = f"{preset.name}_lora"
             callback["save_checkpoint_steps"] = max(1, steps_per_epoch)
     config["model"]["model_config"] = render_model_config(
@@ -210,7 +220,11 @@ def inference_config(
     max_device_memory: str,
     eval_dataset: str | None = None,
 ) -> dict:
-    """The predict or the SQuAD eval yaml: one card, greedy, LoRA named as in the checkpoint."""
+    """The predict or the SQuAD eval yaml: one card, greedy, LoRA named as in the checkpoint.
+
+    Off the CPU the model runs in the preset's ``inference_model_config`` dtype (the one the base
+    model's scores were measured in).
+    """
     template = load_template(template_name)
     run = RunKeys(seed, output_dir, load_checkpoint, src_strategy, auto_trans_ckpt, False)
     config = base_config(
@@ -234,6 +248,8 @@ def inference_config(
             "use_past": device_target != "CPU",
         }
     )
+    if device_target != "CPU":
+        model_config.update(copy.deepcopy(preset.inference_model_config))
     config["model"]["model_config"] = model_config
     tokenizer = dict(config["processor"]["tokenizer"])
     tokenizer.pop("pad_token", None)
