@@ -1,4 +1,4 @@
-"""Test harness: one rendered finetune stage through MindFormers' own trainer path, on the CPU.
+"""Test harness: a rendered stage (or the SQuAD check) through MindFormers' own code, on the CPU.
 
 Run as ``python tests/mindformers_stage.py STAGE.yaml REPORT.json``.  It does what
 ``run_mindformer.py``'s ``main`` does for a finetune (``set_output_path``, ``build_context``,
@@ -14,6 +14,11 @@ docs/train.md lists them):
 
 The report records the overrides and, per ``load_param_into_net`` call into the network, the
 LoRA weights it received (sha256 of their bytes) and the network parameters it did not load.
+
+``python tests/mindformers_stage.py --eval RUN_DIR`` runs the plan's SQuAD entry
+(``eval/squad_eval.py``) on a CPU copy of ``eval/squad_eval.yaml`` written beside it and removed
+after (same overrides, plus ``use_past: False`` and a numpy argmax for ``generate``: no CPU
+kernels for incremental inference or ``ArgMaxExt``).
 """
 
 from __future__ import annotations
@@ -89,5 +94,56 @@ def main(yaml_path: str, report_path: str) -> int:
     return 0
 
 
+def evaluate(run_dir: str) -> int:
+    import runpy
+
+    import mindspore as ms
+    import yaml
+
+    os.environ.setdefault("LOCAL_DEFAULT_PATH", os.path.join(run_dir, "eval", "output"))
+    from mindformers.generation import logits_process, text_generator
+
+    def numpy_argmax(logits, axis=-1):
+        return ms.Tensor(np.argmax(logits.asnumpy(), axis))
+
+    def greedy_in_numpy(self, logits, sequence_ids, **kwargs):
+        return numpy_argmax(logits)
+
+    logits_process.GreedySearchLogitsProcessor.process_ms = greedy_in_numpy
+    original_init = text_generator.GenerationMixin.__init__
+
+    def init_with_numpy_argmax(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.argmax = numpy_argmax
+
+    text_generator.GenerationMixin.__init__ = init_with_numpy_argmax
+    with open(os.path.join(run_dir, "eval", "squad_eval.yaml"), encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    config["context"]["device_target"] = "CPU"
+    for section in (config["eval_dataset"], config["eval_dataset_task"]["dataset_config"]):
+        section["num_parallel_workers"] = 1
+    config["model"]["model_config"]["use_past"] = False
+    cpu_yaml = os.path.join(run_dir, "eval", f"cpu-{os.getpid()}.yaml")
+    with open(cpu_yaml, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(config, handle)
+    entry = os.path.join(run_dir, "eval", "squad_eval.py")
+    sys.argv = [
+        entry,
+        "--config",
+        cpu_yaml,
+        "--datagen-tokenizer",
+        os.path.join(run_dir, "predict", "predict.py"),
+    ]
+    try:
+        runpy.run_path(entry, run_name="__main__")
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    finally:
+        os.unlink(cpu_yaml)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--eval":
+        sys.exit(evaluate(sys.argv[2]))
     sys.exit(main(*sys.argv[1:3]))

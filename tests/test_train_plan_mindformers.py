@@ -7,6 +7,8 @@
   applies the CPU-only overrides in memory; the rendered files are not changed); stage 2 loads
   stage 1's last checkpoint through its own ``load_checkpoint``; ``datagen train logs`` reads the
   trainer's logs;
+* the plan's SQuAD entry evaluates stage 2's checkpoint with MindFormers' ``Trainer.evaluate``
+  and ``EmF1Metric`` on a two-question SQuAD-format MindRecord;
 * the predict script's batching runs MindFormers' own ``generate`` on prompts of different lengths.
 
 Measured on 2 cores: about 2.5 minutes in all, most of it the two training processes.
@@ -18,6 +20,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,6 +58,37 @@ def import_file(path: Path, name: str):
     return module
 
 
+SQUAD = [
+    ("Context: The sky is blue. Question: What colour is the sky? Answer:", "blue"),
+    ("Context: Paris is in France. Question: Where is Paris? Answer:", "France"),
+]
+
+
+def write_squad(path: Path, seq_length: int = 64) -> None:
+    """Two questions in the layout of MindFormers' SQuAD eval MindRecord: prompt ids, answer ids, padded."""
+    import numpy as np
+    from mindspore.mindrecord import FileWriter
+
+    from curricula.tokenizer import load_tokenizer
+
+    tokenizer, pad = load_tokenizer(), 128002
+    writer = FileWriter(str(path), 1, overwrite=True)
+    writer.add_schema(
+        {"input_ids": {"type": "int32", "shape": [-1]}, "labels": {"type": "int32", "shape": [-1]}}
+    )
+    rows = []
+    for question, answer in SQUAD:
+        ids, labels = [128000, *tokenizer.encode(question)], tokenizer.encode(answer)
+        rows.append(
+            {
+                "input_ids": np.array(ids + [pad] * (seq_length - len(ids)), np.int32),
+                "labels": np.array(labels + [pad] * (seq_length - len(labels)), np.int32),
+            }
+        )
+    writer.write_raw_data(rows)
+    writer.commit()
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """A real 2-stage curriculum, a base checkpoint of the tiny model, and its 1.9 plan."""
@@ -70,9 +104,12 @@ def rendered(tmp_path_factory):
     base = root / "base" / "tiny.ckpt"
     base.parent.mkdir()
     ms.save_checkpoint(tm.build_model(load_preset("tiny"), None, seed=0, seq_length=128), str(base))
+    squad = root / "squad64.mindrecord"
+    write_squad(squad)
     out = root / "run"
     argv = ["train", "plan", str(curriculum), "--model", "tiny", "--mindformers", "1.9.0", "--out", str(out)]
     argv += ["--batch-size", str(BATCH), "--base-checkpoint", str(base)]
+    argv += ["--squad-data", str(squad), "--squad-seq-length", "64"]
     argv += [
         "--vocab-file",
         str(default_tokenizer_path()),
@@ -203,6 +240,19 @@ def test_train_logs_reads_the_trainers_logs_and_the_loss_carries_over(rendered, 
     assert first["last_loss"] < first["first_loss"] and second["last_loss"] < second["first_loss"]
     # stage 2 starts where stage 1 ended, not where a fresh model would (ln 128256 = 11.76)
     assert abs(second["first_loss"] - first["last_loss"]) < abs(second["first_loss"] - first["first_loss"])
+
+
+def test_squad_entry_evaluates_the_last_stage_with_mindformers_evaluate(rendered, trained):
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env.pop("LOCAL_DEFAULT_PATH", None)
+    command = [sys.executable, str(Path(__file__).with_name("mindformers_stage.py")), "--eval", str(rendered)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "tokenizer Llama3Tokenizer from" in output and "predict/predict.py" in output
+    assert f"{rendered}/stage2_sub/output/checkpoint" in output  # what it loaded: the last stage's folder
+    assert re.search(r"F1 score: [\d.]+, Em score: [\d.]+, total_count: 2", output)
+    assert sorted(p.name for p in (rendered / "eval").iterdir() if p.suffix == ".yaml") == ["squad_eval.yaml"]
 
 
 def test_predict_batches_run_mindformers_generate_on_prompts_of_different_lengths(rendered):
