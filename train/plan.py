@@ -239,7 +239,7 @@ def checkpoint_disk_warning(preset: Preset, count: LoraCount, layout: dict) -> s
         f"data-parallel replicas saves a whole copy of the model, frozen weights included, "
         f"about {replicas * copy_gb:.1f} GB per checkpoint ({replicas} x {copy_gb:.1f} GB; two kept per "
         f"stage), and the global batch is {replicas} x --batch-size; --model-parallel {cards} saves one "
-        f"copy split over the cards (the contest's layout)"
+        "copy split over the cards"
     )
 
 
