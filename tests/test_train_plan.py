@@ -61,7 +61,9 @@ def test_plan_renders_every_stage_and_chains_checkpoints(curriculum, tmp_path, c
     assert second["src_strategy_path_or_dir"] == f"{first['output_dir']}/strategy"
     assert first["resume_training"] is False and second["resume_training"] is False
     assert first["run_mode"] == "finetune" and first["use_parallel"] is True
-    assert first["parallel_config"]["data_parallel"] == 4 and first["parallel_config"]["model_parallel"] == 1
+    # the contest's layout: 4 cards as data_parallel 1 x model_parallel 4, no checkpoint transform
+    assert first["parallel_config"]["data_parallel"] == 1 and first["parallel_config"]["model_parallel"] == 4
+    assert first["auto_trans_ckpt"] is False and second["auto_trans_ckpt"] is False
     assert (
         first["train_dataset"]["data_loader"]["dataset_dir"]
         == f"{curriculum.resolve()}/stage1_add/train.mindrecord"
@@ -101,7 +103,7 @@ def test_launch_scripts_are_executable_and_use_msrun(curriculum, tmp_path):
     assert os.stat(out / "stage2_sub" / "launch.sh").st_mode & stat.S_IXUSR
     assert 'bash scripts/msrun_launcher.sh "run_mindformer.py --config ' in launch
     assert (
-        f'--load_checkpoint {out.resolve()}/stage1_add/output/checkpoint --auto_trans_ckpt True" 4 8118'
+        f'--load_checkpoint {out.resolve()}/stage1_add/output/checkpoint --auto_trans_ckpt False" 4 8118'
         in launch
     )
     run_all = (out / "run_all.sh").read_text().splitlines()
@@ -247,7 +249,7 @@ def test_rendered_yaml_loads_with_mindformers_config_loader(curriculum, tmp_path
     assert [u for u in unused if "processor" not in u] == []
     assert second.load_checkpoint == f"{first.output_dir}/checkpoint"
     assert first.model.model_config.pet_config.target_modules == ".*wq|.*wv"
-    assert first.runner_config.epochs == 2 and first.parallel_config.data_parallel == 4
+    assert first.runner_config.epochs == 2 and first.parallel_config.model_parallel == 4
     assert first.train_dataset_task.dataset_config.input_columns == ["input_ids", "labels"]
     assert predict.run_mode == "predict" and predict.model.model_config.pet_config.lora_rank == 12
     assert squad.metric.type == "EmF1Metric"

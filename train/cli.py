@@ -153,10 +153,12 @@ def run_params(args: argparse.Namespace) -> int:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    from datagen.output import check_target
     from train.curriculum import load_curriculum
     from train.plan import PlanOptions, render_plan, write_plan
     from train.presets import load_preset
 
+    check_target(args.out, args.force, option="--out", directory=True)
     options = PlanOptions(
         model=args.model,
         cards=args.cards,
@@ -173,13 +175,14 @@ def run_plan(args: argparse.Namespace) -> int:
         vocab_file=args.vocab_file,
         squad_data=args.squad_data,
         squad_seq_length=args.squad_seq_length,
-        mindformers_home=args.mindformers_home,
+        mindformers_home=args.mf_home,
         run_root=args.run_root,
         data_root=args.data_root,
         predict_batch_size=args.predict_batch_size,
         max_new_tokens=args.max_new_tokens,
         master_port=args.master_port,
         seed=args.seed,
+        mindformers=args.mindformers,
     )
     try:
         preset = load_preset(args.model)
@@ -189,10 +192,16 @@ def run_plan(args: argparse.Namespace) -> int:
     except _errors() as exc:
         raise UsageError(str(exc)) from None
     manifest = plan.manifest
+    mindformers = manifest["mindformers"]
     print(
         f"plan for {preset.name} on {manifest['cards']} card(s) "
         f"(data_parallel {manifest['parallel']['data_parallel']}, model_parallel "
         f"{manifest['parallel']['model_parallel']}) written to {args.out}"
+    )
+    print(
+        f"  MindFormers {mindformers['version']} (profile {mindformers['profile']}): "
+        f"{mindformers['checkpoint_callback']}, {mindformers['optimizer']}; "
+        f"contest zip: {mindformers['contest_zip']}"
     )
     print(
         f"  LoRA rank {manifest['lora']['rank']}, alpha {manifest['lora']['alpha']:g}, dropout "
@@ -412,7 +421,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to write")
     plan.add_argument("--model", default="llama3_8b", help="model preset (default llama3_8b)")
     plan.add_argument("--cards", type=_positive_int, help="NPUs (default: the preset's)")
-    plan.add_argument("--model-parallel", type=_positive_int, default=1, help="model_parallel (default 1)")
+    plan.add_argument(
+        "--model-parallel",
+        type=_positive_int,
+        help="model_parallel (default: the preset's, llama3_8b 4 as the contest; 1 = data parallel)",
+    )
+    plan.add_argument(
+        "--mindformers",
+        default="1.1.0",
+        metavar="VERSION",
+        help="MindFormers release on the NPU host: 1.1.0 (the contest's zip, default), 1.2-1.5, 1.6+ (1.9.0)",
+    )
     _add_lora_options(plan)
     group = plan.add_argument_group("training (defaults: the preset's; epochs: each stage's)")
     group.add_argument("--lr", type=float, help="peak learning rate (CosineWithWarmUpLR)")
@@ -437,7 +456,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="seq_length of the SQuAD MindRecord (8192)",
     )
     paths.add_argument(
-        "--mindformers-home",
+        "--mf-home",
         default="/home/ma-user/work/mindformers",
         help="MindFormers source checkout ($MINDFORMERS_HOME overrides at run time)",
     )
@@ -452,7 +471,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--force",
         action="store_true",
-        help="re-render into a non-empty RUN_DIR (outputs and checkpoints there are kept)",
+        help="re-render into an existing RUN_DIR (outputs and checkpoints there are kept)",
     )
     plan.set_defaults(handler=run_plan)
 

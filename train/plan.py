@@ -12,54 +12,57 @@ puts them in place all at once).  Layout of a run directory::
     eval/squad_eval.yaml, squad_eval.sh                 SQuAD F1/EM retention check
 
 Stage k+1 loads stage k's checkpoint folder with ``resume_training: False``: the weights
-(LoRA included) carry over, the optimizer and the learning-rate schedule restart.
+(LoRA included) carry over, the optimizer and the learning-rate schedule restart.  Every stage
+has the same layout, so each rank loads its own shard and no stage transforms a checkpoint
+(stage 1 loads the complete base checkpoint, as the contest did).  The names that differ between
+MindFormers releases come from the ``--mindformers`` profile (``train/profiles.py``).
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import math
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
 from curricula.templates import inference_prompt
-from train.curriculum import Curriculum, read_heldout
+from datagen.output import atomic_open, check_target, staged
+from train.curriculum import Curriculum, Heldout, Stage, read_heldout
 from train.params import LoraCount, count_lora
-from train.presets import Preset, configs_dir
+from train.plan_scripts import (
+    StageLaunch,
+    launch_script,
+    predict_script,
+    run_all_script,
+    squad_script,
+)
+from train.plan_yaml import (  # noqa: F401  (re-exported: train.model and train.proxy import them here)
+    CPU_MODEL_CONFIG,
+    TOKENIZERS,
+    Lora,
+    PlanError,
+    dump_yaml,
+    finetune_config,
+    inference_config,
+    load_template,
+    parallel_layout,
+    render_model_config,
+)
+from train.presets import Preset
+from train.profiles import DEFAULT_VERSION, Profile, profile_for
 
-TOKENIZERS = {
-    "llama3": {"type": "Llama3Tokenizer", "pad_token": "<|reserved_special_token_0|>"},
-    "llama": {"type": "LlamaTokenizer"},
-    "internlm": {"type": "InternLMTokenizer"},
-}
-# what MindFormers needs to run a Llama on a CPU (REFERENCE §6)
-CPU_MODEL_CONFIG = {
-    "compute_dtype": "float32",
-    "param_init_type": "float32",
-    "embedding_init_type": "float32",
-    "layernorm_compute_type": "float32",
-    "softmax_compute_type": "float32",
-    "rotary_dtype": "float32",
-    "use_flash_attention": False,
-    "use_rope_slice": True,
-    "fused_rms_norm": False,
-}
 PREDICT_SCRIPT = Path(__file__).with_name("predict_script.py")
-
-
-class PlanError(ValueError):
-    """An option or path the plan cannot use; the message names it."""
+SQUAD_ENTRY = Path(__file__).with_name("squad_entry.py")
+RESEARCH_TOKENIZER = "research/llama3/llama3_tokenizer.py"  # relative to the MindFormers checkout
+BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
 @dataclass(frozen=True)
 class PlanOptions:
     model: str = "llama3_8b"
     cards: int | None = None
-    model_parallel: int = 1
+    model_parallel: int | None = None  # default: the preset's, capped by the cards
     rank: int | None = None
     alpha: float | None = None
     dropout: float | None = None
@@ -81,23 +84,7 @@ class PlanOptions:
     device_target: str = "Ascend"
     max_device_memory: str = "58GB"
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class Lora:
-    rank: int
-    alpha: float
-    dropout: float
-    targets: str
-
-    def pet_config(self) -> dict:
-        return {
-            "pet_type": "lora",
-            "lora_rank": self.rank,
-            "lora_alpha": self.alpha,
-            "lora_dropout": self.dropout,
-            "target_modules": self.targets,
-        }
+    mindformers: str = DEFAULT_VERSION  # the MindFormers release on the NPU host
 
 
 def resolve_lora(preset: Preset, options: PlanOptions) -> Lora:
@@ -112,52 +99,6 @@ def resolve_lora(preset: Preset, options: PlanOptions) -> Lora:
     if lora.alpha <= 0:
         raise PlanError(f"--alpha must be positive, got {lora.alpha}")
     return lora
-
-
-def load_template(name: str) -> dict:
-    path = configs_dir() / "mindformers" / name
-    if not path.is_file():
-        raise PlanError(f"yaml template {path} is missing")
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def render_model_config(
-    preset: Preset,
-    seq_length: int,
-    pet_config: dict | None = None,
-    *,
-    batch_size: int = 1,
-    cpu: bool = False,
-    template: dict | None = None,
-) -> dict:
-    """``model.model_config`` for ``preset``: template defaults, then the preset's dimensions."""
-    template = template or load_template(preset.template)
-    config = copy.deepcopy(template["model"]["model_config"])
-    config.pop("pet_config", None)
-    config.update(copy.deepcopy(preset.model_config))
-    config["type"] = preset.config_type
-    config["seq_length"] = int(seq_length)
-    config["batch_size"] = int(batch_size)
-    if preset.model_config.get("n_kv_heads") is None:
-        config.pop("n_kv_heads", None)
-    if cpu:
-        config.update(CPU_MODEL_CONFIG)
-    if pet_config:
-        config["pet_config"] = dict(pet_config)
-    return config
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data):  # write each section out in full, no &id001 anchors
-        return True
-
-
-def dump_yaml(data: dict, header: str) -> str:
-    body = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120
-    )
-    return "".join(f"# {line}\n" for line in header.splitlines()) + body
 
 
 @dataclass
@@ -199,144 +140,52 @@ def _check_path(path: str, what: str) -> str:
     return path
 
 
-def parallel_layout(cards: int, model_parallel: int) -> dict:
-    if cards <= 0:
-        raise PlanError(f"--cards must be positive, got {cards}")
-    if model_parallel <= 0 or cards % model_parallel:
-        raise PlanError(f"--model-parallel {model_parallel} does not divide --cards {cards}")
-    return {"data_parallel": cards // model_parallel, "model_parallel": model_parallel, "pipeline_stage": 1}
+@dataclass(frozen=True)
+class Resolved:
+    """The options with every default filled in and checked: what each piece of the plan reads."""
+
+    curriculum: Curriculum
+    preset: Preset
+    options: PlanOptions
+    lora: Lora
+    count: LoraCount
+    cards: int
+    layout: dict
+    batch_size: int
+    learning_rate: float
+    run_root: str
+    data_root: str
+    base_checkpoint: str
+    vocab_file: str
+    squad_data: str
+    home: str
+    template: dict
+    profile: Profile
+    warnings: list[str]
+
+    @property
+    def seq_length(self) -> int:
+        return self.curriculum.seq_length
+
+    @property
+    def multi(self) -> bool:
+        return self.cards > 1
+
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.layout["data_parallel"]
 
 
-def finetune_config(
-    preset: Preset,
-    template: dict,
-    lora: Lora,
-    *,
-    seq_length: int,
-    dataset: str,
-    load_checkpoint: str,
-    output_dir: str,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    warmup_ratio: float,
-    cards: int,
-    model_parallel: int,
-    steps_per_epoch: int,
-    auto_trans_ckpt: bool,
-    src_strategy: str,
-    options: PlanOptions,
-) -> dict:
-    config = copy.deepcopy(template)
-    layout = parallel_layout(cards, model_parallel)
-    config.update(
-        {
-            "seed": options.seed,
-            "output_dir": output_dir,
-            "load_checkpoint": load_checkpoint,
-            "src_strategy_path_or_dir": src_strategy,
-            "auto_trans_ckpt": auto_trans_ckpt,
-            "resume_training": False,
-            "run_mode": "finetune",
-            "use_parallel": cards > 1,
-        }
-    )
-    config["trainer"]["model_name"] = preset.trainer_model_name
-    config["runner_config"].update({"epochs": epochs, "batch_size": batch_size})
-    config["optimizer"]["learning_rate"] = learning_rate
-    config["lr_schedule"].update({"learning_rate": learning_rate, "warmup_ratio": warmup_ratio})
-    dataset_section = config["train_dataset"]
-    dataset_section["data_loader"]["dataset_dir"] = dataset
-    dataset_section["batch_size"] = batch_size
-    config["train_dataset_task"]["dataset_config"] = dataset_section
-    config["parallel"]["enable_parallel_optimizer"] = layout["data_parallel"] > 1
-    config["parallel_config"].update(layout)
-    for callback in config["callbacks"]:
-        if callback.get("type") == "CheckpointMonitor":
-            callback["prefix"] = f"{preset.name}_lora"
-            callback["save_checkpoint_steps"] = max(1, steps_per_epoch)
-    config["context"]["device_target"] = options.device_target
-    config["context"]["max_device_memory"] = options.max_device_memory
-    config["model"]["model_config"] = render_model_config(
-        preset, seq_length, lora.pet_config(), template=template, cpu=options.device_target == "CPU"
-    )
-    config["model"]["arch"]["type"] = preset.arch
-    return config
-
-
-def inference_config(
-    preset: Preset,
-    template_name: str,
-    lora: Lora,
-    *,
-    seq_length: int,
-    load_checkpoint: str,
-    src_strategy: str,
-    auto_trans_ckpt: bool,
-    output_dir: str,
-    batch_size: int,
-    max_new_tokens: int,
-    vocab_file: str,
-    options: PlanOptions,
-    eval_dataset: str | None = None,
-) -> dict:
-    """The predict or the SQuAD eval yaml: one card, greedy, LoRA named as in the checkpoint."""
-    template = load_template(template_name)
-    config = copy.deepcopy(template)
-    config.update(
-        {
-            "seed": options.seed,
-            "output_dir": output_dir,
-            "load_checkpoint": load_checkpoint,
-            "src_strategy_path_or_dir": src_strategy,
-            "auto_trans_ckpt": auto_trans_ckpt,
-            "use_parallel": False,
-        }
-    )
-    config["trainer"]["model_name"] = preset.trainer_model_name
-    config["runner_config"]["batch_size"] = batch_size
-    config["context"]["device_target"] = options.device_target
-    config["context"]["max_device_memory"] = options.max_device_memory
-    model_config = render_model_config(
-        preset,
-        seq_length,
-        lora.pet_config(),
-        batch_size=batch_size,
-        template=template,
-        cpu=options.device_target == "CPU",
-    )
-    model_config.update(
-        {
-            "max_decode_length": seq_length,
-            "max_new_tokens": max_new_tokens,
-            "do_sample": False,
-            "top_k": 1,
-            "use_past": options.device_target != "CPU",
-        }
-    )
-    config["model"]["model_config"] = model_config
-    config["model"]["arch"]["type"] = preset.arch
-    tokenizer = dict(config["processor"]["tokenizer"])
-    tokenizer.pop("pad_token", None)
-    tokenizer.update(TOKENIZERS.get(preset.tokenizer, {}))
-    tokenizer["vocab_file"] = vocab_file
-    config["processor"]["tokenizer"] = tokenizer
-    if eval_dataset is not None:
-        config["eval_dataset"]["data_loader"]["dataset_dir"] = eval_dataset
-        config["eval_dataset_task"]["dataset_config"] = config["eval_dataset"]
-    return config
-
-
-def _script(lines: list[str]) -> str:
-    return "#!/usr/bin/env bash\n" + "\n".join(lines) + "\n"
-
-
-def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_dir: str | Path) -> Plan:
-    """Every file of the run directory as text, nothing written."""
+def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_dir: str | Path) -> Resolved:
+    """Fill in the defaults (the preset's, the curriculum's) and reject what cannot run."""
     lora = resolve_lora(preset, options)
     count = count_lora(preset, lora.rank, lora.targets, lora.alpha)
+    profile = profile_for(options.mindformers)
     cards = options.cards or preset.train.cards
-    layout = parallel_layout(cards, options.model_parallel)
+    if cards <= 0:
+        raise PlanError(f"--cards must be positive, got {cards}")
+    model_parallel = options.model_parallel or math.gcd(preset.train.model_parallel, cards)
+    layout = parallel_layout(cards, model_parallel)
     batch_size = options.batch_size or preset.train.batch_size
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
     if batch_size <= 0:
@@ -354,313 +203,398 @@ def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, ou
     squad_data = _check_path(
         options.squad_data or f"{run_root}/base/squad{options.squad_seq_length}.mindrecord", "--squad-data"
     )
-    home = _check_path(options.mindformers_home, "--mindformers-home")
-    seq_length = curriculum.seq_length
-    template = load_template(preset.template)
-    multi = cards > 1
-    global_batch = batch_size * layout["data_parallel"]
-    curriculum_root = Path(curriculum.root).resolve()
+    home = _check_path(options.mindformers_home, "--mf-home")
+    warnings = []
+    if layout["data_parallel"] > 1:
+        warnings.append(checkpoint_disk_warning(preset, count, layout))
+    return Resolved(
+        curriculum=curriculum,
+        preset=preset,
+        options=options,
+        lora=lora,
+        count=count,
+        cards=cards,
+        layout=layout,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        run_root=run_root,
+        data_root=data_root,
+        base_checkpoint=base_checkpoint,
+        vocab_file=vocab_file,
+        squad_data=squad_data,
+        home=home,
+        template=load_template(preset.template),
+        profile=profile,
+        warnings=warnings,
+    )
 
-    files: dict[str, str] = {}
-    warnings: list[str] = []
-    executables: set[str] = set()
-    stages: list[PlannedStage] = []
-    previous: PlannedStage | None = None
-    for stage in curriculum.stages:
-        label = stage.label
-        epochs = options.epochs or stage.epochs or preset.train.epochs
-        dataset = f"{data_root}/{stage.mindrecord.resolve().relative_to(curriculum_root).as_posix()}"
-        output = f"{run_root}/{label}/output"
-        load = base_checkpoint if previous is None else f"{previous.output}/checkpoint"
-        strategy = f"{previous.output}/strategy" if previous is not None and multi else ""
-        steps_per_epoch = stage.records // global_batch if stage.records else 0
-        if stage.records and not steps_per_epoch:
-            warnings.append(
-                f"{label}: {stage.records:,} records make no full batch of {global_batch} "
-                f"({batch_size} x {layout['data_parallel']} cards); lower --batch-size"
-            )
-        config = finetune_config(
-            preset,
-            template,
-            lora,
-            seq_length=seq_length,
-            dataset=dataset,
-            load_checkpoint=load,
-            output_dir=output,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            warmup_ratio=options.warmup_ratio,
-            cards=cards,
-            model_parallel=options.model_parallel,
-            steps_per_epoch=steps_per_epoch,
-            auto_trans_ckpt=multi,
-            src_strategy=strategy,
-            options=options,
-        )
-        planned = PlannedStage(
-            label=label,
-            index=stage.index,
-            name=stage.name,
-            records=stage.records,
-            epochs=epochs,
-            batch_size=batch_size,
-            global_batch=global_batch,
-            steps_per_epoch=steps_per_epoch,
-            dataset=dataset,
-            load_checkpoint=load,
-            output=output,
-            config=config,
-        )
-        position = len(stages) + 1
-        origin = "the base checkpoint" if previous is None else f"{previous.label}'s checkpoint"
-        header = (
-            f"Stage {position} of {len(curriculum.stages)} of curriculum {curriculum.name!r}: {stage.name}\n"
-            f"{stage.records:,} records x {epochs} epoch(s), batch {batch_size} x {layout['data_parallel']} "
-            f"data-parallel = {global_batch} per step ({steps_per_epoch:,} steps per epoch)\n"
-            f"loads {origin} with resume_training False (weights carry over; optimizer and "
-            f"schedule restart)\nrendered by `datagen train plan` from configs/mindformers/{preset.template}"
-        )
-        files[f"{label}/finetune.yaml"] = dump_yaml(config, header)
-        command = (
-            f"{preset.entry} --config {run_root}/{label}/finetune.yaml --run_mode finetune "
-            f"--use_parallel {multi} --load_checkpoint {load} --auto_trans_ckpt {multi}"
-        )
-        check = (
-            ""
-            if previous is None
-            else f'ls "$LOAD"/rank_0/*.ckpt >/dev/null 2>&1 || {{ echo "{label}: {previous.label} left no '
-            f'checkpoint in $LOAD (run it first)" >&2; exit 1; }}'
-        )
-        files[f"{label}/launch.sh"] = _script(
-            [
-                (
-                    f"# Stage {position} of {len(curriculum.stages)}: {stage.name} "
-                    f"({stage.records:,} records, {epochs} epoch(s)) on {cards} card(s); loads {origin}."
-                ),
-                "# Rendered by `datagen train plan`.",
-                "# Needs a MindFormers source checkout (scripts/msrun_launcher.sh, run_mindformer.py).",
-                "set -euo pipefail",
-                f'MINDFORMERS_HOME="${{MINDFORMERS_HOME:-{home}}}"',
-                f'LOAD="{load}"',
-                f'OUTPUT="{output}"',
-                f'test -e "$LOAD" || {{ echo "{label}: checkpoint $LOAD not found" >&2; exit 1; }}',
-                *([check] if check else []),
-                'mkdir -p "$OUTPUT/msrun_log"',
-                'cd "$MINDFORMERS_HOME"',
-                (
-                    f'bash scripts/msrun_launcher.sh "{command}" {cards} {options.master_port} '
-                    '"$OUTPUT/msrun_log" True 7200'
-                ),
-                (
-                    f'ls "$OUTPUT"/checkpoint/rank_0/*.ckpt >/dev/null 2>&1 || '
-                    f'{{ echo "{label}: no checkpoint under $OUTPUT/checkpoint; '
-                    'see $OUTPUT/msrun_log/worker_0.log" >&2; exit 1; }'
-                ),
-                f'echo "{label}: done; checkpoints in $OUTPUT/checkpoint"',
-            ]
-        )
-        executables.add(f"{label}/launch.sh")
-        stages.append(planned)
-        previous = planned
 
-    last = stages[-1]
-    final_checkpoint = f"{last.output}/checkpoint"
-    final_strategy = f"{last.output}/strategy" if multi else ""
-    strategy_file = f"{last.output}/strategy/ckpt_strategy_rank_0.ckpt" if multi else ""
-    predict_files = []
-    files["predict/predict.py"] = PREDICT_SCRIPT.read_text(encoding="utf-8")
-    for heldout in curriculum.heldout:
-        records = read_heldout(heldout)
-        name = heldout.name
-        lines = [
-            json.dumps(
-                {"id": r["id"], "prompt": inference_prompt(curriculum.template, r["problem"])},
-                ensure_ascii=False,
-            )
-            for r in records
-        ]
-        files[f"predict/{name}.jsonl"] = "".join(line + "\n" for line in lines)
-        config = inference_config(
-            preset,
-            "predict_llama.yaml",
-            lora,
-            seq_length=seq_length,
-            load_checkpoint=final_checkpoint,
-            src_strategy=final_strategy,
-            auto_trans_ckpt=multi,
-            output_dir=f"{run_root}/predict/output",
-            batch_size=options.predict_batch_size,
-            max_new_tokens=options.max_new_tokens,
-            vocab_file=vocab_file,
-            options=options,
-        )
-        files[f"predict/{name}.yaml"] = dump_yaml(
-            config,
-            (
-                f"Greedy prediction of held-out set {name!r} ({len(records):,} prompts) with {last.label}'s "
-                f"checkpoint.\nPrompts use template {curriculum.template!r}, the one the training data "
-                f"was exported with.\n"
-                "rendered by `datagen train plan` from configs/mindformers/predict_llama.yaml"
-            ),
-        )
-        args = [
-            f'--config "{run_root}/predict/{name}.yaml"',
-            f'--input "{run_root}/predict/{name}.jsonl"',
-            f'--out "{run_root}/predict/predictions_{name}.npy"',
-            f'--jsonl "{run_root}/predict/predictions_{name}.jsonl"',
-            f'--load_checkpoint "{final_checkpoint}"',
-            f'--vocab_file "{vocab_file}"',
-            f"--digits {curriculum.digits}",
-        ]
-        if strategy_file:
-            args.append(f'--strategy "{strategy_file}"')
-        files[f"predict/predict_{name}.sh"] = _script(
-            [
-                (
-                    f"# Predict held-out set {name!r} ({len(records):,} prompts) on one card "
-                    f"with {last.label}'s checkpoint;"
-                ),
-                "# writes predictions_<set>.npy (the contest's format) and",
-                "# predictions_<set>.jsonl ({id, output}).",
-                "set -euo pipefail",
-                f'MINDFORMERS_HOME="${{MINDFORMERS_HOME:-{home}}}"',
-                'export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"',
-                f'python "{run_root}/predict/predict.py" ' + " \\\n    ".join(args),
-            ]
-        )
-        executables.add(f"predict/predict_{name}.sh")
-        predict_files.append(
-            {
-                "name": name,
-                "prompts": len(records),
-                "input": f"predict/{name}.jsonl",
-                "yaml": f"predict/{name}.yaml",
-                "script": f"predict/predict_{name}.sh",
-                "npy": f"predict/predictions_{name}.npy",
-                "jsonl": f"predict/predictions_{name}.jsonl",
-                "heldout": str(heldout.path),
-            }
-        )
+def checkpoint_disk_warning(preset: Preset, count: LoraCount, layout: dict) -> str:
+    """What a data-parallel layout costs on disk: every replica saves the whole frozen model."""
+    width = BYTES_PER_PARAM.get(str(preset.model_config.get("param_init_type", "float32")), 4)
+    copy_gb = count.total_from_shapes * width / 1e9
+    replicas, cards = layout["data_parallel"], layout["data_parallel"] * layout["model_parallel"]
+    return (
+        f"data_parallel {replicas} x model_parallel {layout['model_parallel']}: each of the {replicas} "
+        f"data-parallel replicas saves a whole copy of the model, frozen weights included, "
+        f"about {replicas * copy_gb:.1f} GB per checkpoint ({replicas} x {copy_gb:.1f} GB; two kept per "
+        f"stage), and the global batch is {replicas} x --batch-size; --model-parallel {cards} saves one "
+        "copy split over the cards"
+    )
 
-    squad = inference_config(
+
+def plan_stage(
+    plan: Resolved, stage: Stage, previous: PlannedStage | None, warnings: list[str]
+) -> PlannedStage:
+    """Stage ``stage``'s numbers, paths and finetune config; it loads ``previous``'s checkpoint."""
+    options, preset = plan.options, plan.preset
+    label = stage.label
+    epochs = options.epochs or stage.epochs or preset.train.epochs
+    curriculum_root = Path(plan.curriculum.root).resolve()
+    dataset = f"{plan.data_root}/{stage.mindrecord.resolve().relative_to(curriculum_root).as_posix()}"
+    output = f"{plan.run_root}/{label}/output"
+    load = plan.base_checkpoint if previous is None else f"{previous.output}/checkpoint"
+    strategy = f"{previous.output}/strategy" if previous is not None and plan.multi else ""
+    global_batch = plan.global_batch
+    steps_per_epoch = stage.records // global_batch if stage.records else 0
+    if stage.records and not steps_per_epoch:
+        warnings.append(
+            f"{label}: {stage.records:,} records make no full batch of {global_batch} "
+            f"({plan.batch_size} x {plan.layout['data_parallel']} data-parallel); lower --batch-size"
+        )
+    config = finetune_config(
         preset,
+        plan.template,
+        plan.lora,
+        seq_length=plan.seq_length,
+        dataset=dataset,
+        load_checkpoint=load,
+        output_dir=output,
+        epochs=epochs,
+        batch_size=plan.batch_size,
+        learning_rate=plan.learning_rate,
+        warmup_ratio=options.warmup_ratio,
+        cards=plan.cards,
+        model_parallel=plan.layout["model_parallel"],
+        steps_per_epoch=steps_per_epoch,
+        auto_trans_ckpt=False,
+        src_strategy=strategy,
+        profile=plan.profile,
+        seed=options.seed,
+        device_target=options.device_target,
+        max_device_memory=options.max_device_memory,
+    )
+    return PlannedStage(
+        label=label,
+        index=stage.index,
+        name=stage.name,
+        records=stage.records,
+        epochs=epochs,
+        batch_size=plan.batch_size,
+        global_batch=global_batch,
+        steps_per_epoch=steps_per_epoch,
+        dataset=dataset,
+        load_checkpoint=load,
+        output=output,
+        config=config,
+    )
+
+
+def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | None, position: int) -> dict:
+    """``<label>/finetune.yaml`` and ``<label>/launch.sh`` of one planned stage."""
+    total = len(plan.curriculum.stages)
+    label, multi = planned.label, plan.multi
+    profile = plan.profile
+    origin = "the base checkpoint" if previous is None else f"{previous.label}'s checkpoint"
+    header = (
+        f"Stage {position} of {total} of curriculum {plan.curriculum.name!r}: {planned.name}\n"
+        f"{planned.records:,} records x {planned.epochs} epoch(s), batch {plan.batch_size} x "
+        f"{plan.layout['data_parallel']} data-parallel = {planned.global_batch} per step "
+        f"({planned.steps_per_epoch:,} steps per epoch)\n"
+        f"loads {origin} with resume_training False (weights carry over; optimizer and "
+        f"schedule restart)\nMindFormers {profile.releases}: {profile.checkpoint_callback}, "
+        f"{profile.optimizer['type']}\n"
+        f"rendered by `datagen train plan` from configs/mindformers/{plan.preset.template}"
+    )
+    command = (
+        f"{plan.preset.entry} --config {plan.run_root}/{label}/finetune.yaml --run_mode finetune "
+        f"--use_parallel {multi} --load_checkpoint {planned.load_checkpoint} --auto_trans_ckpt False"
+    )
+    launch = StageLaunch(
+        label=label,
+        position=position,
+        total=total,
+        name=planned.name,
+        records=planned.records,
+        epochs=planned.epochs,
+        cards=plan.cards,
+        origin=origin,
+        previous_label=None if previous is None else previous.label,
+        load=planned.load_checkpoint,
+        output=planned.output,
+        command=command,
+        master_port=plan.options.master_port,
+    )
+    return {
+        f"{label}/finetune.yaml": dump_yaml(planned.config, header),
+        f"{label}/launch.sh": launch_script(launch, plan.home),
+    }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What predict and eval load: the last stage's checkpoint folder and, on several cards, its strategy."""
+
+    label: str
+    folder: str
+    strategy_dir: str
+    strategy_file: str
+
+
+def final_checkpoint(plan: Resolved, last: PlannedStage) -> Checkpoint:
+    return Checkpoint(
+        label=last.label,
+        folder=f"{last.output}/checkpoint",
+        strategy_dir=f"{last.output}/strategy" if plan.multi else "",
+        strategy_file=f"{last.output}/strategy/ckpt_strategy_rank_0.ckpt" if plan.multi else "",
+    )
+
+
+def predict_files(plan: Resolved, heldout: Heldout, checkpoint: Checkpoint) -> tuple[dict, dict]:
+    """The prompts, yaml and script predicting one held-out set, and its manifest entry."""
+    curriculum, options, run_root = plan.curriculum, plan.options, plan.run_root
+    records = read_heldout(heldout)
+    name = heldout.name
+    lines = [
+        json.dumps(
+            {"id": r["id"], "prompt": inference_prompt(curriculum.template, r["problem"])},
+            ensure_ascii=False,
+        )
+        for r in records
+    ]
+    files = {f"predict/{name}.jsonl": "".join(line + "\n" for line in lines)}
+    config = inference_config(
+        plan.preset,
+        "predict_llama.yaml",
+        plan.lora,
+        seq_length=plan.seq_length,
+        load_checkpoint=checkpoint.folder,
+        src_strategy=checkpoint.strategy_dir,
+        auto_trans_ckpt=plan.multi,
+        output_dir=f"{run_root}/predict/output",
+        batch_size=options.predict_batch_size,
+        max_new_tokens=options.max_new_tokens,
+        vocab_file=plan.vocab_file,
+        seed=options.seed,
+        device_target=options.device_target,
+        max_device_memory=options.max_device_memory,
+    )
+    files[f"predict/{name}.yaml"] = dump_yaml(
+        config,
+        (
+            f"Greedy prediction of held-out set {name!r} ({len(records):,} prompts) with "
+            f"{checkpoint.label}'s checkpoint.\nPrompts use template {curriculum.template!r}, "
+            "the one the training data was exported with.\n"
+            "rendered by `datagen train plan` from configs/mindformers/predict_llama.yaml"
+        ),
+    )
+    args = [
+        f'--config "{run_root}/predict/{name}.yaml"',
+        f'--input "{run_root}/predict/{name}.jsonl"',
+        f'--out "{run_root}/predict/predictions_{name}.npy"',
+        f'--jsonl "{run_root}/predict/predictions_{name}.jsonl"',
+        f'--load_checkpoint "{checkpoint.folder}"',
+        f'--vocab_file "{plan.vocab_file}"',
+        f"--digits {curriculum.digits}",
+    ]
+    if checkpoint.strategy_file:
+        args.append(f'--strategy "{checkpoint.strategy_file}"')
+    files[f"predict/predict_{name}.sh"] = predict_script(
+        name, len(records), checkpoint.label, run_root, args, plan.home
+    )
+    entry = {
+        "name": name,
+        "prompts": len(records),
+        "input": f"predict/{name}.jsonl",
+        "yaml": f"predict/{name}.yaml",
+        "script": f"predict/predict_{name}.sh",
+        "npy": f"predict/predictions_{name}.npy",
+        "jsonl": f"predict/predictions_{name}.jsonl",
+        "heldout": str(heldout.path),
+    }
+    return files, entry
+
+
+def squad_files(plan: Resolved, checkpoint: Checkpoint) -> dict:
+    """``eval/squad_eval.yaml`` and ``eval/squad_eval.sh``: EmF1Metric on the last checkpoint."""
+    options, run_root = plan.options, plan.run_root
+    squad = inference_config(
+        plan.preset,
         "eval_squad_llama.yaml",
-        lora,
+        plan.lora,
         seq_length=options.squad_seq_length,
-        load_checkpoint=final_checkpoint,
-        src_strategy=final_strategy,
-        auto_trans_ckpt=multi,
+        load_checkpoint=checkpoint.folder,
+        src_strategy=checkpoint.strategy_dir,
+        auto_trans_ckpt=plan.multi,
         output_dir=f"{run_root}/eval/output",
         batch_size=1,
         max_new_tokens=20,
-        vocab_file=vocab_file,
-        options=options,
-        eval_dataset=squad_data,
+        vocab_file=plan.vocab_file,
+        seed=options.seed,
+        device_target=options.device_target,
+        max_device_memory=options.max_device_memory,
+        eval_dataset=plan.squad_data,
     )
-    files["eval/squad_eval.yaml"] = dump_yaml(
-        squad,
-        (
-            f"SQuAD retention check of {last.label}'s checkpoint with MindFormers' EmF1Metric.\n"
-            "Gate (REFERENCE §1): F1 >= 53.883 and EM >= 39.753 (90 % of the base model's 59.870 / 44.170).\n"
-            "rendered by `datagen train plan` from configs/mindformers/eval_squad_llama.yaml"
-        ),
+    command = (
+        f'python "{run_root}/eval/squad_eval.py" --config "{run_root}/eval/squad_eval.yaml" '
+        f'--load_checkpoint "{checkpoint.folder}"'
     )
-    files["eval/squad_eval.sh"] = _script(
-        [
-            f"# SQuAD F1/EM of {last.label}'s checkpoint; the score line is copied to eval/squad_eval.txt.",
-            "set -euo pipefail",
-            f'MINDFORMERS_HOME="${{MINDFORMERS_HOME:-{home}}}"',
-            f'LOG="{run_root}/eval/squad_eval.log"',
-            f'test -e "{squad_data}" || {{ echo "SQuAD MindRecord {squad_data} not found" >&2; exit 1; }}',
-            'cd "$MINDFORMERS_HOME"',
+    if plan.preset.tokenizer == "llama3":
+        if plan.profile.needs_research_tokenizer:
+            command += f' --tokenizer-module "$MINDFORMERS_HOME/{RESEARCH_TOKENIZER}"'
+        else:
+            command += f' --datagen-tokenizer "{run_root}/predict/predict.py"'
+    dtype = plan.preset.inference_model_config.get("compute_dtype")
+    return {
+        "eval/squad_eval.yaml": dump_yaml(
+            squad,
             (
-                f'python {preset.entry} --config "{run_root}/eval/squad_eval.yaml" --run_mode eval '
-                "--use_parallel False "
-                f'--load_checkpoint "{final_checkpoint}" --auto_trans_ckpt {multi} > "$LOG" 2>&1'
+                f"SQuAD retention check of {checkpoint.label}'s checkpoint with MindFormers' EmF1Metric.\n"
+                "Gate (REFERENCE §1): F1 >= 53.883 and EM >= 39.753 (90 % of the base model's "
+                "59.870 / 44.170).\n"
+                + (f"Runs in {dtype}, the dtype the base scores were measured in.\n" if dtype else "")
+                + "Run by eval/squad_eval.py (MindFormers' Trainer.evaluate with the Llama3 tokenizer "
+                "registered and passed in).\n"
+                "rendered by `datagen train plan` from configs/mindformers/eval_squad_llama.yaml"
             ),
-            f'grep "F1 score" "$LOG" | tail -1 | tee "{run_root}/eval/squad_eval.txt"',
-        ]
-    )
-    executables.add("eval/squad_eval.sh")
+        ),
+        "eval/squad_eval.py": SQUAD_ENTRY.read_text(encoding="utf-8"),
+        "eval/squad_eval.sh": squad_script(checkpoint.label, run_root, plan.squad_data, command, plan.home),
+    }
 
-    run_all = [
-        "# Every stage in order, then the held-out predictions and the SQuAD check.",
-        "# Rendered by `datagen train plan`; stops at the first failure.",
-        "set -euo pipefail",
-        'HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
-    ]
-    for planned in stages:
-        run_all.append(f'echo "== {planned.label}" && bash "$HERE/{planned.label}/launch.sh"')
-    for item in predict_files:
-        run_all.append(f'echo "== predict {item["name"]}" && bash "$HERE/{item["script"]}"')
-    run_all.append('echo "== SQuAD retention" && bash "$HERE/eval/squad_eval.sh"')
-    files["run_all.sh"] = _script(run_all)
-    executables.add("run_all.sh")
 
-    manifest = {
+def plan_manifest(
+    plan: Resolved, stages: list[PlannedStage], predict: list[dict], warnings: list[str]
+) -> dict:
+    curriculum = plan.curriculum
+    return {
         "curriculum": {
             "name": curriculum.name,
             "path": str(curriculum.root),
             "template": curriculum.template,
-            "seq_length": seq_length,
+            "seq_length": plan.seq_length,
             "digits": curriculum.digits,
         },
-        "model": preset.name,
-        "cards": cards,
-        "parallel": layout,
-        "lora": asdict(lora),
-        "params": count.as_dict(),
-        "learning_rate": learning_rate,
-        "batch_size": batch_size,
-        "run_root": run_root,
-        "data_root": data_root,
-        "base_checkpoint": base_checkpoint,
-        "vocab_file": vocab_file,
-        "squad_data": squad_data,
+        "model": plan.preset.name,
+        "mindformers": {
+            "version": plan.options.mindformers,
+            "profile": plan.profile.name,
+            "releases": plan.profile.releases,
+            "checkpoint_callback": plan.profile.checkpoint_callback,
+            "optimizer": plan.profile.optimizer["type"],
+            "tokenizer": plan.profile.tokenizer_source,
+            "contest_zip": plan.profile.contest_zip,
+        },
+        "cards": plan.cards,
+        "parallel": plan.layout,
+        "lora": asdict(plan.lora),
+        "params": plan.count.as_dict(),
+        "learning_rate": plan.learning_rate,
+        "batch_size": plan.batch_size,
+        "run_root": plan.run_root,
+        "data_root": plan.data_root,
+        "base_checkpoint": plan.base_checkpoint,
+        "vocab_file": plan.vocab_file,
+        "squad_data": plan.squad_data,
         "stages": [
             {k: v for k, v in asdict(s).items() if k != "config"}
             | {"yaml": f"{s.label}/finetune.yaml", "launch": f"{s.label}/launch.sh"}
             for s in stages
         ],
-        "predict": predict_files,
-        "eval": {"yaml": "eval/squad_eval.yaml", "script": "eval/squad_eval.sh"},
+        "predict": predict,
+        "eval": {
+            "yaml": "eval/squad_eval.yaml",
+            "script": "eval/squad_eval.sh",
+            "entry": "eval/squad_eval.py",
+        },
         "run_all": "run_all.sh",
+        "warnings": warnings,
     }
-    manifest["warnings"] = warnings
+
+
+def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_dir: str | Path) -> Plan:
+    """Every file of the run directory as text, nothing written."""
+    plan = resolve(curriculum, preset, options, out_dir)
+    files: dict[str, str] = {}
+    executables: set[str] = set()
+    warnings: list[str] = list(plan.warnings)
+    if options.run_root is None and not os.path.exists(plan.base_checkpoint):
+        warnings.append(
+            f"stage 1 loads the base checkpoint {plan.base_checkpoint}, which does not exist; put it "
+            "there, or pass --base-checkpoint (and --run-root when the plan runs on another host)"
+        )
+    stages: list[PlannedStage] = []
+    previous: PlannedStage | None = None
+    for stage in curriculum.stages:
+        planned = plan_stage(plan, stage, previous, warnings)
+        files.update(stage_files(plan, planned, previous, len(stages) + 1))
+        executables.add(f"{planned.label}/launch.sh")
+        stages.append(planned)
+        previous = planned
+
+    checkpoint = final_checkpoint(plan, stages[-1])
+    files["predict/predict.py"] = PREDICT_SCRIPT.read_text(encoding="utf-8")
+    predict = []
+    for heldout in curriculum.heldout:
+        predict_set, entry = predict_files(plan, heldout, checkpoint)
+        files.update(predict_set)
+        executables.add(entry["script"])
+        predict.append(entry)
+    files.update(squad_files(plan, checkpoint))
+    executables.add("eval/squad_eval.sh")
+    files["run_all.sh"] = run_all_script(
+        [s.label for s in stages], [(item["name"], item["script"]) for item in predict]
+    )
+    executables.add("run_all.sh")
+
+    manifest = plan_manifest(plan, stages, predict, warnings)
     files["plan.json"] = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
     return Plan(
-        files=files, executables=executables, manifest=manifest, stages=stages, count=count, warnings=warnings
+        files=files,
+        executables=executables,
+        manifest=manifest,
+        stages=stages,
+        count=plan.count,
+        warnings=warnings,
     )
 
 
 def write_plan(plan: Plan, out_dir: str | Path, force: bool = False) -> Path:
-    """Write the plan's files into ``out_dir``: built in a folder beside it, then moved into place.
+    """Write the plan's files into ``out_dir``; a refusal or an interruption leaves nothing half-written.
 
-    A new directory appears whole.  With ``force`` an existing one keeps everything the plan
-    does not render (stage outputs, checkpoints, logs); the plan's own files are replaced.
+    A new directory is built beside the target and appears whole.  With ``force`` an existing one
+    keeps everything the plan does not render (stage outputs, checkpoints, logs); each of the
+    plan's own files is replaced atomically.
     """
     target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise PlanError(f"{target} exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise PlanError(f"{target} is not empty; pass --force to re-render the plan in it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for relative, text in plan.files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="\n")
-            if relative in plan.executables:
-                path.chmod(0o755)
-        if not target.exists():
-            os.replace(staging, target)
-            return target
-        for relative in plan.files:
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / relative, target / relative)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    check_target(target, force, option="--out", directory=True)
+    if not target.exists():
+        with staged(target, directory=True) as folder:
+            for relative, text in plan.files.items():
+                _write(folder / relative, text, relative in plan.executables)
+        return target
+    for relative, text in plan.files.items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "w") as handle:
+            handle.write(text)
+        if relative in plan.executables:
+            path.chmod(0o755)
     return target
+
+
+def _write(path: Path, text: str, executable: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    if executable:
+        path.chmod(0o755)

@@ -9,8 +9,12 @@ produce files in one format:
   each text echoing its prompt (what the contest's inference script writes; REFERENCE §5);
 * ``.jsonl``: one ``{"id", "output"}`` per prompt, ``output`` being the continuation only.
 
-On Ascend it calls MindFormers' ``generate``; ``--greedy`` decodes by repeated forward calls
-instead (what works on a CPU, where ``generate`` fails).
+On Ascend it calls MindFormers' ``generate`` with each batch right-padded to one length with the
+pad id (``generate`` finds a row's end as its last non-pad token and refuses rows of different
+lengths) and cuts each output at its prompt's length; ``--greedy`` decodes by repeated forward
+calls instead (what works on a CPU, where ``generate``'s argmax has no kernel).  The SQuAD entry
+(``eval/squad_eval.py``) imports this file for ``register_mindformers_tokenizer``, on releases
+that have no ``Llama3Tokenizer`` of their own.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ import contextlib
 import glob
 import json
 import os
+import re
+import shutil
 import sys
 import time
 import unicodedata
+from typing import ClassVar
 
 import numpy as np
 
@@ -63,6 +70,7 @@ class Llama3Tokenizer:
         self.bos_id = special["<|begin_of_text|>"]
         self.eos_id = special["<|end_of_text|>"]
         self.pad_id = special["<|reserved_special_token_0|>"]
+        self.special_tokens = special
         self.special_ids = set(special.values())
 
     def encode(self, text: str) -> list[int]:
@@ -74,6 +82,84 @@ class Llama3Tokenizer:
 
     def decode(self, ids) -> str:
         return self.encoding.decode([int(i) for i in ids if int(i) not in self.special_ids])
+
+    def token_strings(self) -> dict[str, int]:
+        """Every token as a string (its bytes read as Latin-1; specials as spelt) and its id."""
+        if not hasattr(self, "_token_strings"):
+            strings = {
+                self.encoding.decode_single_token_bytes(i).decode("latin-1"): i
+                for i in range(self.encoding.n_vocab)
+                if i not in self.special_ids
+            }
+            strings.update(self.special_tokens)
+            self._token_strings = strings
+        return self._token_strings
+
+
+def register_mindformers_tokenizer(name: str = "Llama3Tokenizer"):
+    """Register this file's Llama3 tokenizer in MindFormers' TOKENIZER registry under ``name``.
+
+    For releases without a ``Llama3Tokenizer`` of their own (1.9 has none; r1.6-r1.8 keep one
+    only in ``research/llama3_1``); ``build_tokenizer`` then makes it from a yaml's
+    ``processor.tokenizer`` (``vocab_file``, ``pad_token``...).  Ids are the ones above.
+    """
+    from mindformers.models.tokenization_utils import PreTrainedTokenizer
+    from mindformers.tools.register import MindFormerModuleType, MindFormerRegister
+
+    class MindFormersLlama3Tokenizer(PreTrainedTokenizer):
+        vocab_files_names: ClassVar[dict] = {"vocab_file": "tokenizer.model"}
+        model_input_names: ClassVar[list] = ["input_ids", "attention_mask"]
+
+        def __init__(
+            self,
+            vocab_file: str,
+            bos_token: str = "<|begin_of_text|>",
+            eos_token: str = "<|end_of_text|>",
+            pad_token: str = "<|reserved_special_token_0|>",
+            digits: int = 3,
+            **kwargs,
+        ) -> None:
+            self.vocab_file = vocab_file
+            self.core = Llama3Tokenizer(vocab_file, digits=digits)
+            self.id_to_string = {i: t for t, i in self.core.token_strings().items()}
+            super().__init__(bos_token=bos_token, eos_token=eos_token, pad_token=pad_token, **kwargs)
+
+        @property
+        def vocab_size(self) -> int:
+            return self.core.encoding.n_vocab
+
+        def get_vocab(self) -> dict[str, int]:
+            return dict(self.core.token_strings())
+
+        def _tokenize(self, text, **kwargs):
+            return [self.id_to_string[i] for i in self.core.encode(text)]
+
+        def _convert_token_to_id(self, token):
+            return self.core.token_strings()[token]
+
+        def _convert_id_to_token(self, index):
+            return self.id_to_string[int(index)]
+
+        def convert_tokens_to_string(self, tokens):
+            ids = [self.core.token_strings()[t] for t in tokens]
+            return self.core.encoding.decode(ids)
+
+        def _decode(self, token_ids, skip_special_tokens=False, **kwargs):
+            ids = [int(i) for i in token_ids]
+            if skip_special_tokens:
+                ids = [i for i in ids if i not in self.core.special_ids]
+            return self.core.encoding.decode(ids)
+
+        def save_vocabulary(self, save_directory, filename_prefix=None):
+            target = os.path.join(save_directory, (filename_prefix or "") + "tokenizer.model")
+            if os.path.abspath(target) != os.path.abspath(self.vocab_file):
+                shutil.copyfile(self.vocab_file, target)
+            return (target,)
+
+    MindFormerRegister.register_cls(
+        MindFormersLlama3Tokenizer, module_type=MindFormerModuleType.TOKENIZER, alias=name
+    )
+    return MindFormersLlama3Tokenizer
 
 
 def prompt_ids(tokenizer, prompt: str, bos_id: int) -> list[int]:
@@ -141,6 +227,45 @@ def greedy_decode(
     return outputs
 
 
+def pad_batch(rows: list[list[int]], pad_id: int) -> np.ndarray:
+    """Rows right-padded with ``pad_id`` to the longest one: the layout ``generate`` takes."""
+    width = max(len(row) for row in rows)
+    batch = np.full((len(rows), width), pad_id, dtype=np.int32)
+    for number, row in enumerate(rows):
+        batch[number, : len(row)] = row
+    return batch
+
+
+def generate_continuations(
+    network,
+    prompt_ids: list[list[int]],
+    *,
+    batch_size: int,
+    max_new_tokens: int,
+    pad_id: int,
+    progress=None,
+) -> list[list[int]]:
+    """New ids per prompt from MindFormers' ``generate``, greedy, ``batch_size`` prompts a call.
+
+    Each call gets a full batch (the model is built for ``batch_size`` rows: a short last batch is
+    filled with copies of its first prompt, whose outputs are dropped), padded with ``pad_id``;
+    ``generate`` returns each row as prompt + continuation, so the continuation starts at the
+    prompt's own length.
+    """
+    network.set_train(False)
+    outputs: list[list[int]] = []
+    for start in range(0, len(prompt_ids), batch_size):
+        chunk = [list(map(int, p)) for p in prompt_ids[start : start + batch_size]]
+        filled = chunk + [chunk[0]] * (batch_size - len(chunk))
+        result = network.generate(
+            pad_batch(filled, pad_id), do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=pad_id
+        )
+        outputs.extend([int(t) for t in list(row)[len(prompt) :]] for row, prompt in zip(result, chunk))
+        if progress:
+            progress(len(outputs), len(prompt_ids))
+    return outputs
+
+
 def prediction_batches(texts: list[str], batch_size: int) -> list[dict]:
     """The contest's layout: one ``{"text_generation_text": [...]}`` per batch."""
     return [{"text_generation_text": texts[i : i + batch_size]} for i in range(0, len(texts), batch_size)]
@@ -193,27 +318,42 @@ def read_inputs(path: str) -> list[dict]:
     return items
 
 
+CHECKPOINT_NAME = re.compile(r"-(\d+)_(\d+)\.ckpt$")  # MindSpore's <prefix>-<epoch>_<step>.ckpt
+
+
+def checkpoint_order(path: str) -> tuple:
+    """Sort key: (epoch, step) read from the name, then the file's time; unnumbered names first."""
+    match = CHECKPOINT_NAME.search(os.path.basename(path))
+    numbers = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
+    return (*numbers, os.path.getmtime(path))
+
+
+def last_checkpoint(folder: str) -> str:
+    """The newest .ckpt of one rank's folder: the highest epoch, then step (epoch 10 after epoch 9)."""
+    found = glob.glob(os.path.join(folder, "*.ckpt"))
+    if not found:
+        raise SystemExit(f"no .ckpt under {folder}")
+    return max(found, key=checkpoint_order)
+
+
 def find_checkpoint(path: str, strategy: str | None = None, work_dir: str | None = None) -> str:
     """A single checkpoint file from ``path``: a .ckpt, or a training output's checkpoint folder.
 
     A folder with several ``rank_*`` shards and a ``strategy`` file is merged first with
-    MindSpore's ``transform_checkpoints`` (data-parallel LoRA runs shard the LoRA weights).
+    MindSpore's ``transform_checkpoints`` (model-parallel runs split the weights across ranks).
     """
     if os.path.isfile(path):
         return path
-    ranks = sorted(glob.glob(os.path.join(path, "rank_*")))
+    ranks = glob.glob(os.path.join(path, "rank_*"))
     if strategy and len(ranks) > 1:
         import mindspore as ms
 
         merged = os.path.join(work_dir or os.path.dirname(os.path.abspath(path)), "merged_checkpoint")
         if not glob.glob(os.path.join(merged, "rank_0", "*.ckpt")):
             ms.transform_checkpoints(path, merged, "merged_", strategy, None)
-        path, ranks = merged, [os.path.join(merged, "rank_0")]
-    folder = ranks[0] if ranks else path
-    found = sorted(glob.glob(os.path.join(folder, "*.ckpt")), key=os.path.getmtime)
-    if not found:
-        raise SystemExit(f"no .ckpt under {folder}")
-    return found[-1]
+        path = merged
+    rank_0 = os.path.join(path, "rank_0")
+    return last_checkpoint(rank_0 if os.path.isdir(rank_0) else path)
 
 
 def build_from_config(config_path: str):
@@ -299,13 +439,14 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=batch_size,
         )
     else:
-        network.set_train(False)
-        new = []
-        for start in range(0, len(ids), batch_size):
-            chunk = ids[start : start + batch_size]
-            out = network.generate(chunk, do_sample=False, max_new_tokens=max_new)
-            new.extend([list(o)[len(p) :] for o, p in zip(out, chunk)])
-            print(f"{len(new)}/{len(ids)} prompts", file=sys.stderr)
+        new = generate_continuations(
+            network,
+            ids,
+            batch_size=batch_size,
+            max_new_tokens=max_new,
+            pad_id=tokenizer.pad_id,
+            progress=lambda done, total: print(f"{done}/{total} prompts", file=sys.stderr),
+        )
     continuations = [tokenizer.decode(n) for n in new]
     write_predictions(
         args.out, args.jsonl, [item.get("id") for item in items], prompts, continuations, batch_size

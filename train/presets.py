@@ -50,6 +50,7 @@ class TrainDefaults:
     epochs: int
     batch_size: int
     cards: int
+    model_parallel: int = 1  # the default layout's model_parallel (capped by the cards)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Preset:
     lora: LoraDefaults
     train: TrainDefaults
     contest_total_params: int | None = None
+    # model_config keys predict and the SQuAD eval override (the dtype the base model was measured in)
+    inference_model_config: dict = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False)
 
     def dim(self, key: str) -> int:
@@ -120,6 +123,7 @@ def load_preset(name: str) -> Preset:
             lora=lora,
             train=train,
             contest_total_params=raw.get("contest_total_params"),
+            inference_model_config=dict(raw.get("inference_model_config") or {}),
             path=path,
         )
     except (KeyError, TypeError) as exc:

@@ -1,0 +1,126 @@
+"""The bash scripts of a rendered plan: one launch per stage, one predict per held-out set, the SQuAD check.
+
+Text only.  Every script starts the same way (shebang, ``set -euo pipefail``, where MindFormers
+is) and checks what it loads before it starts, so a missing checkpoint fails in a second with
+its path rather than after the model is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def script(lines: list[str]) -> str:
+    return "#!/usr/bin/env bash\n" + "\n".join(lines) + "\n"
+
+
+def mindformers_home(home: str) -> str:
+    return f'MINDFORMERS_HOME="${{MINDFORMERS_HOME:-{home}}}"'
+
+
+@dataclass(frozen=True)
+class StageLaunch:
+    """What one stage's launch script needs to know."""
+
+    label: str
+    position: int
+    total: int
+    name: str
+    records: int
+    epochs: int
+    cards: int
+    origin: str  # "the base checkpoint" or "<previous label>'s checkpoint"
+    previous_label: str | None
+    load: str
+    output: str
+    command: str  # the entry point and its arguments, run by msrun on every card
+    master_port: int
+
+
+def launch_script(stage: StageLaunch, home: str) -> str:
+    check = (
+        ""
+        if stage.previous_label is None
+        else f'ls "$LOAD"/rank_0/*.ckpt >/dev/null 2>&1 || {{ echo "{stage.label}: {stage.previous_label} '
+        f'left no checkpoint in $LOAD (run it first)" >&2; exit 1; }}'
+    )
+    return script(
+        [
+            (
+                f"# Stage {stage.position} of {stage.total}: {stage.name} "
+                f"({stage.records:,} records, {stage.epochs} epoch(s)) on {stage.cards} card(s); "
+                f"loads {stage.origin}."
+            ),
+            "# Rendered by `datagen train plan`.",
+            "# Needs a MindFormers source checkout (scripts/msrun_launcher.sh, run_mindformer.py).",
+            "set -euo pipefail",
+            mindformers_home(home),
+            f'LOAD="{stage.load}"',
+            f'OUTPUT="{stage.output}"',
+            f'test -e "$LOAD" || {{ echo "{stage.label}: checkpoint $LOAD not found" >&2; exit 1; }}',
+            *([check] if check else []),
+            'mkdir -p "$OUTPUT/msrun_log"',
+            'cd "$MINDFORMERS_HOME"',
+            (
+                f'bash scripts/msrun_launcher.sh "{stage.command}" {stage.cards} {stage.master_port} '
+                '"$OUTPUT/msrun_log" True 7200'
+            ),
+            (
+                f'ls "$OUTPUT"/checkpoint/rank_0/*.ckpt >/dev/null 2>&1 || '
+                f'{{ echo "{stage.label}: no checkpoint under $OUTPUT/checkpoint; '
+                'see $OUTPUT/msrun_log/worker_0.log" >&2; exit 1; }'
+            ),
+            f'echo "{stage.label}: done; checkpoints in $OUTPUT/checkpoint"',
+        ]
+    )
+
+
+def predict_script(
+    name: str, prompts: int, last_label: str, run_root: str, args: list[str], home: str
+) -> str:
+    return script(
+        [
+            (
+                f"# Predict held-out set {name!r} ({prompts:,} prompts) on one card "
+                f"with {last_label}'s checkpoint;"
+            ),
+            "# writes predictions_<set>.npy (the contest's format) and",
+            "# predictions_<set>.jsonl ({id, output}).",
+            "set -euo pipefail",
+            mindformers_home(home),
+            'export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"',
+            f'python "{run_root}/predict/predict.py" ' + " \\\n    ".join(args),
+        ]
+    )
+
+
+def squad_script(last_label: str, run_root: str, squad_data: str, command: str, home: str) -> str:
+    return script(
+        [
+            f"# SQuAD F1/EM of {last_label}'s checkpoint; the score line is copied to eval/squad_eval.txt.",
+            "set -euo pipefail",
+            mindformers_home(home),
+            f'LOG="{run_root}/eval/squad_eval.log"',
+            f'test -e "{squad_data}" || {{ echo "SQuAD MindRecord {squad_data} not found" >&2; exit 1; }}',
+            'export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"',
+            'cd "$MINDFORMERS_HOME"',
+            f'{command} > "$LOG" 2>&1',
+            f'grep "F1 score" "$LOG" | tail -1 | tee "{run_root}/eval/squad_eval.txt"',
+        ]
+    )
+
+
+def run_all_script(stage_labels: list[str], predict: list[tuple[str, str]]) -> str:
+    """Every stage's launch, then each (set name, script) prediction, then the SQuAD check."""
+    lines = [
+        "# Every stage in order, then the held-out predictions and the SQuAD check.",
+        "# Rendered by `datagen train plan`; stops at the first failure.",
+        "set -euo pipefail",
+        'HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
+    ]
+    for label in stage_labels:
+        lines.append(f'echo "== {label}" && bash "$HERE/{label}/launch.sh"')
+    for name, path in predict:
+        lines.append(f'echo "== predict {name}" && bash "$HERE/{path}"')
+    lines.append('echo "== SQuAD retention" && bash "$HERE/eval/squad_eval.sh"')
+    return script(lines)
