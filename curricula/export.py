@@ -157,41 +157,101 @@ def encode_unit(unit: LineBlock | RowChunk, job: Job) -> Encoded:
                    nbytes)
 
 
-_JOB: Job | None = None
+class WorkerError(RuntimeError):
+    """A tokenizing process failed or died; the message says which and how."""
 
 
-def _encode_in_worker(unit: LineBlock | RowChunk) -> Encoded:
-    assert _JOB is not None
-    return encode_unit(unit, _JOB)
+def _worker_main(job: Job, tasks, results) -> None:
+    from datagen.signals import worker_init
+
+    worker_init()
+    while True:
+        unit = tasks.get()
+        if unit is None:
+            break
+        try:
+            results.put(("ok", encode_unit(unit, job)))
+        except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+            import traceback
+
+            results.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+
+
+class EncoderPool:
+    """Worker processes with a task queue and a result queue each, so results come back in order.
+
+    Not ``multiprocessing.Pool``: when a signal kills its workers, its ``terminate`` can wait
+    forever on a queue lock a dead worker held. These workers share no lock and are killed
+    outright when the export stops for any reason.
+    """
+
+    def __init__(self, job: Job, workers: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.tasks = [context.Queue() for _ in range(workers)]
+        self.results = [context.Queue() for _ in range(workers)]
+        self.processes = [
+            context.Process(target=_worker_main, args=(job, self.tasks[k], self.results[k]), daemon=True,
+                            name=f"datagen-export-{k}")
+            for k in range(workers)
+        ]
+        for process in self.processes:
+            process.start()
+
+    def submit(self, worker: int, unit: LineBlock | RowChunk) -> None:
+        self.tasks[worker].put(unit)
+
+    def result(self, worker: int) -> Encoded:
+        import queue
+
+        while True:
+            try:
+                kind, value = self.results[worker].get(timeout=0.5)
+                break
+            except queue.Empty:
+                process = self.processes[worker]
+                if not process.is_alive():
+                    raise WorkerError(f"tokenizing process {process.pid} died (exit code {process.exitcode})")
+        if kind == "error":
+            raise WorkerError(f"tokenizing process failed: {value}")
+        return value
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+        for process in self.processes:
+            process.join(timeout=5)
+        for q in (*self.tasks, *self.results):
+            q.cancel_join_thread()  # a feeder thread must not hold up exit writing to a dead worker
+            q.close()
 
 
 def encode_stream(units: Iterable[LineBlock | RowChunk], job: Job, workers: int) -> Iterator[Encoded]:
     """Results in input order; ``workers`` processes (0: this one), a bounded number in flight.
 
-    The pool forks when the first result is asked for: callers load MindSpore after that.
+    The processes fork when the first result is asked for: callers load MindSpore after that.
     """
     if workers <= 0:
         for unit in units:
             yield encode_unit(unit, job)
         return
-    import multiprocessing
+    from collections import deque
 
-    from datagen.signals import worker_init
-
-    global _JOB
-    _JOB = job
     window = 4 * workers  # enough to keep workers busy while the parent loads MindSpore
+    pool = EncoderPool(job, workers)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=worker_init) as pool:
-            pending = []
-            for unit in units:
-                pending.append(pool.apply_async(_encode_in_worker, (unit,)))
-                if len(pending) >= window:
-                    yield pending.pop(0).get()
-            while pending:
-                yield pending.pop(0).get()
+        pending: deque[int] = deque()  # the worker of each unit in flight, in input order
+        for k, unit in enumerate(units):
+            pool.submit(k % workers, unit)
+            pending.append(k % workers)
+            if len(pending) >= window:
+                yield pool.result(pending.popleft())
+        while pending:
+            yield pool.result(pending.popleft())
     finally:
-        _JOB = None
+        pool.stop()
 
 
 def default_workers() -> int:
@@ -686,7 +746,7 @@ def run(args: argparse.Namespace) -> int:
         console = Console(stderr=True, highlight=False)
         for reject in summary["rejects"][:REJECTS_SHOWN]:
             where = f"{reject['file']}:{reject['line']}: " + (f"{reject['field']}: " if reject["field"] else "")
-            console.print(f"[yellow]rejected[/yellow] {where}{reject['reason']}", markup=True)
+            console.print(f"[yellow]rejected[/yellow] {where}{reject['reason']}", markup=True, soft_wrap=True)
         if summary["rejected"] > REJECTS_SHOWN:
             console.print(f"… and {summary['rejected'] - REJECTS_SHOWN:,} more in {summary['rejects_file']}",
                           markup=False)
