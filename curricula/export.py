@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from curricula.codec import IGNORE_ID, OVERLONG, Batch, PromptCodec, encode_conversations
-from curricula.conversation import ChatTemplate, check_row, to_conversation
+from curricula.conversation import ChatTemplate, Conversation, check_row, to_conversation
 from curricula.templates import TEMPLATES
 from curricula.tokenizer import LLAMA3_TOKENIZER_SHA256, Tokenizer, get_tokenizer, load_tokenizer
 from datagen.errors import InputError, MissingExtraError, UsageError
 from datagen.output import atomic_open, check_target, publish, scratch_dir
-from datagen.rows import LineBlock, Reject, Row, RowReader, accept, parse_lines
+from datagen.rows import LineBlock, Reject, Row, RowReader, accept, iter_lines
 
 __all__ = [
     "CHUNK_ROWS",
@@ -122,12 +122,32 @@ class Source:
             self.reader.add(rows, blank, rejects)
 
 
-def unit_rows(unit: LineBlock | RowChunk) -> tuple[list[Row], list[Reject], int, int]:
-    """(good rows, rejects, blank lines, input bytes) of one unit, by ``datagen.rows``' rules."""
-    if isinstance(unit, LineBlock):
-        parsed = parse_lines(unit, check_row)
-        return parsed.rows, parsed.rejects, parsed.blank, len(unit.data)
-    return unit.rows, unit.rejects, 0, unit.nbytes
+def unit_conversations(unit: LineBlock | RowChunk, template: str, stem: str
+                       ) -> tuple[list[Conversation], list[Reject], int, int]:
+    """(conversations, rejects in line order, blank lines, input bytes) of one unit.
+
+    Blocks are parsed line by line by ``datagen.rows``' rules and each row converted at once (one
+    conversion, no parsed block held); a row that cannot become a conversation is the reject
+    ``check_row`` gives. Chunks were checked already.
+    """
+    if isinstance(unit, RowChunk):
+        made = [to_conversation(row.data, template, f"{stem}-{row.line}") for row in unit.rows]
+        return made, unit.rejects, 0, unit.nbytes
+    made: list[Conversation] = []
+    rejects: list[Reject] = []
+    blank = 0
+    for item, raw in iter_lines(unit):
+        if item is None:
+            blank += 1
+        elif isinstance(item, Reject):
+            rejects.append(item)
+        else:
+            try:
+                made.append(to_conversation(item.data, template, f"{stem}-{item.line}"))
+            except InputError as exc:
+                text = raw.rstrip(b"\r").decode("utf-8")
+                rejects.append(Reject(unit.path, item.line, exc.message, text, exc.field))
+    return made, rejects, blank, len(unit.data)
 
 
 # ---- encoding, in worker processes ------------------------------------------------------------
@@ -151,10 +171,9 @@ class Encoded(NamedTuple):
 
 
 def encode_unit(unit: LineBlock | RowChunk, job: Job) -> Encoded:
-    rows, rejects, blank, nbytes = unit_rows(unit)
-    turns = [to_conversation(row.data, job.template, f"{job.stem}-{row.line}").turns for row in rows]
-    return Encoded(encode_conversations(turns, job.codec, job.width, job.overlong), len(rows), blank, rejects,
-                   nbytes)
+    made, rejects, blank, nbytes = unit_conversations(unit, job.template, job.stem)
+    batch = encode_conversations([c.turns for c in made], job.codec, job.width, job.overlong)
+    return Encoded(batch, len(made), blank, rejects, nbytes)
 
 
 class WorkerError(RuntimeError):
@@ -575,11 +594,10 @@ def export_conversation(
 
                 emit("[")
                 for unit in rows_in.units():
-                    good, bad, empty, nbytes = unit_rows(unit)
+                    good, bad, empty, nbytes = unit_conversations(unit, template, rows_in.stem)
                     rows_in.tally(len(good), empty, bad)
                     rejects.add(bad)
-                    for row in good:
-                        conversation = to_conversation(row.data, template, f"{rows_in.stem}-{row.line}")
+                    for conversation in good:
                         emit(("\n" if written == 0 else ",\n") + json.dumps(conversation.as_json(),
                                                                             ensure_ascii=False))
                         written += 1

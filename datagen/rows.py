@@ -6,7 +6,7 @@ a UTF-8 BOM, CRLF line ends and blank lines. JSON Lines are decoded line by line
 byte costs one row, not the file. A file whose first non-blank byte is ``[`` is a JSON list; it
 is parsed item by item (memory holds one read block and one item at a time). ``-`` reads standard
 input. ``blocks()`` hands JSON Lines out as undecoded blocks of whole lines, for worker processes
-that parse them with ``parse_lines`` by the same rules; ``add()`` tallies their results.
+that parse them with ``parse_lines`` / ``iter_lines`` by the same rules; ``add()`` tallies their counts.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def accept(path: str, line: int, data, raw: str, check: Check | None) -> Row | R
 def parse_line(path: str, number: int, raw: bytes, check: Check | None) -> Row | Reject | None:
     """One JSON Lines line (without its ``\\n``): a row, a reject, or None when blank."""
     raw = raw.rstrip(b"\r")
-    if not raw.strip():
+    if not raw or raw.isspace():
         return None
     try:
         text = raw.decode("utf-8")
@@ -103,14 +103,22 @@ def parse_line(path: str, number: int, raw: bytes, check: Check | None) -> Row |
     return accept(path, number, data, text, check)
 
 
-def parse_lines(block: LineBlock, check: Check | None = None) -> BlockRows:
-    """Every line of ``block`` by the reader's rules; rejects are collected (policy is the reader's)."""
-    result = BlockRows()
+def iter_lines(block: LineBlock, check: Check | None = None) -> Iterator[tuple[Row | Reject | None, bytes]]:
+    """(row, reject or None for a blank line; the line's bytes) for each line of ``block``, in order.
+
+    Streaming: a caller that uses each row at once keeps memory (and garbage-collector work) small.
+    """
     lines = block.data.split(b"\n")
     if block.data.endswith(b"\n"):
         lines.pop()
     for k, raw in enumerate(lines):
-        item = parse_line(block.path, block.first_line + k, raw, check)
+        yield parse_line(block.path, block.first_line + k, raw, check), raw
+
+
+def parse_lines(block: LineBlock, check: Check | None = None) -> BlockRows:
+    """Every line of ``block`` by the reader's rules; rejects are collected (policy is the reader's)."""
+    result = BlockRows()
+    for item, _ in iter_lines(block, check):
         if item is None:
             result.blank += 1
         elif isinstance(item, Reject):
