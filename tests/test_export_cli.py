@@ -243,3 +243,29 @@ def test_missing_optional_packages_name_the_extra(records, tmp_path, blocked, to
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].endswith(f"which is not installed; pip install '.[{extra}]'")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def readme_commands(section: str) -> list[list[str]]:
+    """The commands of the first bash block under ``section`` in README.md, continuation lines joined."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index(section):].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_the_readme_export_commands_run_as_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    stage = tmp_path / "runs" / "synthetic" / "stage1_easy"
+    stage.mkdir(parents=True)
+    (stage / "train.jsonl").write_bytes(b"\n".join(good_lines()[:20]) + b"\n")
+    (tmp_path / "train-data-conversation.json").write_text(
+        (FIXTURES / "golden_conversations.json").read_text(encoding="utf-8"), encoding="utf-8")
+    commands = readme_commands("### `datagen export`")
+    assert len(commands) == 2
+    for command in commands:
+        assert command[0] == "datagen"
+        assert main(command[1:]) == 0, capsys.readouterr().err
+    assert json.loads(Path("train.mindrecord.manifest.json").read_text(encoding="utf-8"))["records"] == 20
+    digits1 = json.loads(Path("train-digits1.mindrecord.manifest.json").read_text(encoding="utf-8"))
+    assert digits1["tokenizer"]["split_digits"] == 1 and digits1["records"] == 19
