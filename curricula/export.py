@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import dataclasses
 import hashlib
+import heapq
 import json
 import os
 import sys
@@ -63,11 +64,17 @@ def read_rows(path: str | Path) -> RowReader:
 
 @dataclass
 class RowChunk:
-    """Rows already parsed and checked (a JSON list, or records in memory), with their rejects."""
+    """Rows already parsed (a JSON list, or records in memory), with the rejects found so far."""
 
+    path: str
     rows: list[Row]
     rejects: list[Reject]
     nbytes: int = 0
+
+
+def _raw(item: Any) -> str:
+    """A reject's raw text for a row that was never text (records in memory, JSON list items)."""
+    return json.dumps(item, ensure_ascii=False, default=str)[:200]
 
 
 class Source:
@@ -98,22 +105,21 @@ class Source:
         for row in reader:
             rows.append(row)
             if len(rows) >= CHUNK_ROWS:
-                yield RowChunk(rows, reader.rejects[seen_rejects:], reader.bytes_read - seen_bytes)
+                yield RowChunk(reader.name, rows, reader.rejects[seen_rejects:], reader.bytes_read - seen_bytes)
                 rows, seen_rejects, seen_bytes = [], len(reader.rejects), reader.bytes_read
-        yield RowChunk(rows, reader.rejects[seen_rejects:], reader.bytes_read - seen_bytes)
+        yield RowChunk(reader.name, rows, reader.rejects[seen_rejects:], reader.bytes_read - seen_bytes)
 
     def _memory_chunks(self) -> Iterator[RowChunk]:
-        chunk = RowChunk([], [])
+        chunk = RowChunk(self.name, [], [])
         for line, item in enumerate(self.records, 1):
-            kept = accept(self.name, line, item, "", check_row)
+            kept = accept(self.name, line, item, "", None)  # the conversion checks the rest, once
             if isinstance(kept, Reject):
-                raw = json.dumps(item, ensure_ascii=False, default=str)[:200]
-                chunk.rejects.append(dataclasses.replace(kept, raw=raw))
+                chunk.rejects.append(dataclasses.replace(kept, raw=_raw(item)))
             else:
                 chunk.rows.append(kept)
             if len(chunk.rows) + len(chunk.rejects) >= CHUNK_ROWS:
                 yield chunk
-                chunk = RowChunk([], [])
+                chunk = RowChunk(self.name, [], [])
         yield chunk
 
     def tally(self, rows: int, blank: int, rejects: list[Reject]) -> None:
@@ -128,11 +134,17 @@ def unit_conversations(unit: LineBlock | RowChunk, template: str, stem: str
 
     Blocks are parsed line by line by ``datagen.rows``' rules and each row converted at once (one
     conversion, no parsed block held); a row that cannot become a conversation is the reject
-    ``check_row`` gives. Chunks were checked already.
+    ``check_row`` gives. Chunks' rows are converted the same way (their raw text is their JSON).
     """
     if isinstance(unit, RowChunk):
-        made = [to_conversation(row.data, template, f"{stem}-{row.line}") for row in unit.rows]
-        return made, unit.rejects, 0, unit.nbytes
+        made, failed = [], []
+        for row in unit.rows:
+            try:
+                made.append(to_conversation(row.data, template, f"{stem}-{row.line}"))
+            except InputError as exc:
+                failed.append(Reject(unit.path, row.line, exc.message, _raw(row.data), exc.field))
+        rejects = list(heapq.merge(unit.rejects, failed, key=lambda r: r.line)) if failed else unit.rejects
+        return made, rejects, 0, unit.nbytes
     made: list[Conversation] = []
     rejects: list[Reject] = []
     blank = 0

@@ -512,3 +512,33 @@ def test_a_registered_tokenizer_and_chat_template_plug_into_the_codec(tmp_path):
     assert summary["conversation_template"] == "chatml-test" and summary["special_ids"]["bos"] is None
     ((input_ids, stored),) = read_mindrecord(tmp_path / "t.mindrecord")
     assert np.array_equal(input_ids, ids[0]) and np.array_equal(stored, labels[0])
+
+
+def test_a_json_list_read_without_the_conversation_check_still_rejects_by_line(tmp_path, tok):
+    path = tmp_path / "conv.json"
+    items = [conversation("q1", "a1"), {"conversations": [{"from": "human", "value": "q"}]}, {"problem": "q"},
+             conversation("q2", "a2")]
+    path.write_text("[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]\n", encoding="utf-8")
+    summary = ex.export_mindrecord(RowReader(path), tmp_path / "t.mindrecord", tokenizer=tok, workers=1)
+    assert (summary["records"], summary["rejected"]) == (2, 2)
+    assert [(r["line"], r["field"]) for r in summary["rejects"]] == [(3, "conversations"), (4, "solution")]
+    assert summary["rejects"][1]["raw"] == '{"problem": "q"}'
+
+
+def test_a_tokenizing_process_that_dies_is_an_error_not_a_hang(tmp_path, tok, monkeypatch):
+    import os
+
+    real = ex.encode_unit
+    calls = []
+
+    def dies_on_the_second(unit, job):
+        calls.append(1)
+        if len(calls) == 2:
+            os._exit(3)
+        return real(unit, job)
+
+    monkeypatch.setattr(ex, "encode_unit", dies_on_the_second)
+    monkeypatch.setattr(ex, "CHUNK_ROWS", 50)
+    with pytest.raises(ex.WorkerError, match=r"died \(exit code 3\)"):
+        ex.export_mindrecord(generated_records(200), tmp_path / "t.mindrecord", tokenizer=tok, workers=1)
+    assert list(tmp_path.iterdir()) == []
