@@ -61,7 +61,7 @@ elapsed, cpu_used = time.perf_counter() - started, cpu() - cpu_before
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu_used, "rss_mib": rss / 1024, "records": summary["records"],
                   "truncated": summary["truncated"], "fully_masked": summary["fully_masked"],
-                  "tokenized": summary["tokenized"]}))
+                  "tokenized": summary["tokenized"], "writer": summary.get("writer", {}).get("used", "?")}))
 """
 
 
@@ -75,14 +75,14 @@ def make_records(n: int, path: Path, seed: int) -> None:
 
 def floor_seconds(path: Path, template: str, repeat: int) -> tuple[float, float, float]:
     """(best seconds, loop seconds, batch seconds) of plain tiktoken on the rendered texts."""
-    from curricula import export
+    from curricula.conversation import render_prompt
     from curricula.templates import human_turn
     from curricula.tokenizer import load_tokenizer
 
     encoding = load_tokenizer().encoding
     with open(path, encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
-    texts = [export.render_prompt([human_turn(template, r["problem"]), r["solution"]]) for r in records]
+    texts = [render_prompt([human_turn(template, r["problem"]), r["solution"]]) for r in records]
     del records
     loop = batch = float("inf")
     for _ in range(repeat):
@@ -198,7 +198,8 @@ def main() -> None:
               f"-> {floor_rate:,.0f} records/s")
         print(f"export to MindRecord: best {best['seconds']:.2f} s -> {rate:,.0f} records/s; "
               f"{best['seconds'] / floor:.2f}x the floor's time; CPU {best['cpu_seconds']:.2f} s in all processes "
-              f"(truncated {best['truncated']}, fully masked {best['fully_masked']}, paths {best['tokenized']})")
+              f"(truncated {best['truncated']}, fully masked {best['fully_masked']}, paths {best['tokenized']}, "
+              f"writer {best['writer']})")
         print("  runs (wall s / CPU s / load after): "
               + ", ".join(f"{r['seconds']:.2f}/{r['cpu_seconds']:.2f}/{r['load']:.1f}" for r in runs))
         print(f"one-off import of mindspore.mindrecord (not in the times above): {imports:.2f} s")

@@ -81,12 +81,12 @@ class Steps:
     def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
         started = time.perf_counter()
         if self.bars is None:
-            yield lambda n: None
+            yield lambda n, *_: None
             count = f"{total:,}, " if total else ""
             self.log(f"{label}: {count}{time.perf_counter() - started:.1f} s")
             return
         task = self.bars.add_task(label, total=total)
-        yield lambda n: self.bars.advance(task, n)
+        yield lambda n, *_: self.bars.advance(task, n)
         self.bars.update(task, total=total or 1, completed=total or 1)
 
     def __enter__(self) -> Steps:

@@ -14,14 +14,17 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 from datagen.errors import OutputError
 
-__all__ = ["OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "staged", "write_json"]
+__all__ = ["OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "publish",
+           "scratch_dir", "staged", "write_json"]
 
 _LIVE: dict[Path, int] = {}  # temporary path -> pid that owns it (forked workers must not delete)
 _COUNTER = itertools.count()
@@ -149,3 +152,55 @@ def write_json(path: str | Path, data) -> None:
     with atomic_open(path) as handle:
         json.dump(data, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
+
+
+@contextlib.contextmanager
+def scratch_dir(beside: str | Path) -> Iterator[Path]:
+    """A new temporary folder beside ``beside``, removed at the end whatever happens.
+
+    For outputs made of several files (a MindRecord and its index, shards): build them here,
+    then ``publish`` them next to the target.
+    """
+    beside = Path(beside)
+    check_writable(beside)
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    tmp = beside.with_name(f".{beside.name}.tmp-{os.getpid()}-{next(_COUNTER)}")
+    _LIVE[tmp] = os.getpid()
+    try:
+        tmp.mkdir()
+        yield tmp
+    finally:
+        if os.getpid() == _LIVE.get(tmp):
+            _LIVE.pop(tmp, None)
+            _remove(tmp)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT and SIGTERM (main thread only) so that a few renames finish together."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def publish(moves: Iterable[tuple[Path, Path]], stale: Iterable[Path] = ()) -> None:
+    """Rename every ``(built, target)`` pair, then remove ``stale`` paths, as one step.
+
+    Signals are held until the set is complete, so an interrupt leaves the old set or the new
+    one, never a mix. A signal that arrived meanwhile is acted on right after.
+    """
+    moves = [(Path(a), Path(b)) for a, b in moves]
+    targets = {b for _, b in moves}
+    with _signals_held():
+        for built, target in moves:
+            os.replace(built, target)
+        for path in stale:
+            if Path(path) not in targets:
+                with contextlib.suppress(FileNotFoundError):
+                    Path(path).unlink()

@@ -4,15 +4,18 @@
 field, reason, raw text); ``policy="stop"`` raises ``InputError`` at the first one. Both accept
 a UTF-8 BOM, CRLF line ends and blank lines. JSON Lines are decoded line by line, so one bad
 byte costs one row, not the file. A file whose first non-blank byte is ``[`` is a JSON list; it
-is parsed item by item (memory holds one read block and one item at a time).
+is parsed item by item (memory holds one read block and one item at a time). ``-`` reads standard
+input. ``blocks()`` hands JSON Lines out as undecoded blocks of whole lines, for worker processes
+that parse them with ``parse_lines`` / ``iter_lines`` by the same rules; ``add()`` tallies their counts.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import IO, Callable, Iterator, Literal
 
 from datagen.errors import InputError
 
@@ -50,6 +53,79 @@ class Row:
 
 # a check returns None for a good row, or (field, reason) for a bad one
 Check = Callable[[dict], "tuple[str | None, str] | None"]
+
+
+@dataclass(frozen=True)
+class LineBlock:
+    """Whole lines of a JSON Lines file, not yet decoded: a unit of work for another process."""
+
+    path: str
+    first_line: int
+    data: bytes
+
+
+@dataclass
+class BlockRows:
+    """What ``parse_lines`` found in one block."""
+
+    rows: list[Row] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    blank: int = 0
+
+
+def accept(path: str, line: int, data, raw: str, check: Check | None) -> Row | Reject:
+    """The row, or why it is rejected: not an object, or what ``check`` says."""
+    if not isinstance(data, dict):
+        return Reject(path, line, f"not a JSON object (a {type(data).__name__})", raw)
+    if check is not None:
+        bad = check(data)
+        if bad is not None:
+            return Reject(path, line, bad[1], raw, bad[0])
+    return Row(line, data)
+
+
+def parse_line(path: str, number: int, raw: bytes, check: Check | None) -> Row | Reject | None:
+    """One JSON Lines line (without its ``\\n``): a row, a reject, or None when blank."""
+    raw = raw.rstrip(b"\r")
+    if not raw or raw.isspace():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Reject(path, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)",
+                      raw.decode("utf-8", "backslashreplace"))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Reject(path, number, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        return Reject(path, number, f"not usable JSON: {exc}", text[:200])
+    return accept(path, number, data, text, check)
+
+
+def iter_lines(block: LineBlock, check: Check | None = None) -> Iterator[tuple[Row | Reject | None, bytes]]:
+    """(row, reject or None for a blank line; the line's bytes) for each line of ``block``, in order.
+
+    Streaming: a caller that uses each row at once keeps memory (and garbage-collector work) small.
+    """
+    lines = block.data.split(b"\n")
+    if block.data.endswith(b"\n"):
+        lines.pop()
+    for k, raw in enumerate(lines):
+        yield parse_line(block.path, block.first_line + k, raw, check), raw
+
+
+def parse_lines(block: LineBlock, check: Check | None = None) -> BlockRows:
+    """Every line of ``block`` by the reader's rules; rejects are collected (policy is the reader's)."""
+    result = BlockRows()
+    for item, _ in iter_lines(block, check):
+        if item is None:
+            result.blank += 1
+        elif isinstance(item, Reject):
+            result.rejects.append(item)
+        else:
+            result.rows.append(item)
+    return result
 
 
 def require_strings(*fields: str) -> Check:
@@ -93,13 +169,22 @@ class RowReader:
         self.rows = 0
         self.blank = 0
         self.rejects: list[Reject] = []
-        self.format: str | None = None  # "jsonl" or "json-list" once reading started
+        self.format: str | None = None  # "jsonl" or "json-list" once reading started (or ``sniff()``)
+        self.bytes_read = 0  # bytes taken from the file so far (for progress)
+        self._started: tuple[IO[bytes], bytes] | None = None
 
     @property
     def rejected(self) -> int:
         return len(self.rejects)
 
+    @property
+    def size(self) -> int | None:
+        """The file's size in bytes (None for standard input)."""
+        return None if self.name == "-" else self.path.stat().st_size
+
     def _open(self):
+        if self.name == "-":
+            return open(sys.stdin.fileno(), "rb", closefd=False)  # closing it keeps standard input open
         if self.path.is_dir():
             raise InputError("is a directory, not a file", path=self.name)
         try:
@@ -109,42 +194,109 @@ class RowReader:
         except OSError as exc:
             raise InputError(f"cannot read ({exc.strerror})", path=self.name) from None
 
-    def _reject(self, line: int, reason: str, raw: str, field: str | None = None) -> None:
-        reject = Reject(self.name, line, reason, raw, field)
-        if self.policy == "stop":
-            raise reject.error()
-        self.rejects.append(reject)
+    def _keep(self, item: Row | Reject | None) -> Row | None:
+        """Count one parsed line or item; a reject stops reading under ``policy="stop"``."""
+        if item is None:
+            self.blank += 1
+            return None
+        if isinstance(item, Reject):
+            if self.policy == "stop":
+                raise item.error()
+            self.rejects.append(item)
+            return None
+        self.rows += 1
+        return item
 
     def _accept(self, line: int, data, raw: str) -> Row | None:
-        if not isinstance(data, dict):
-            self._reject(line, f"not a JSON object (a {type(data).__name__})", raw)
-            return None
-        if self.check is not None:
-            bad = self.check(data)
-            if bad is not None:
-                self._reject(line, bad[1], raw, bad[0])
-                return None
-        self.rows += 1
-        return Row(line, data)
+        return self._keep(accept(self.name, line, data, raw, self.check))
 
-    def __iter__(self) -> Iterator[Row]:
-        with self._open() as handle:
-            start = handle.read(BLOCK)
+    def _read(self, handle, size: int = BLOCK) -> bytes:
+        block = handle.read(size)
+        self.bytes_read += len(block)
+        return block
+
+    def _start(self) -> tuple[IO[bytes], bytes]:
+        """Open the file and read up to its first non-blank byte (BOM dropped); sets ``format``."""
+        if self._started is not None:
+            started, self._started = self._started, None
+            return started
+        handle = self._open()
+        try:
+            start = self._read(handle)
             if start.startswith(b"\xef\xbb\xbf"):
                 start = start[3:]
             while not start.strip():
-                block = handle.read(BLOCK)
+                block = self._read(handle)
                 if not block:
                     break
                 start += block
-            if start.lstrip().startswith(b"["):
-                self.format = "json-list"
-                yield from self._list(start, handle)
-            else:
-                self.format = "jsonl"
-                yield from self._lines(start, handle)
+        except BaseException:
+            handle.close()
+            raise
+        self.format = "json-list" if start.lstrip().startswith(b"[") else "jsonl"
+        return handle, start
+
+    def sniff(self) -> str:
+        """``jsonl`` or ``json-list``, read from the start of the file (kept for the iteration)."""
+        if self._started is None:
+            self._started = self._start()
+        assert self.format is not None
+        return self.format
+
+    def _finish(self) -> None:
         if not self.allow_empty and self.rows == 0 and not self.rejects:
             raise InputError("has no rows", path=self.name)
+
+    def __iter__(self) -> Iterator[Row]:
+        handle, start = self._start()
+        with handle:
+            if self.format == "json-list":
+                yield from self._list(start, handle)
+            else:
+                yield from self._lines(start, handle)
+        self._finish()
+
+    def blocks(self, size: int = BLOCK) -> Iterator[LineBlock]:
+        """JSON Lines as blocks of whole lines of about ``size`` bytes, numbered from line 1.
+
+        Nothing is decoded or counted here: parse each block with ``parse_lines`` (anywhere)
+        and pass the results to ``add`` in order. A JSON list cannot be cut this way.
+        """
+        handle, data = self._start()
+        if self.format != "jsonl":
+            handle.close()
+            raise ValueError(f"{self.name}: blocks() needs JSON Lines, not a JSON list")
+        line = 1
+        with handle:
+            while True:
+                while len(data) >= size:
+                    # whole lines of at most ``size`` bytes, or one longer line
+                    cut = data.rfind(b"\n", 0, size)
+                    if cut < 0:
+                        cut = data.find(b"\n", size)
+                        if cut < 0:
+                            break
+                    block, data = data[:cut + 1], data[cut + 1:]
+                    yield LineBlock(self.name, line, block)
+                    line += block.count(b"\n")
+                more = self._read(handle, size)
+                if not more:
+                    break
+                data += more
+        if data:
+            yield LineBlock(self.name, line, data)
+
+    def add(self, rows: int, blank: int, rejects: list[Reject]) -> None:
+        """Tally one block's counts (from ``parse_lines``, in block order), applying this reader's policy."""
+        if rejects and self.policy == "stop":
+            raise rejects[0].error()
+        self.rows += rows
+        self.blank += blank
+        self.rejects.extend(rejects)
+
+    def finish(self) -> None:
+        """After the last ``add``: the empty-input check that iteration does itself."""
+        self._finish()
 
     def _lines(self, first: bytes, handle) -> Iterator[Row]:
         number = 0
@@ -155,45 +307,30 @@ class RowReader:
             rest = lines.pop()
             for raw in lines:
                 number += 1
-                row = self._line(number, raw)
+                row = self._keep(parse_line(self.name, number, raw, self.check))
                 if row is not None:
                     yield row
-            block = handle.read(BLOCK)
+            block = self._read(handle)
         if rest:
-            row = self._line(number + 1, rest)
+            row = self._keep(parse_line(self.name, number + 1, rest, self.check))
             if row is not None:
                 yield row
-
-    def _line(self, number: int, raw: bytes) -> Row | None:
-        raw = raw.rstrip(b"\r")
-        if not raw.strip():
-            self.blank += 1
-            return None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self._reject(number, f"not valid UTF-8 (byte {exc.start + 1} of the line)",
-                         raw.decode("utf-8", "backslashreplace"))
-            return None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            self._reject(number, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
-            return None
-        except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-            self._reject(number, f"not usable JSON: {exc}", text[:200])
-            return None
-        return self._accept(number, data, text)
 
     def _list(self, first: bytes, handle) -> Iterator[Row]:
         """Parse ``[item, item, ...]`` incrementally; a syntax error stops (the rest is unreadable)."""
         decoder = json.JSONDecoder()
-        raw = first
-        try:
-            text = _decode(raw, handle)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not valid UTF-8 (byte {exc.start + 1})", path=self.name) from None
-        buffer, more = next(text), True
+        text = _decode(first, handle, self._read)
+        line = 1
+
+        def decoded():
+            try:
+                return next(text)
+            except UnicodeDecodeError as exc:
+                # one bad byte makes the rest of a JSON list unreadable: say where it is
+                raise InputError(f"not valid UTF-8 (byte {exc.start + 1} of a read block)",
+                                 path=self.name, line=line) from None
+
+        buffer, more = decoded(), True
         pos = buffer.index("[") + 1
         line = 1 + buffer.count("\n", 0, pos)
         expect_item = True
@@ -204,7 +341,7 @@ class RowReader:
             if not more:
                 return False
             try:
-                chunk = next(text)
+                chunk = decoded()
             except StopIteration:
                 more = False
                 return False
@@ -268,14 +405,14 @@ class RowReader:
                 yield row
 
 
-def _decode(first: bytes, handle) -> Iterator[str]:
+def _decode(first: bytes, handle, read: Callable[[IO[bytes]], bytes]) -> Iterator[str]:
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     block = first
     while block:
         yield decoder.decode(block)
-        block = handle.read(BLOCK)
+        block = read(handle)
     tail = decoder.decode(b"", final=True)
     if tail:
         yield tail

@@ -102,3 +102,53 @@ def test_tokenizer_survives_pickling_for_worker_processes(tok):
     again = pickle.loads(pickle.dumps(tok))
     assert again.encode("12345") == tok.encode("12345")
     assert again.sha256 == tok.sha256
+
+
+def test_registry_gives_the_llama3_tokenizer_by_name_with_its_chat_template(tok):
+    from curricula.tokenizer import TOKENIZERS, get_tokenizer
+
+    again = get_tokenizer("llama3")
+    assert again is tok  # the same checked, cached load
+    assert TOKENIZERS["llama3"].chat_template == "vicuna_v1.1"
+    one = get_tokenizer("llama3", split_digits=1)
+    assert one.split_digits == 1 and one.describe() == {
+        "name": "llama3", "path": str(default_tokenizer_path()), "sha256": LLAMA3_TOKENIZER_SHA256, "split_digits": 1,
+    }
+
+
+def test_unknown_tokenizer_name_is_a_usage_error_listing_the_registered_ones():
+    from curricula.tokenizer import get_tokenizer
+    from datagen.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"tokenizer: unknown tokenizer 'gpt9' \(registered: llama3"):
+        get_tokenizer("gpt9")
+
+
+def test_a_tokenizer_can_be_registered_by_module_path_and_loads_on_first_use(monkeypatch):
+    from curricula import tokenizer as module
+
+    monkeypatch.setitem(module.TOKENIZERS, "llama3-again", module.TokenizerEntry(
+        "llama3-again", "curricula.tokenizer:load_llama3", chat_template="vicuna_v1.1"))
+    assert module.get_tokenizer("llama3-again").encode("12345") == load_tokenizer().encode("12345")
+
+
+def test_pieces_encode_as_separate_calls(tok):
+    pieces = [" 计算 1234.5 + -2", " 1 + 2 = 3", " x"]
+    stream, starts, lengths = tok.encode_pieces(pieces)
+    assert [stream[s:s + n].tolist() for s, n in zip(starts, lengths)] == [tok.encode_plain(p) for p in pieces]
+    assert tok.piecewise_safe("abc") and not tok.piecewise_safe("a<|eot_id|>") and not tok.piecewise_safe("e\u0301")
+
+
+def test_missing_tiktoken_names_the_data_extra(monkeypatch, tmp_path):
+    import sys
+
+    from curricula import tokenizer as module
+    from datagen.errors import MissingExtraError
+
+    copy = tmp_path / "tokenizer.model"
+    shutil.copyfile(default_tokenizer_path(), copy)
+    monkeypatch.setitem(sys.modules, "tiktoken", None)
+    monkeypatch.setattr(module, "_CACHE", {})
+    with pytest.raises(MissingExtraError) as info:
+        load_tokenizer(copy)
+    assert str(info.value) == "the Llama3 tokenizer needs tiktoken, which is not installed; pip install '.[data]'"
