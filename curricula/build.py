@@ -326,7 +326,8 @@ class StageBuilder:
                             f"for {', '.join(source.types)} after removing held-out ones; widen the options")
         return out
 
-    def external(self, source: Source, need: int, seed: int, leaks: Counter) -> list[dict]:
+    def external(self, source: Source, need: int, seed: int, leaks: Counter,
+                 key: str = "source") -> list[dict]:
         rows = self.load(source)
         if source.types:
             rows = [r for r in rows if r["type"] in source.types]
@@ -341,8 +342,10 @@ class StageBuilder:
         if source.first is not None and source.weight is None and source.count is None:
             return clean[:need]
         if need > len(clean):
-            raise SpecError(f"{self.spec.path}: a {source.kind} source has {len(clean):,} usable rows, "
-                            f"{need:,} requested")
+            asked = f"{key}.count" if source.count is not None else f"the stage's size or {key}.weight"
+            path = resolve_path(self.spec, source, self.data_args)
+            raise SpecError(f"{self.spec.path}: {key}: the {source.kind} file {path} has {len(clean):,} usable "
+                            f"rows, {need:,} requested; lower {asked}")
         return random.Random(seed).sample(clean, need)
 
     def replay(self, source: Source, need: int, seed: int) -> list[dict]:
@@ -366,7 +369,7 @@ class StageBuilder:
             elif source.kind == "replay":
                 rows = self.replay(source, need, seed)
             else:
-                rows = self.external(source, need, seed, leaks)
+                rows = self.external(source, need, seed, leaks, key=f"stages[{index - 1}].sources[{j}]")
             parts.append(rows)
         mixed = mix(parts, stage_seed)
         return mixed, {"counts": counts, "leaks_removed": dict(leaks), "seed": stage_seed}

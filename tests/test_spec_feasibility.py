@@ -151,3 +151,16 @@ def test_a_stage_source_that_still_runs_short_at_build_time_never_suggests_allow
     code, err = build(tmp_path, data, capsys)
     assert code == 2 and "sqrt" in err and "allow only 10" in err
     assert "--allow-duplicates" not in err
+
+
+def test_an_external_file_with_too_few_rows_names_the_source_and_what_to_lower(tmp_path, capsys):
+    belle = tmp_path.parent / "school_math.jsonl"
+    rows = [{"instruction": f"题目：{k} + 1 = ?", "input": "", "output": f"答案：{k + 1}"} for k in range(5)]
+    belle.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    data = one_stage([{"kind": "synthetic", "types": ["add"], "weight": 1},
+                      {"kind": "belle", "path": str(belle), "weight": 1}], size=20,
+                     heldout={"count": 1, "types": ["add"]})
+    code, err = build(tmp_path, data, capsys)
+    assert code == 2
+    assert (f"stages[0].sources[1]: the belle file {belle} has 5 usable rows, 10 requested; lower the "
+            "stage's size or stages[0].sources[1].weight") in err
