@@ -154,7 +154,7 @@ def test_a_stage_source_that_still_runs_short_at_build_time_never_suggests_allow
 
 
 def test_an_external_file_with_too_few_rows_names_the_source_and_what_to_lower(tmp_path, capsys):
-    belle = tmp_path.parent / "school_math.jsonl"
+    belle = tmp_path / "school_math.jsonl"
     rows = [{"instruction": f"题目：{k} + 1 = ?", "input": "", "output": f"答案：{k + 1}"} for k in range(5)]
     belle.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     data = one_stage([{"kind": "synthetic", "types": ["add"], "weight": 1},
