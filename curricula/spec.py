@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 
 from curricula.templates import TEMPLATES
 from datagen.errors import InputError
-from datagen.family import OPS, ConfigError, expand_types
+from datagen.family import ALL_FAMILIES, OPS, ConfigError, expand_types
 from datagen.generate import LANGS, PHRASINGS, STYLES
 
 SOURCE_KINDS = ("synthetic", "contest", "belle", "alpaca", "replay")
@@ -59,6 +60,11 @@ class Heldout:
     lang: str = "mix"
     options: dict = field(default_factory=dict)
     extrapolate: dict = field(default_factory=dict)
+    per_type: dict = field(default_factory=dict)  # family -> count, overriding ``count``
+
+    def count_of(self, family: str) -> int:
+        """Held-out problems of ``family`` in each split."""
+        return self.per_type.get(family, self.count)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class Spec:
     description: str = ""
     path: str = ""
     raw: dict = field(default_factory=dict)
+    scale: float = 1.0  # set by scale_spec: every size of the file multiplied by this
 
 
 class _Checker:
@@ -210,11 +217,15 @@ def parse_spec(data: Any, where: str = "<spec>") -> Spec:
         )
         names.append(name)
     held = data.get("heldout") or {}
-    check.only(held, "heldout", ("count", "types", "seed", "lang", "options", "extrapolate"))
+    check.only(held, "heldout", ("count", "per_type", "types", "seed", "lang", "options", "extrapolate"))
     extrapolate = held.get("extrapolate") or {}
     check.only(extrapolate, "heldout.extrapolate", SYNTHETIC_OPTIONS)
     held_options = held.get("options") or {}
     check.only(held_options, "heldout.options", SYNTHETIC_OPTIONS)
+    per_type = held.get("per_type") or {}
+    check.only(per_type, "heldout.per_type", ALL_FAMILIES)
+    for family in per_type:
+        check.int_(per_type, "heldout.per_type", family)
     heldout = Heldout(
         count=check.int_(held, "heldout", "count", 200),
         types=_types(check, "heldout.types", held.get("types")),
@@ -222,6 +233,7 @@ def parse_spec(data: Any, where: str = "<spec>") -> Spec:
         lang=check.choice(held, "heldout", "lang", LANGS, "mix"),
         options=dict(held_options),
         extrapolate=dict(extrapolate),
+        per_type=dict(per_type),
     )
     data_paths = data.get("data") or {}
     check.only(data_paths, "data", ("contest", "belle", "alpaca"))
@@ -230,6 +242,34 @@ def parse_spec(data: Any, where: str = "<spec>") -> Spec:
         seed=seed, heldout=heldout, data=dict(data_paths), description=str(data.get("description", "")),
         path=where, raw=data,
     )
+
+
+def _scaled(value: int, factor: float) -> int:
+    return max(1, round(value * factor))
+
+
+def scale_spec(spec: Spec, factor: float) -> Spec:
+    """The spec at ``factor`` x its size: every stage size, source count and first, and the
+    held-out counts (each at least 1; a stage grows to its fixed counts if rounding left it short)."""
+    if not 0 < factor <= 1:
+        raise SpecError(f"{spec.path}: --scale: must be in (0, 1], got {factor}")
+    if factor == 1:
+        return spec
+    raw = copy.deepcopy(spec.raw)
+    for stage in raw["stages"]:
+        for source in stage["sources"]:
+            for key in ("count", "first"):
+                if source.get(key):
+                    source[key] = _scaled(source[key], factor)
+        if stage.get("size"):
+            fixed = sum(s.get("count") or (s.get("first") if s.get("weight") is None else 0) or 0
+                        for s in stage["sources"])
+            stage["size"] = max(_scaled(stage["size"], factor), fixed)
+    held = raw["heldout"] = raw.get("heldout") or {}
+    held["count"] = _scaled(held.get("count", Heldout.count), factor)
+    for family, count in (held.get("per_type") or {}).items():
+        held["per_type"][family] = _scaled(count, factor)
+    return replace(parse_spec(raw, spec.path), scale=factor)
 
 
 def load_spec(path: str | Path) -> Spec:

@@ -37,6 +37,8 @@ class Request:
     # at most this share of any difficulty class (held-out sets leave small classes to training)
     class_share: float = 1.0
     phrasing: str = "mix"
+    # a family whose space is smaller than its even share gives all it has; the rest go to the others
+    spread: bool = False
 
     def validate(self) -> None:
         if self.n <= 0:
@@ -57,6 +59,13 @@ class Request:
                               "phrasing mix (or choose lang zh)")
 
 
+def class_capacities(spaces: list, class_share: float = 1.0) -> list[int]:
+    """Distinct problems each class may give (at most ``class_share`` of it, at least one)."""
+    if class_share < 1.0:
+        return [max(1, int(space.size * class_share)) for space in spaces]
+    return [space.size for space in spaces]
+
+
 class FamilyStream:
     """One family's share of the run: its classes, their counts and their permutations."""
 
@@ -64,9 +73,7 @@ class FamilyStream:
         self.family = family
         self.config = config
         self.spaces = family.spaces(config)
-        capacities = [space.size for space in self.spaces]
-        if request.class_share < 1.0:
-            capacities = [max(1, int(size * request.class_share)) for size in capacities]
+        capacities = class_capacities(self.spaces, request.class_share)
         if request.allow_duplicates:
             share, extra = divmod(count, len(self.spaces))
             counts = [share + (1 if k < extra else 0) for k in range(len(self.spaces))]
@@ -76,8 +83,8 @@ class FamilyStream:
                 raise ConfigError(
                     f"n: family '{family.name}' needs {count:,} distinct problems but its difficulty "
                     f"options allow only {sum(capacities):,}"
-                    + (f" (at most {request.class_share:.0%} of each class)" if request.class_share < 1 else "")
-                    + "; widen the ranges or pass --allow-duplicates"
+                    + (f" (at most {request.class_share:.0%} of each class)" if request.class_share < 1 else ""),
+                    hint="widen the ranges or pass --allow-duplicates",
                 )
         self.order = Interleave(counts)
         keys = [derive_key(request.seed, family.name, space.label) for space in self.spaces]
@@ -106,16 +113,27 @@ class Generator:
         if unknown:
             raise ConfigError(f"types: unknown family {unknown[0]!r} (choose from {', '.join(registry)})")
         self.request = request
-        per_family = water_fill(request.n, [request.n] * len(request.types))
-        self.streams = []
-        for name, count in zip(request.types, per_family):
-            family = registry[name]
-            config = request.configs.get(name) or family.config()
+        configs = [request.configs.get(name) or registry[name].config() for name in request.types]
+        for config in configs:
             config.validate()
+        wanted = [request.n] * len(request.types)
+        even = water_fill(request.n, wanted)
+        if request.spread and not request.allow_duplicates:
+            wanted = [sum(class_capacities(registry[name].spaces(config), request.class_share))
+                      for name, config in zip(request.types, configs)]
+        per_family = water_fill(request.n, wanted)
+        if sum(per_family) < request.n:
+            per_family = even  # not enough in all: the family that runs short says so below
+        # (family, count, even share) of every family that gave less than an even split
+        self.capped = [(name, got, share) for name, got, share in zip(request.types, per_family, even)
+                       if got < share]
+        self.streams = [FamilyStream(registry[name], config, count, request)
+                        for name, config, count in zip(request.types, configs, per_family)]
+        for name, config in zip(request.types, configs):
+            family = registry[name]
             if request.style == "reversed" and family.answer_kind:
                 raise ConfigError(f"style: reversed writes a number's digits backwards; family {name!r} "
                                   f"answers with a {family.answer_kind}, choose another style")
-            self.streams.append(FamilyStream(family, config, count, request))
         self.order = Interleave(per_family)
 
     def item(self, i: int) -> dict:

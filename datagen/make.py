@@ -226,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             format=args.format,
             allow_duplicates=args.allow_duplicates,
             configs=build_configs(types, args),
+            spread=True,
         )
         generator = Generator(request)
     except ConfigError as exc:
@@ -266,6 +267,9 @@ def run(args: argparse.Namespace) -> int:
 
         console = Console(stderr=True)
         console.print(summary_table(counts, types, elapsed, args.n, out))
+        for name, got, share in generator.capped:
+            console.print(f"{name}: all {got:,} distinct problems its options allow (an even share was "
+                          f"{share:,}); the rest went to the other families")
         if out != "-":
             console.print(f"wrote {args.n:,} problems to [bold]{out}[/bold]")
     return 0

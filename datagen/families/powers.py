@@ -16,12 +16,15 @@ PROBLEMS = {
 
 @dataclass(frozen=True)
 class PowConfig:
-    """digits: integer-part digits of the base; exponents: the range of N (each pair a class)."""
+    """digits: integer-part digits of the base; exponents: the range of N (each pair a class).
 
-    digits: tuple[int, int] = (1, 2)
-    decimals: int = 0
-    negative: bool = False
-    exponents: tuple[int, int] = (2, 4)
+    The defaults are the contest's range (bases like -787.36, exponents 1-5): 999,995 problems.
+    """
+
+    digits: tuple[int, int] = (1, 3)
+    decimals: int = 2
+    negative: bool = True
+    exponents: tuple[int, int] = (1, 5)
 
     def validate(self) -> None:
         check_range("digits", self.digits, 1, 12)
