@@ -63,10 +63,6 @@ REDUCED = {
 BENCH_LIMIT = ("bench curricula has no --heldout-limit yet (issue 11, engineer proxy adds it); without it a "
                "run decodes 6,000 held-out problems, over 10 min on 2 cores")
 XFAIL: dict[str, str] = {
-    "datagen train smoke runs/synthetic":
-        "a relative CURRICULUM_DIR is joined under the run folder: MindDataset is given "
-        "runs/smoke-arith_synthetic/runs/synthetic/stage1_easy/train.mindrecord "
-        "(issue 10; engineer edge fixes train/smoke.py)",
     "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml "
     "--seeds 3": BENCH_LIMIT,
     "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml "
@@ -74,15 +70,7 @@ XFAIL: dict[str, str] = {
 }
 
 # lines of bash blocks that show a command's synopsis ([optional] parts, CAPITAL placeholders)
-NOT_COMMANDS = {
-    "datagen train params --model llama3_8b --rank 12 --alpha 24 --targets '.*wq|.*wv' [--json]":
-        "docs/train.md synopsis",
-    "datagen train plan CURRICULUM_DIR --model llama3_8b --cards 4 --out RUN_DIR [--base-checkpoint X.ckpt]":
-        "docs/train.md synopsis",
-    "datagen train smoke CURRICULUM_DIR [--steps 80] [--out runs/smoke-NAME]": "docs/train.md synopsis",
-    "datagen train logs RUN_DIR_OR_LOG [--csv steps.csv] [--json steps.json] [--plot loss.png]":
-        "docs/train.md synopsis",
-}
+NOT_COMMANDS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
