@@ -17,7 +17,7 @@ SMALL = {
     "sub": {"digits": (1, 2), "decimals": 0, "negative": False},
     "mul": {"digits": (1, 2), "decimals": 0, "negative": False},
     "div": {"digits": (1, 2), "decimals": 0, "negative": False},
-    "pow": {"digits": (1, 3), "exponents": (2, 4)},
+    "pow": {"digits": (1, 3), "decimals": 0, "negative": False, "exponents": (2, 4)},
     "sqrt": {"digits": (1, 4)},
     "linear_eq": {"a_digits": (1, 1), "b_digits": (1, 2)},
     "func_value": {"a_digits": (1, 1), "x_digits": (1, 2), "exponents": (2, 3)},
