@@ -7,7 +7,7 @@ templates ``export`` used, so what is judged is only what the model added.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX, strip_echo
 from eval.compare import Gold, judge, lenient, unreverse
@@ -27,8 +27,7 @@ STOP = re.compile("|".join(re.escape(s) for s in PROMPT_STARTS + END_TOKENS))
 RESPONSE = re.compile(r"(?:\s*(?:### Response:|" + re.escape(f"{VICUNA_ROLES[1]}:") + "))+")
 
 
-@dataclass(frozen=True, slots=True)
-class GoldItem:
+class GoldItem(NamedTuple):
     """One held-out problem with its exact answer (``gold`` None: nothing exact to judge by)."""
 
     id: str | None
@@ -42,8 +41,7 @@ class GoldItem:
     source: str = "record"  # "record", "contest" (re-derived) or "solution" (its boxed number)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     strict: bool | None  # None when the item has no exact gold
     lenient: bool
     extracted: str | None
@@ -76,8 +74,9 @@ def cut_continuation(text: str) -> str:
 
 
 def score_output(output: str, item: GoldItem, template: str = "auto") -> Verdict:
+    """One output's verdict: echo removed, answer turn kept, answer extracted and judged."""
     text = remove_echo(output, item.problem, template)
-    found = extract(cut_continuation(text))
+    found = extract(cut_continuation(text), item.problem)
     soft = lenient(text, item.strings)
     if item.gold is None:
         return Verdict(None, soft, found.text if found else None)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.extract import extract, normalize, parse_number
+from eval.extract import NUMBER_RE, extract, normalize, parse_number
 
 
 def found(text: str) -> tuple[str, Fraction, str]:
@@ -79,8 +79,9 @@ def test_number_formats(text, value):
 
 
 def test_minus_between_operands_is_not_a_sign():
-    assert found("10-3")[1] == Fraction(3)
-    assert found("x = 10 - 3")[1] == Fraction(10)
+    assert [m.group("num") for m in NUMBER_RE.finditer("10-3")] == ["10", "3"]
+    assert [m.group("num") for m in NUMBER_RE.finditer("x = 10 - -3")] == ["10", "-3"]
+    assert found("10-3 = 7")[1] == Fraction(7)
 
 
 def test_no_number_gives_none():
