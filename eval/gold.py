@@ -5,20 +5,24 @@ contest-format row (``{"problem", "solution"}``, like ``train.json``) has only a
 solution, so its exact answer is re-derived from the problem text by ``curricula.contest``,
 as the audit does.  A row that cannot be re-derived is judged by the number in its solution's
 ``\\boxed{}`` when that is exactly one number, and otherwise left unjudged (counted, reported).
+
+Gold is read with ``datagen.rows.RowReader`` under the ``stop`` policy: a score against a
+partly unreadable gold would be a wrong number, so the first bad row stops the run with its
+file, line and field. A UTF-8 BOM, CRLF line ends, blank lines and a JSON list are accepted.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datagen.cli import UsageError
+from datagen.errors import InputError
+from datagen.rows import RowReader
 from eval.compare import GoldError, make_gold, unreverse
 from eval.extract import boxed_content, last_number_text, parse_number
-from eval.predictions import json_lines
 from eval.score import GoldItem
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -72,19 +76,29 @@ def contest_resolver() -> Callable | None:
     return resolve
 
 
-def _text_field(row: dict, name: str, where: str, required: bool = True) -> str | None:
+class _Where:
+    """Where a row came from, for errors: file and line."""
+
+    __slots__ = ("path", "line")
+
+    def __init__(self, path: str, line: int) -> None:
+        self.path, self.line = path, line
+
+    def error(self, message: str, field: str | None = None) -> InputError:
+        return InputError(message, path=self.path, line=self.line, field=field)
+
+
+def _text_field(row: dict, name: str, where: _Where, required: bool = True) -> str | None:
     value = row.get(name)
     if type(value) is str:
         return value
     if value is None:
         if required:
-            raise UsageError(f"{where}: field {name!r} is missing")
+            raise where.error("missing", name)
         return None
-    if not isinstance(value, str):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("answer", "id"):
-            return str(value)
-        raise UsageError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
-    return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("answer", "id"):
+        return str(value)
+    raise where.error(f"must be a string, got {type(value).__name__}", name)
 
 
 def solution_number(solution: str) -> str | None:
@@ -97,7 +111,7 @@ def _strings(*candidates: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in candidates if c))
 
 
-def record_item(row: dict, line: int, where: str) -> GoldItem:
+def record_item(row: dict, where: _Where) -> GoldItem:
     answer = _text_field(row, "answer", where)
     problem = _text_field(row, "problem", where)
     family = _text_field(row, "type", where, required=False) or "unknown"
@@ -106,32 +120,31 @@ def record_item(row: dict, line: int, where: str) -> GoldItem:
     try:
         gold = make_gold(answer, policy, family, style)
     except GoldError as exc:
-        name = "answer_policy" if "answer_policy" in str(exc) else "answer"
-        raise UsageError(f"{where}: field {name!r}: {exc}") from None
+        raise where.error(str(exc), "answer_policy" if "answer_policy" in str(exc) else "answer") from None
     solution = row.get("solution")
-    shown = solution_number(solution) if isinstance(solution, str) else None
+    shown = solution_number(solution) if type(solution) is str else None
     strings = _strings(answer, shown, unreverse(answer) if gold.reversed else None)
     return GoldItem(
-        id=_text_field(row, "id", where, required=False),
-        line=line,
-        type=family,
-        lang=_text_field(row, "lang", where, required=False) or language(problem),
-        problem=problem,
-        gold=gold,
-        strings=strings,
-        bucket=difficulty_bucket(row.get("difficulty")),
-        source="record",
+        _text_field(row, "id", where, required=False),
+        where.line,
+        family,
+        _text_field(row, "lang", where, required=False) or language(problem),
+        problem,
+        gold,
+        strings,
+        difficulty_bucket(row.get("difficulty")),
+        "record",
     )
 
 
-def contest_item(row: dict, line: int, where: str, resolve: Callable | None) -> GoldItem:
+def contest_item(row: dict, where: _Where, resolve: Callable | None) -> GoldItem:
     problem = _text_field(row, "problem", where)
     solution = _text_field(row, "solution", where)
     if resolve is None:
-        raise UsageError(
-            f"{where}: a contest-format row (problem, solution) needs curricula.contest to re-derive "
-            "its exact answer, and that module is not installed; score against records with an "
-            "'answer' field (datagen make, curriculum heldout) instead"
+        raise where.error(
+            "a contest-format row (problem, solution) needs curricula.contest to re-derive its exact "
+            "answer, and that module is not installed; score against records with an 'answer' field "
+            "(datagen make, curriculum heldout) instead"
         )
     shown = solution_number(solution)
     resolved = resolve(problem)
@@ -140,8 +153,8 @@ def contest_item(row: dict, line: int, where: str, resolve: Callable | None) -> 
         try:
             gold = make_gold(resolved.answer, resolved.answer_policy, resolved.type)
         except GoldError as exc:
-            raise UsageError(f"{where}: re-derived answer for field 'problem': {exc}") from None
-        return GoldItem(item_id, line, resolved.type, language(problem), problem, gold,
+            raise where.error(f"re-derived answer: {exc}", "problem") from None
+        return GoldItem(item_id, where.line, resolved.type, language(problem), problem, gold,
                         _strings(shown, resolved.answer), source="contest")
     boxed = boxed_content(solution)
     number = parse_number(boxed) if boxed is not None else None
@@ -150,39 +163,44 @@ def contest_item(row: dict, line: int, where: str, resolve: Callable | None) -> 
         gold = make_gold(f"{number.numerator}/{number.denominator}")
     family = "competition" if boxed is not None else "unresolved"
     strings = _strings(boxed.strip() if boxed else None, shown)
-    return GoldItem(item_id, line, family, language(problem), problem, gold, strings,
+    return GoldItem(item_id, where.line, family, language(problem), problem, gold, strings,
                     source="solution" if gold else "unjudged")
 
 
-def gold_item(row, line: int, where: str, resolve: Callable | None) -> GoldItem:
-    if not isinstance(row, dict):
-        raise UsageError(f"{where}: expected a JSON object, got {type(row).__name__}")
+def gold_item(row: dict, where: _Where, resolve: Callable | None) -> GoldItem:
     if "answer" in row:
-        return record_item(row, line, where)
+        return record_item(row, where)
     if "problem" in row and "solution" in row:
-        return contest_item(row, line, where, resolve)
-    raise UsageError(f"{where}: neither a record (field 'answer' is missing) nor a contest row "
-                     "(fields 'problem' and 'solution')")
+        return contest_item(row, where, resolve)
+    raise where.error("neither a record (field 'answer' is missing) nor a contest row "
+                      "(fields 'problem' and 'solution')")
 
 
-def read_gold(path: str | Path) -> GoldSet:
-    """Every non-blank line of a JSON Lines gold file, in order."""
-    path = Path(path)
+def gold_from_rows(rows: Iterable[tuple[int, dict]], name: str = "<gold>") -> GoldSet:
+    """A GoldSet from (line, row) pairs: records and contest rows, in order."""
     items: list[GoldItem] = []
     resolve: Callable | None = None
     looked_up = False
-    try:
-        for line_no, where, row in json_lines(path):
-            if not looked_up and isinstance(row, dict) and "answer" not in row:
-                resolve, looked_up = contest_resolver(), True
-            items.append(gold_item(row, line_no, where, resolve))
-    except OSError as exc:
-        raise UsageError(f"--gold: cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"--gold: {path} is not UTF-8 text") from None
+    for line, row in rows:
+        if not isinstance(row, dict):
+            raise InputError(f"expected a JSON object, got {type(row).__name__}", path=name, line=line)
+        if not looked_up and "answer" not in row:
+            resolve, looked_up = contest_resolver(), True
+        items.append(gold_item(row, _Where(name, line), resolve))
     if not items:
-        raise UsageError(f"--gold: {path} has no items")
+        raise InputError("has no items", path=name)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.source] = counts.get(item.source, 0) + 1
-    return GoldSet(str(path), items, counts)
+    return GoldSet(name, items, counts)
+
+
+def gold_from_records(records: Iterable[dict], name: str = "<gold>") -> GoldSet:
+    """A GoldSet from rows in memory (row k is "line" k), e.g. a proxy run's held-out records."""
+    return gold_from_rows(enumerate(records, 1), name)
+
+
+def read_gold(path: str | Path) -> GoldSet:
+    """Every non-blank row of a JSON Lines (or JSON list) gold file, in order; stops at a bad row."""
+    reader = RowReader(path, policy="stop", allow_empty=False)
+    return gold_from_rows(((row.line, row.data) for row in reader), str(path))
