@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterator, Literal, NamedTuple
 
 from datagen.errors import InputError
 
@@ -42,8 +42,9 @@ class Reject:
         return InputError(self.reason, path=self.path, line=self.line, field=self.field)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """A good row: its 1-based line and its object (a tuple: one is made per row, so cheap)."""
+
     line: int
     data: dict
 
@@ -166,7 +167,7 @@ class RowReader:
 
     def _line(self, number: int, raw: bytes) -> Row | None:
         raw = raw.rstrip(b"\r")
-        if not raw.strip():
+        if not raw or raw.isspace():
             self.blank += 1
             return None
         try:

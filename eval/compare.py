@@ -128,4 +128,7 @@ def judge(pred: Number | None, gold: Gold) -> bool:
 
 def lenient(text: str, strings: tuple[str, ...]) -> bool:
     """The contest-compatible check: a gold number string appears verbatim in the output."""
-    return any(s in text for s in strings if s)
+    for s in strings:
+        if s and s in text:
+            return True
+    return False

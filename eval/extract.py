@@ -76,9 +76,11 @@ FILLER = r"""\s*(?:(?:[:=≈$(\[*]|约为?|大约|近似|approximately|about|rou
 AFTER_MARKER = re.compile(FILLER + NUMBER, re.VERBOSE | re.IGNORECASE)
 SPACED_NUMBER = re.compile(r"\s*" + NUMBER, re.VERBOSE)  # the common case of AFTER_MARKER, faster
 
-# after a number: an operator with an operand (the number is a left operand), or a relation sign
+# what follows a number: a relation sign or "?" (a left side, a bound, part of a question), an operator
+# with an operand (the number is a left operand), or a percent sign
+AFTER = re.compile(r"[ \t]*(?:(?P<relation>[=<>≤≥≠?])|(?P<operator>(?:\*\*|[-+*/×÷·^])[ \t]*[-+]?[(√0-9])"
+                   r"|(?P<percent>%))")
 OPERATOR_AFTER = re.compile(r"[ \t]*(?:\*\*|[-+*/×÷·^])[ \t]*[-+]?[(√0-9]")
-RELATION_AFTER = re.compile(r"[ \t]*[=<>≤≥≠?]")  # a left side, a bound, or part of a question
 PERCENT_AFTER = re.compile(r"[ \t]*%")
 BINARY_OPERATORS = frozenset("+-*/×÷·")
 OPERAND_END = frozenset("0123456789)]}abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -110,8 +112,7 @@ class Rule:
     region: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Extraction:
+class Extraction(NamedTuple):
     number: Number
     pattern: str  # which rule found it
 
@@ -124,8 +125,9 @@ BOXED = re.compile(r"\\boxed\s*\{")
 # markers as regexes over the reversed text, so that the first match is the last marker
 RULES: tuple[Rule, ...] = (
     Rule("boxed", None, ("boxed",), region=True),
-    Rule("answer", re.compile(r"案答|\b(?:rewsna\s+lanif|rewsna)\b", re.IGNORECASE), ("答案", "nswer", "NSWER")),
-    Rule("relation", re.compile(r"[为是=≈]|果结|于等|\b(?:ot\s+lauqe|s?lauqe|si)\b", re.IGNORECASE)),
+    # (a lookahead on the first characters lets the regex engine skip the rest of the text fast)
+    Rule("answer", re.compile(r"(?=[案rR])(?:案答|(?i:\b(?:rewsna\s+lanif|rewsna)\b))"), ("答案", "nswer", "NSWER")),
+    Rule("relation", re.compile(r"(?=[为是=≈果于a-zA-Z])(?:[为是=≈]|果结|于等|(?i:\b(?:ot\s+lauqe|s?lauqe|si)\b))")),
     Rule("last_number", None),
 )
 PATTERNS = RULES  # the name older callers import
@@ -258,9 +260,12 @@ def _reduced(p: int, q: int) -> tuple[int, int]:
     return p // g, q // g
 
 
-def _is_operand(text: str, start: int, end: int) -> bool:
-    """Next to an arithmetic operator, an exponent or radical sign, or an inequality."""
-    if OPERATOR_AFTER.match(text, end):
+def _is_operand(text: str, start: int, end: int, after: bool = True) -> bool:
+    """Next to an arithmetic operator, an exponent or radical sign, or an inequality.
+
+    ``after=False``: the caller already knows no operator follows.
+    """
+    if after and OPERATOR_AFTER.match(text, end):
         return True
     j = start - 1
     while j >= 0 and text[j] in SPACE:
@@ -302,10 +307,12 @@ def _result(text: str, m: re.Match, problem: str | None, marked: bool) -> tuple[
     it is the problem's own a/b; a percentage the problem gives never is.
     """
     start, end = m.span("num")
-    if RELATION_AFTER.match(text, end) or _is_operand(text, start, end):
+    follows = AFTER.match(text, end)
+    kind = follows.lastgroup if follows is not None else None
+    if kind == "relation" or kind == "operator" or _is_operand(text, start, end, after=False):
         return None
     number = to_number(m)
-    if (number.kind == "fraction" and not marked) or PERCENT_AFTER.match(text, end):
+    if (number.kind == "fraction" and not marked) or kind == "percent":
         if _is_given(text, m, number, givens(problem)):
             return None
     j = start - 1
@@ -362,7 +369,7 @@ def _first_result(text: str, rule: Rule, problem: str | None) -> Number | None:
 
 def _search(text: str, rules: tuple[Rule, ...], problem: str | None) -> Extraction | None:
     for k, rule in enumerate(rules):
-        if rule.hint and not any(word in text for word in rule.hint):
+        if rule.hint and not _has_any(text, rule.hint):
             continue
         if rule.region:
             m = _last_boxed(text)
@@ -376,6 +383,13 @@ def _search(text: str, rules: tuple[Rule, ...], problem: str | None) -> Extracti
         if number is not None:
             return Extraction(number, rule.name)
     return None
+
+
+def _has_any(text: str, words: tuple[str, ...]) -> bool:
+    for word in words:
+        if word in text:
+            return True
+    return False
 
 
 def _last_boxed(text: str) -> re.Match | None:

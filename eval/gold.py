@@ -112,29 +112,36 @@ def _strings(*candidates: str | None) -> tuple[str, ...]:
 
 
 def record_item(row: dict, where: _Where) -> GoldItem:
-    answer = _text_field(row, "answer", where)
-    problem = _text_field(row, "problem", where)
-    family = _text_field(row, "type", where, required=False) or "unknown"
-    style = _text_field(row, "style", where, required=False) or ""
-    policy = row.get("answer_policy") or "exact"
+    get = row.get
+    # the common case (every field a string) without a call per field
+    answer, problem, family, style, lang, item_id = (get("answer"), get("problem"), get("type"), get("style"),
+                                                     get("lang"), get("id"))
+    if type(answer) is not str:
+        answer = _text_field(row, "answer", where)
+    if type(problem) is not str:
+        problem = _text_field(row, "problem", where)
+    if type(family) is not str:
+        family = _text_field(row, "type", where, required=False) or "unknown"
+    if type(style) is not str:
+        style = _text_field(row, "style", where, required=False) or ""
+    if type(lang) is not str or not lang:
+        lang = _text_field(row, "lang", where, required=False) or language(problem)
+    if item_id is not None and type(item_id) is not str:
+        item_id = _text_field(row, "id", where, required=False)
     try:
-        gold = make_gold(answer, policy, family, style)
+        gold = make_gold(answer, get("answer_policy") or "exact", family, style)
     except GoldError as exc:
         raise where.error(str(exc), "answer_policy" if "answer_policy" in str(exc) else "answer") from None
-    solution = row.get("solution")
+    solution = get("solution")
     shown = solution_number(solution) if type(solution) is str else None
-    strings = _strings(answer, shown, unreverse(answer) if gold.reversed else None)
-    return GoldItem(
-        _text_field(row, "id", where, required=False),
-        where.line,
-        family,
-        _text_field(row, "lang", where, required=False) or language(problem),
-        problem,
-        gold,
-        strings,
-        difficulty_bucket(row.get("difficulty")),
-        "record",
-    )
+    if gold.reversed:
+        strings = _strings(answer, shown, unreverse(answer))
+    elif shown is None or shown == answer:
+        strings = (answer,)
+    else:
+        strings = (answer, shown)
+    return GoldItem(item_id, where.line, family or "unknown", lang, problem, gold, strings,
+                    difficulty_bucket(get("difficulty")), "record")
 
 
 def contest_item(row: dict, where: _Where, resolve: Callable | None) -> GoldItem:

@@ -7,9 +7,11 @@ templates ``export`` used, so what is judged is only what the model added.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
-from curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX, strip_echo
+from curricula.templates import (ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX, human_turn,
+                                 inference_prompt)
 from eval.compare import Gold, judge, lenient, unreverse
 from eval.extract import extract, parse_number
 
@@ -47,14 +49,33 @@ class Verdict(NamedTuple):
     extracted: str | None
 
 
+@lru_cache(maxsize=8192)
+def _echoes(problem: str) -> dict[str, tuple[str, str]]:
+    """Each template's (inference prompt, human turn) for ``problem`` (cached: built once per item)."""
+    return {name: (inference_prompt(name, problem), human_turn(name, problem)) for name in TEMPLATES}
+
+
+def _strip(prompt: str, human: str, problem: str, output: str) -> str:
+    """``curricula.templates.strip_echo`` with the template's strings given."""
+    for prefix in (prompt, human, problem):
+        if output.startswith(prefix):
+            return output[len(prefix):]
+        if prefix != problem:
+            at = output.find(prefix)
+            if at != -1:
+                return output[at + len(prefix):]
+    return output
+
+
 def remove_echo(output: str, problem: str, template: str = "auto") -> str:
     """``output`` without the echoed prompt; any further copy of the problem is blanked too."""
     if not problem or problem not in output:
         return output
+    echoes = _echoes(problem)
     if template == "auto":
-        rest = min((strip_echo(name, problem, output) for name in TEMPLATES), key=len)
+        rest = min((_strip(prompt, human, problem, output) for prompt, human in echoes.values()), key=len)
     else:
-        rest = strip_echo(template, problem, output)
+        rest = _strip(*echoes[template], problem, output)
     if problem in rest:
         # the model repeated the question: its numbers are operands, not answers
         rest = rest.replace(problem, "\n")

@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from json.encoder import encode_basestring as _json_text  # C, keeps non-ASCII as is
 from typing import IO
 
 from datagen.errors import UsageError
@@ -45,13 +45,16 @@ def check_template(template: str) -> None:
                          field="--template")
 
 
-def _item_line(item: GoldItem, verdict: Verdict, dumps=json.dumps) -> str:
-    return dumps({
-        "id": item.id if item.id is not None else f"line-{item.line}",
-        "type": item.type, "lang": item.lang,
-        "answer": item.gold.answer if item.gold else None,
-        "strict": verdict.strict, "lenient": verdict.lenient, "extracted": verdict.extracted,
-    }, ensure_ascii=False) + "\n"
+def _item_line(item: GoldItem, verdict: Verdict) -> str:
+    """One --items line; formatted by hand (json.dumps of a dict per item costs more than scoring)."""
+    strict = verdict.strict
+    extracted = verdict.extracted
+    return (f'{{"id": {_json_text(item.id if item.id is not None else f"line-{item.line}")}, '
+            f'"type": {_json_text(item.type)}, "lang": {_json_text(item.lang)}, '
+            f'"answer": {_json_text(item.gold.answer) if item.gold else "null"}, '
+            f'"strict": {"null" if strict is None else "true" if strict else "false"}, '
+            f'"lenient": {"true" if verdict.lenient else "false"}, '
+            f'"extracted": {"null" if extracted is None else _json_text(extracted)}}}\n')
 
 
 def score_outputs(gold: GoldSet, outputs: Sequence[str | None], template: str = "auto", *,

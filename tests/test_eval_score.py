@@ -401,3 +401,119 @@ def test_zero_never_matches_a_nonzero_gold():
         assert score_output(output, item("计算 1 + 1 等于多少？", answer)).strict is False, output
     assert score_output("= 0", item("计算 5 - 5 等于多少？", "0", "sub")).strict is True
     assert score_output("0.00", item("计算 5 - 5 等于多少？", "0", "sub")).strict is True
+
+
+# --- the edge layer: readers, --force, streams, the library API --------------------------------
+
+def test_gold_and_predictions_with_bom_crlf_and_blank_lines(tmp_path, records):
+    body = "\r\n".join(json.dumps(r, ensure_ascii=False) for r in records[:4]) + "\r\n\r\n"
+    gold = tmp_path / "g.jsonl"
+    gold.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    pred = tmp_path / "p.jsonl"
+    lines = [json.dumps({"id": r["id"], "output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records[:4]]
+    pred.write_bytes(b"\xef\xbb\xbf" + "\r\n\r\n".join(lines).encode("utf-8"))
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(out), "-q"]) == 0
+    report = json.loads(out.read_text())
+    assert (report["n"], report["strict"]) == (4, 1.0)
+
+
+def test_a_bad_prediction_row_stops_or_is_collected(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    rows = [json.dumps({"id": r["id"], "output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records[:4]]
+    rows[2] = rows[2][:-7]  # a truncated line, as a killed job leaves it
+    pred = tmp_path / "p.jsonl"
+    pred.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"datagen eval score: error: {pred}:3: not valid JSON") and "Traceback" not in err
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--bad-pred", "collect",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert (report["n"], report["overall"]["strict_correct"], report["rejected_predictions"]) == (4, 3, 1)
+    assert report["rejects"][0]["line"] == 3 and report["rejects"][0]["file"] == str(pred)
+    assert "1 prediction rows could not be read" in capsys.readouterr().err
+    # matched by order, the rejected row keeps its place
+    no_ids = tmp_path / "p2.jsonl"
+    no_ids.write_text('{"output": "1"}\n{"output": \n' + "\n".join(
+        json.dumps({"output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records[2:4]) + "\n",
+        encoding="utf-8")
+    items = tmp_path / "items.jsonl"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(no_ids), "--bad-pred", "collect",
+                 "--items", str(items), "-q"]) == 0
+    verdicts = [json.loads(line) for line in items.read_text().splitlines()]
+    assert [v["strict"] for v in verdicts][1:] == [False, True, True]
+
+
+def test_every_output_is_refused_without_force_and_kept(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["answer"]} for r in records[:4]])
+    for option in ("--json", "--items", "--plot"):
+        target = tmp_path / f"existing{option}"
+        target.write_text("keep", encoding="utf-8")
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), option, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"datagen eval score: error: {option}: {target} exists; pass --force")
+        assert target.read_text(encoding="utf-8") == "keep"
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), option, str(target), "--force",
+                     "-q"]) == 0
+        assert target.read_text(encoding="utf-8", errors="replace") != "keep"
+    same = tmp_path / "same.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(same),
+                 "--items", str(same)]) == 2
+    assert "--items and --json are both" in capsys.readouterr().err and not same.exists()
+
+
+def test_json_to_stdout_is_data_and_the_summary_goes_to_stderr(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["answer"]} for r in records[:4]])
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n"] == 4
+    assert "datagen eval score: 4 items" in captured.err
+
+
+def test_plot_without_matplotlib_is_one_line_naming_the_extra(tmp_path, records, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["answer"]} for r in records[:4]])
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(out),
+                 "--plot", str(tmp_path / "a.png")]) == 2
+    assert capsys.readouterr().err == ("datagen eval score: error: --plot needs matplotlib, which is not installed; "
+                                       "pip install '.[plot]'\n")
+    assert not out.exists()  # refused before any work
+
+
+def test_the_library_gives_the_command_numbers(tmp_path, records):
+    from eval.scoring import score_files, score_records
+
+    texts = answer_texts(records)
+    gold = write_jsonl(tmp_path / "g.jsonl", records)
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": t} for r, t in zip(records, texts)])
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(out), "-q"]) == 0
+    command = json.loads(out.read_text())
+    in_memory = score_records(records, texts)
+    from_files = score_files(gold, pred).report
+    for report in (in_memory, from_files):
+        for key in ("n", "strict", "lenient", "overall", "by_type", "by_lang", "by_type_lang", "by_type_difficulty"):
+            assert report[key] == command[key], key
+    with pytest.raises(DatagenError, match="63 outputs for 64 gold records"):
+        score_records(records, texts[:-1])
+
+
+def test_item_lines_are_json_as_json_dumps_writes_them():
+    from eval.scoring import _item_line
+    from eval.score import Verdict
+
+    gold = GoldItem(None, 7, "div", "zh", "p", make_gold("-8/7"), ("-8/7",))
+    for verdict in (Verdict(True, False, "-8/7"), Verdict(None, True, None), Verdict(False, False, '1"\\2')):
+        line = _item_line(gold, verdict)
+        assert line == json.dumps({"id": "line-7", "type": "div", "lang": "zh", "answer": "-8/7",
+                                   "strict": verdict.strict, "lenient": verdict.lenient,
+                                   "extracted": verdict.extracted}, ensure_ascii=False) + "\n"
