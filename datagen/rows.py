@@ -19,6 +19,7 @@ from datagen.errors import InputError
 Policy = Literal["collect", "stop"]
 POLICIES = ("collect", "stop")
 BLOCK = 1 << 20
+_SCAN = json.JSONDecoder().scan_once  # what json.loads runs, without its per-call wrapper
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,20 @@ class RowReader:
         rest = b""
         block = first
         while block:
-            lines = (rest + block).split(b"\n")
-            rest = lines.pop()
+            data = rest + block
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            try:
+                # the common case: a block of valid UTF-8 decoded at once, not line by line
+                lines = data[:cut].decode("utf-8").split("\n")
+                parse = self._text_line
+            except UnicodeDecodeError:
+                lines = data[:cut].split(b"\n")
+                parse = self._line
+            lines.pop()  # the block ends with a line end: the last piece is empty
             for raw in lines:
                 number += 1
-                row = self._line(number, raw)
+                row = parse(number, raw)
                 if row is not None:
                     yield row
             block = handle.read(BLOCK)
@@ -164,6 +174,24 @@ class RowReader:
             row = self._line(number + 1, rest)
             if row is not None:
                 yield row
+
+    def _text_line(self, number: int, text: str) -> Row | None:
+        """One decoded line; the JSON scanner is called directly, json.loads only to explain a failure."""
+        if text.endswith("\r"):
+            text = text[:-1]
+        try:
+            data, end = _SCAN(text, 0)
+            if end != len(text) and not text[end:].isspace():
+                raise ValueError
+        except (StopIteration, ValueError):
+            if not text or text.isspace():
+                self.blank += 1
+                return None
+            return self._line(number, text.encode("utf-8"))
+        if type(data) is dict and self.check is None:
+            self.rows += 1
+            return Row(number, data)
+        return self._accept(number, data, text)
 
     def _line(self, number: int, raw: bytes) -> Row | None:
         raw = raw.rstrip(b"\r")
