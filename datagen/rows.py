@@ -177,8 +177,7 @@ class RowReader:
 
     def _text_line(self, number: int, text: str) -> Row | None:
         """One decoded line; the JSON scanner is called directly, json.loads only to explain a failure."""
-        if text.endswith("\r"):
-            text = text[:-1]
+        text = text.removesuffix("\r")
         try:
             data, end = _SCAN(text, 0)
             if end != len(text) and not text[end:].isspace():

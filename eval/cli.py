@@ -310,8 +310,14 @@ def _fraction(text: str, option: str) -> float:
 
 def run_report(args: argparse.Namespace) -> int:
     from datagen.output import atomic_open
-    from eval.report import ReportError, accuracy_from_score, build_report, gate_caption, markdown, \
-        ratio_from_params
+    from eval.report import (
+        ReportError,
+        accuracy_from_score,
+        build_report,
+        gate_caption,
+        markdown,
+        ratio_from_params,
+    )
 
     _check_plot(args)
     _check_outputs(args, ("--md", "--json", "--plot"))

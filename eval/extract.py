@@ -312,9 +312,9 @@ def _result(text: str, m: re.Match, problem: str | None, marked: bool) -> tuple[
     if kind == "relation" or kind == "operator" or _is_operand(text, start, end, after=False):
         return None
     number = to_number(m)
-    if (number.kind == "fraction" and not marked) or kind == "percent":
-        if _is_given(text, m, number, givens(problem)):
-            return None
+    restated = (number.kind == "fraction" and not marked) or kind == "percent"
+    if restated and _is_given(text, m, number, givens(problem)):
+        return None
     j = start - 1
     while j >= 0 and text[j] in SPACE:
         j -= 1

@@ -79,7 +79,7 @@ def contest_resolver() -> Callable | None:
 class _Where:
     """Where a row came from, for errors: file and line."""
 
-    __slots__ = ("path", "line")
+    __slots__ = ("line", "path")
 
     def __init__(self, path: str, line: int) -> None:
         self.path, self.line = path, line

@@ -123,7 +123,12 @@ def read_json(path: Path, policy: str = "stop") -> Predictions:
 
 def read_npy(path: Path, allow_pickle: bool) -> Predictions:
     """MindFormers predict output: batches of ``{"text_generation_text": [text, ...]}``, flattened."""
-    import numpy as np
+    try:
+        import numpy as np
+    except ImportError:
+        from datagen.errors import MissingExtraError
+
+        raise MissingExtraError("reading a .npy of predictions", "numpy", "data") from None
 
     with open(path, "rb") as handle:
         if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:

@@ -10,8 +10,15 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from curricula.templates import (ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX, human_turn,
-                                 inference_prompt)
+from curricula.templates import (
+    ALPACA_HEAD,
+    TEMPLATES,
+    VICUNA_ROLES,
+    VICUNA_SYSTEM,
+    ZH_PREFIX,
+    human_turn,
+    inference_prompt,
+)
 from eval.compare import Gold, judge, lenient, unreverse
 from eval.extract import extract, parse_number
 

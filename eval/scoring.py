@@ -14,8 +14,8 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from json.encoder import encode_basestring as _json_text  # C, keeps non-ASCII as is
+from pathlib import Path
 from typing import IO
 
 from datagen.errors import UsageError

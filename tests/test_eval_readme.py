@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 def readme_eval_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### `datagen eval`"):]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
     return [line for line in block.splitlines() if line.startswith("datagen eval")]
 
 

@@ -508,8 +508,8 @@ def test_the_library_gives_the_command_numbers(tmp_path, records):
 
 
 def test_item_lines_are_json_as_json_dumps_writes_them():
-    from eval.scoring import _item_line
     from eval.score import Verdict
+    from eval.scoring import _item_line
 
     gold = GoldItem(None, 7, "div", "zh", "p", make_gold("-8/7"), ("-8/7",))
     for verdict in (Verdict(True, False, "-8/7"), Verdict(None, True, None), Verdict(False, False, '1"\\2')):
@@ -517,3 +517,11 @@ def test_item_lines_are_json_as_json_dumps_writes_them():
         assert line == json.dumps({"id": "line-7", "type": "div", "lang": "zh", "answer": "-8/7",
                                    "strict": verdict.strict, "lenient": verdict.lenient,
                                    "extracted": verdict.extracted}, ensure_ascii=False) + "\n"
+
+
+def test_npy_without_numpy_names_the_extra(tmp_path, monkeypatch):
+    path = tmp_path / "p.npy"
+    np.save(path, npy_batches(["a"], 1), allow_pickle=True)
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    with pytest.raises(DatagenError, match=r"needs numpy, which is not installed; pip install '\.\[data\]'"):
+        read_predictions(path, allow_pickle=True)
