@@ -33,8 +33,9 @@ NEXT_TURN = "\nUSER: 计算 1 + 2 等于多少？ ASSISTANT: 3"
 
 
 def make_gold(n: int, path: Path, style: str) -> list[dict]:
+    # one process: generation is not what is timed, and it keeps the bench off make's worker pool
     argv = ["make", "--types", "all", "--n", str(n), "--seed", "11", "--lang", "mix", "--style", style,
-            "--allow-duplicates", "--out", str(path), "-q"]
+            "--allow-duplicates", "--workers", "1", "--out", str(path), "-q"]
     if datagen_main(argv) != 0:
         sys.exit(f"datagen make --style {style} failed")
     with open(path, encoding="utf-8") as handle:
@@ -139,7 +140,9 @@ def main() -> int:
             rates.update(workload("steps", "steps", steps_output, args.n, args.repeat, out))
     slowest = min(rates, key=rates.get)
     verdict = "meets" if rates[slowest] >= TARGET else "MISSES"
-    print(f"slowest: {slowest} at {rates[slowest]:,.0f} predictions/s ({verdict} the {TARGET:,}/s target)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"slowest: {slowest} at {rates[slowest]:,.0f} predictions/s ({verdict} the {TARGET:,}/s target; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs: on a busy machine read the CPU-time rates)")
     return 0 if rates[slowest] >= TARGET else 1
 
 

@@ -16,7 +16,7 @@ is a result. A number is *not* a result, and the walk goes on to the previous ca
 * the left side of a relation: followed by ``=`` (``10 / 3 = `` restates the problem, the result
   would come after ``=``), or part of a question: followed by ``?`` (``What is 7 / 28?``);
 * a given of the problem: a percentage the problem states (``增长率为 12%`` when the problem says
-  增加了 12%), or a fraction written with no marker before it whose numerator and denominator are two
+  增加了 12%), or a fraction with no marker before it (nor ``\\boxed{}`` around it) whose terms are two
   consecutive numbers of the problem (``计算 10 / 3`` or a bare ``10/3`` for 计算 10 / 3 等于多少？,
   ``14/58`` for 将分数 14/58 进行简化): the question restated, not answered.
 
@@ -347,10 +347,10 @@ def _candidates(text: str, rule: Rule):
             yield m
 
 
-def _first_result(text: str, rule: Rule, problem: str | None) -> Number | None:
+def _first_result(text: str, rule: Rule, problem: str | None, boxed: bool = False) -> Number | None:
     aside: tuple[Number, int] | None = None  # a result in parentheses, kept while looking before it
     aside_line = -1
-    marked = rule.reversed_markers is not None
+    marked = boxed or rule.reversed_markers is not None  # \boxed{} marks its content as the result
     for m in _candidates(text, rule):
         found = _result(text, m, problem, marked)
         if found is None:
@@ -367,7 +367,7 @@ def _first_result(text: str, rule: Rule, problem: str | None) -> Number | None:
     return aside[0] if aside is not None else None
 
 
-def _search(text: str, rules: tuple[Rule, ...], problem: str | None) -> Extraction | None:
+def _search(text: str, rules: tuple[Rule, ...], problem: str | None, boxed: bool = False) -> Extraction | None:
     for k, rule in enumerate(rules):
         if rule.hint and not _has_any(text, rule.hint):
             continue
@@ -375,11 +375,11 @@ def _search(text: str, rules: tuple[Rule, ...], problem: str | None) -> Extracti
             m = _last_boxed(text)
             if m is None:
                 continue
-            found = _search(braced(text, m.end()), rules[k + 1:], problem)
+            found = _search(braced(text, m.end()), rules[k + 1:], problem, boxed=True)
             if found is not None:
                 return Extraction(found.number, rule.name)
             continue
-        number = _first_result(text, rule, problem)
+        number = _first_result(text, rule, problem, boxed)
         if number is not None:
             return Extraction(number, rule.name)
     return None

@@ -46,7 +46,7 @@ def check_template(template: str) -> None:
 
 
 def _item_line(item: GoldItem, verdict: Verdict) -> str:
-    """One --items line; formatted by hand (json.dumps of a dict per item costs more than scoring)."""
+    """One --items line, as json.dumps would write it; by hand, several times cheaper per item."""
     strict = verdict.strict
     extracted = verdict.extracted
     return (f'{{"id": {_json_text(item.id if item.id is not None else f"line-{item.line}")}, '
