@@ -76,8 +76,12 @@ def parse_answer(answer: str) -> tuple[int, int]:
 
 def make_gold(answer: str, policy: str = "exact", family: str = "", style: str = "") -> Gold:
     """The Gold of an answer string under its policy; ``family`` and ``style`` set the form asked."""
+    if policy == "symbolic":  # symbolic hook: radicals, roots, polynomials, booleans, units (eval/symbolic.py)
+        from eval.symbolic import symbolic_gold
+
+        return symbolic_gold(answer, family, style)
     if policy not in ("exact", "sig40"):
-        raise GoldError(f"answer_policy {policy!r} is not one of exact, sig40")
+        raise GoldError(f"answer_policy {policy!r} is not one of exact, sig40, symbolic")
     p, q = parse_answer(answer)
     return Gold(answer.strip(), p, q, policy, family == "fraction", style == "reversed")
 

@@ -26,12 +26,13 @@ Two more rules decide between results on one line:
 
 * an aside in parentheses after a result is a check, not the answer:
   ``7.5 / 0.25 = 30 (since 0.25 × 30 = 7.5)`` → 30;
-* an exact value followed by ``≈`` is the answer, the approximation only restates it:
-  ``17/37 ≈ 0.459`` → 17/37 (unless 17/37 is the problem's own ``17 / 37``: then 0.459).
+* an exact fraction followed by ``≈`` is the answer, the decimal only restates it:
+  ``17/37 ≈ 0.459`` → 17/37 (unless 17/37 is the problem's own ``17 / 37``: then 0.459); a
+  decimal before ``≈`` is what was rounded (``3.323 ≈ 3.32`` → 3.32).
 
 So ``今年的销售额为 280 万元，增长率为 12%`` gives 280 for 去年销售额为 250 万元，今年销售额增加了 12%.
 Markers may be followed by a colon, ``约``, ``x =``, ``is`` and the like; a number glued after a
-Latin letter (``cm2``, ``x1``) or a unit's superscript (``391 cm²``) is not a number. Nothing is
+Latin letter (``cm2``, ``x1``) or a unit's superscript (``391 cm²``, not ``x²``) is not a number. Nothing is
 evaluated: numbers are matched with regular expressions and parsed into integers.
 """
 
@@ -133,7 +134,8 @@ RULES: tuple[Rule, ...] = (
 PATTERNS = RULES  # the name older callers import
 
 SUPERSCRIPT_RUN = re.compile("[⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-UNIT_POWER = re.compile("(?<=[A-Za-z])[⁰¹²³⁴⁵⁶⁷⁸⁹]+")  # cm², m³: a unit, not an exponent
+# cm², m³, ft²: a unit of length squared or cubed, not an exponent (x² stays x^2)
+UNIT_POWER = re.compile(r"(?<![A-Za-z])((?:[kcdmμ]?m|ft|in|yd|mi))[²³](?![A-Za-z0-9⁰¹²³⁴⁵⁶⁷⁸⁹])")
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
 # dashes that models and typesetters use for minus, and slashes for fractions
 CHARACTERS = str.maketrans({
@@ -163,7 +165,7 @@ def normalize(text: str) -> str:
         if not unicodedata.is_normalized("NFKC", text):
             if SUPERSCRIPT_RUN.search(text):
                 # NFKC would turn 10³ into 103 and cm² into cm2; keep an exponent, drop a unit's power
-                text = UNIT_POWER.sub("", text)
+                text = UNIT_POWER.sub(r"\1", text)
                 text = SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group().translate(SUPERSCRIPTS), text)
             text = unicodedata.normalize("NFKC", text)
         if SPECIAL_CHARACTERS.search(text):
@@ -319,9 +321,10 @@ def _result(text: str, m: re.Match, problem: str | None, marked: bool) -> tuple[
     while j >= 0 and text[j] in SPACE:
         j -= 1
     if j >= 0 and text[j] == "≈":
-        # an exact value before ≈ is the answer, its approximation only restates it
+        # an exact fraction before ≈ is the answer, its decimal only restates it (a decimal before
+        # ≈ is what was rounded: 3.323 ≈ 3.32)
         exact = NUMBER_AT_END.search(text, text.rfind("\n", 0, j) + 1, j)
-        if exact is not None:
+        if exact is not None and exact.group("fn") is not None:
             s, e = exact.span("num")
             exact_number = to_number(exact)
             if not _is_operand(text, s, e) and not (

@@ -76,29 +76,21 @@ def contest_resolver() -> Callable | None:
     return resolve
 
 
-class _Where:
-    """Where a row came from, for errors: file and line."""
-
-    __slots__ = ("line", "path")
-
-    def __init__(self, path: str, line: int) -> None:
-        self.path, self.line = path, line
-
-    def error(self, message: str, field: str | None = None) -> InputError:
-        return InputError(message, path=self.path, line=self.line, field=field)
+def _error(message: str, where: str, line: int, field: str | None = None) -> InputError:
+    return InputError(message, path=where, line=line, field=field)
 
 
-def _text_field(row: dict, name: str, where: _Where, required: bool = True) -> str | None:
+def _text_field(row: dict, name: str, line: int, where: str, required: bool = True) -> str | None:
     value = row.get(name)
     if type(value) is str:
         return value
     if value is None:
         if required:
-            raise where.error("missing", name)
+            raise _error("missing", where, line, name)
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("answer", "id"):
         return str(value)
-    raise where.error(f"must be a string, got {type(value).__name__}", name)
+    raise _error(f"must be a string, got {type(value).__name__}", where, line, name)
 
 
 def solution_number(solution: str) -> str | None:
@@ -111,27 +103,28 @@ def _strings(*candidates: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in candidates if c))
 
 
-def record_item(row: dict, where: _Where) -> GoldItem:
+def record_item(row: dict, line: int, where: str) -> GoldItem:
+    """A record with an exact ``answer`` (``where``: its file, for errors)."""
     get = row.get
     # the common case (every field a string) without a call per field
     answer, problem, family, style, lang, item_id = (get("answer"), get("problem"), get("type"), get("style"),
                                                      get("lang"), get("id"))
     if type(answer) is not str:
-        answer = _text_field(row, "answer", where)
+        answer = _text_field(row, "answer", line, where)
     if type(problem) is not str:
-        problem = _text_field(row, "problem", where)
+        problem = _text_field(row, "problem", line, where)
     if type(family) is not str:
-        family = _text_field(row, "type", where, required=False) or "unknown"
+        family = _text_field(row, "type", line, where, required=False) or "unknown"
     if type(style) is not str:
-        style = _text_field(row, "style", where, required=False) or ""
+        style = _text_field(row, "style", line, where, required=False) or ""
     if type(lang) is not str or not lang:
-        lang = _text_field(row, "lang", where, required=False) or language(problem)
+        lang = _text_field(row, "lang", line, where, required=False) or language(problem)
     if item_id is not None and type(item_id) is not str:
-        item_id = _text_field(row, "id", where, required=False)
+        item_id = _text_field(row, "id", line, where, required=False)
     try:
         gold = make_gold(answer, get("answer_policy") or "exact", family, style)
     except GoldError as exc:
-        raise where.error(str(exc), "answer_policy" if "answer_policy" in str(exc) else "answer") from None
+        raise _error(str(exc), where, line, "answer_policy" if "answer_policy" in str(exc) else "answer") from None
     solution = get("solution")
     shown = solution_number(solution) if type(solution) is str else None
     if gold.reversed:
@@ -140,28 +133,29 @@ def record_item(row: dict, where: _Where) -> GoldItem:
         strings = (answer,)
     else:
         strings = (answer, shown)
-    return GoldItem(item_id, where.line, family or "unknown", lang, problem, gold, strings,
+    return GoldItem(item_id, line, family or "unknown", lang, problem, gold, strings,
                     difficulty_bucket(get("difficulty")), "record")
 
 
-def contest_item(row: dict, where: _Where, resolve: Callable | None) -> GoldItem:
-    problem = _text_field(row, "problem", where)
-    solution = _text_field(row, "solution", where)
+def contest_item(row: dict, line: int, where: str, resolve: Callable | None) -> GoldItem:
+    """A contest ``{problem, solution}`` row, its exact answer re-derived from the problem."""
+    problem = _text_field(row, "problem", line, where)
+    solution = _text_field(row, "solution", line, where)
     if resolve is None:
-        raise where.error(
+        raise _error(
             "a contest-format row (problem, solution) needs curricula.contest to re-derive its exact "
             "answer, and that module is not installed; score against records with an 'answer' field "
-            "(datagen make, curriculum heldout) instead"
+            "(datagen make, curriculum heldout) instead", where, line,
         )
     shown = solution_number(solution)
     resolved = resolve(problem)
-    item_id = _text_field(row, "id", where, required=False)
+    item_id = _text_field(row, "id", line, where, required=False)
     if resolved is not None:
         try:
             gold = make_gold(resolved.answer, resolved.answer_policy, resolved.type)
         except GoldError as exc:
-            raise where.error(f"re-derived answer: {exc}", "problem") from None
-        return GoldItem(item_id, where.line, resolved.type, language(problem), problem, gold,
+            raise _error(f"re-derived answer: {exc}", where, line, "problem") from None
+        return GoldItem(item_id, line, resolved.type, language(problem), problem, gold,
                         _strings(shown, resolved.answer), source="contest")
     boxed = boxed_content(solution)
     number = parse_number(boxed) if boxed is not None else None
@@ -170,17 +164,17 @@ def contest_item(row: dict, where: _Where, resolve: Callable | None) -> GoldItem
         gold = make_gold(f"{number.numerator}/{number.denominator}")
     family = "competition" if boxed is not None else "unresolved"
     strings = _strings(boxed.strip() if boxed else None, shown)
-    return GoldItem(item_id, where.line, family, language(problem), problem, gold, strings,
+    return GoldItem(item_id, line, family, language(problem), problem, gold, strings,
                     source="solution" if gold else "unjudged")
 
 
-def gold_item(row: dict, where: _Where, resolve: Callable | None) -> GoldItem:
+def gold_item(row: dict, line: int, where: str, resolve: Callable | None) -> GoldItem:
     if "answer" in row:
-        return record_item(row, where)
+        return record_item(row, line, where)
     if "problem" in row and "solution" in row:
-        return contest_item(row, where, resolve)
-    raise where.error("neither a record (field 'answer' is missing) nor a contest row "
-                      "(fields 'problem' and 'solution')")
+        return contest_item(row, line, where, resolve)
+    raise _error("neither a record (field 'answer' is missing) nor a contest row "
+                 "(fields 'problem' and 'solution')", where, line)
 
 
 def gold_from_rows(rows: Iterable[tuple[int, dict]], name: str = "<gold>") -> GoldSet:
@@ -193,7 +187,7 @@ def gold_from_rows(rows: Iterable[tuple[int, dict]], name: str = "<gold>") -> Go
             raise InputError(f"expected a JSON object, got {type(row).__name__}", path=name, line=line)
         if not looked_up and "answer" not in row:
             resolve, looked_up = contest_resolver(), True
-        items.append(gold_item(row, _Where(name, line), resolve))
+        items.append(gold_item(row, line, name, resolve))
     if not items:
         raise InputError("has no items", path=name)
     counts: dict[str, int] = {}

@@ -104,6 +104,10 @@ def cut_continuation(text: str) -> str:
 def score_output(output: str, item: GoldItem, template: str = "auto") -> Verdict:
     """One output's verdict: echo removed, answer turn kept, answer extracted and judged."""
     text = remove_echo(output, item.problem, template)
+    if item.gold is not None and item.gold.policy == "symbolic":  # symbolic hook: eval/symbolic.py
+        from eval.symbolic import score_symbolic
+
+        return score_symbolic(text, item)
     found = extract(cut_continuation(text), item.problem)
     soft = lenient(text, item.strings)
     if item.gold is None:

@@ -109,6 +109,8 @@ def test_absurd_numbers_are_refused_not_computed():
 
 def test_normalize_keeps_exponents_and_minus():
     assert normalize("10³") == "10^3"
+    assert normalize("2x² + 5x") == "2x^2 + 5x"  # a variable's power stays an exponent
+    assert normalize("391 cm², 5 m³, 2 km²") == "391 cm, 5 m, 2 km"  # a unit's power does not
     assert normalize("−５") == "-5"
     assert normalize("\\frac{3}{4}") == "3/4"
 

@@ -360,6 +360,7 @@ def test_restated_operands_never_count(output, problem, answer, family):
 @pytest.mark.parametrize("output, expected", [
     ("10 / 3 = 10/3", "10/3"),  # an exact fraction stated as the result
     ("结果为 10/3", "10/3"),
+    ("$\\boxed{10/3}$", "10/3"),  # \boxed{} states its content as the result
     ("10 / 3 = 20/6", "20/6"),  # equal value; only fraction problems ask for the reduced form
     ("10 / 3 = 3.33", "3.33"),
     ("10 / 3 ≈ 3.333", "3.333"),  # the problem's own 10 / 3 before ≈ is not the answer
@@ -384,6 +385,8 @@ def test_a_superscript_unit_is_not_an_exponent(output):
     ("17/37 ≈ 0.459", "将分数 34/74 进行简化。", "17/37", "fraction", "17/37"),
     # ... unless it is the problem's own a / b, then the approximation is
     ("17/37 ≈ 0.459", "计算 17 / 37 等于多少？", "17/37", "div", "0.459"),
+    # a decimal before ≈ is what was rounded
+    ("3.323 = 3.32 + 0.003\n0.003 < 0.005\n3.323 ≈ 3.32", "把 3.323 四舍五入到百分位。", "3.32", "add", "3.32"),
     # the last relation wins over earlier steps, an operand of the next step is not a result
     ("(6 + 2 + 4) / 3 = 12 / 3 = 4\nThe mean is 4", "Calculate the average of [6, 2, 4].", "4", "mean", "4"),
     ("5 + 0 = 5", "计算 5 + 0 等于多少？", "5", "add", "5"),  # equal to an operand, still the result
