@@ -75,7 +75,6 @@ def parse_answer(answer: str) -> tuple[int, int]:
 
 
 def make_gold(answer: str, policy: str = "exact", family: str = "", style: str = "") -> Gold:
-    """The Gold of an answer string under its policy; ``family`` and ``style`` set the form asked."""
     if policy == "symbolic":  # symbolic hook: radicals, roots, polynomials, booleans, units (eval/symbolic.py)
         from eval.symbolic import symbolic_gold
 
