@@ -128,7 +128,7 @@ RULES: tuple[Rule, ...] = (
     Rule("boxed", None, ("boxed",), region=True),
     # (a lookahead on the first characters lets the regex engine skip the rest of the text fast)
     Rule("answer", re.compile(r"(?=[案rR])(?:案答|(?i:\b(?:rewsna\s+lanif|rewsna)\b))"), ("答案", "nswer", "NSWER")),
-    Rule("relation", re.compile(r"(?=[为是=≈果于a-zA-Z])(?:[为是=≈]|果结|于等|(?i:\b(?:ot\s+lauqe|s?lauqe|si)\b))")),
+    Rule("relation", re.compile(r"(?=[为是=≈果于sSlLoO])(?:[为是=≈]|果结|于等|(?i:\b(?:ot\s+lauqe|s?lauqe|si)\b))")),
     Rule("last_number", None),
 )
 PATTERNS = RULES  # the name older callers import
@@ -136,13 +136,14 @@ PATTERNS = RULES  # the name older callers import
 SUPERSCRIPT_RUN = re.compile("[⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
 # cm², m³, ft²: a unit of length squared or cubed, not an exponent (x² stays x^2)
 UNIT_POWER = re.compile(r"(?<![A-Za-z])((?:[kcdmμ]?m|ft|in|yd|mi))[²³](?![A-Za-z0-9⁰¹²³⁴⁵⁶⁷⁸⁹])")
-SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
+SUPERSCRIPT_CHARACTERS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻"
+SUPERSCRIPTS = str.maketrans(SUPERSCRIPT_CHARACTERS, "0123456789+-")
 # dashes that models and typesetters use for minus, and slashes for fractions
 CHARACTERS = str.maketrans({
     "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\ufe63": "-",
     "\u2044": "/", "\u2215": "/",
 })
-SPECIAL_CHARACTERS = re.compile("[\u2212\u2010-\u2013\ufe63\u2044\u2215]")
+SPECIAL_CHARACTERS = "\u2212\u2010\u2011\u2012\u2013\ufe63\u2044\u2215"  # the keys of CHARACTERS
 NEGATIVE_WORD = re.compile(r"负(?=\s*[0-9])")
 LATEX_SUBS: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"(-?)\\[dt]?frac\s*\{\s*(-?)\s*([0-9]+)\s*\}\s*\{\s*([0-9]+)\s*\}"), r"\1\2\3/\4"),
@@ -159,16 +160,24 @@ LATEX_SUBS: tuple[tuple[re.Pattern, str], ...] = (
 )
 
 
+def _holds_any(text: str, characters: str) -> bool:
+    """A few ``in`` tests: far cheaper than a regex character class over Chinese (UCS-2) text."""
+    for ch in characters:
+        if ch in text:
+            return True
+    return False
+
+
 def normalize(text: str) -> str:
     """NFKC, unicode minus and fraction slash, superscript exponents, common LaTeX."""
     if not text.isascii():
         if not unicodedata.is_normalized("NFKC", text):
-            if SUPERSCRIPT_RUN.search(text):
+            if _holds_any(text, SUPERSCRIPT_CHARACTERS):
                 # NFKC would turn 10³ into 103 and cm² into cm2; keep an exponent, drop a unit's power
                 text = UNIT_POWER.sub(r"\1", text)
                 text = SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group().translate(SUPERSCRIPTS), text)
             text = unicodedata.normalize("NFKC", text)
-        if SPECIAL_CHARACTERS.search(text):
+        if _holds_any(text, SPECIAL_CHARACTERS):
             text = text.translate(CHARACTERS)
         if "负" in text:
             text = NEGATIVE_WORD.sub("-", text)
@@ -298,10 +307,6 @@ def _is_given(text: str, m: re.Match, number: Number, problem_givens: Givens) ->
     return False
 
 
-def _in_parentheses(text: str, line_start: int, start: int) -> bool:
-    return text.rfind("(", line_start, start) > text.rfind(")", line_start, start)
-
-
 def _result(text: str, m: re.Match, problem: str | None, marked: bool) -> tuple[Number, int] | None:
     """(Number, start) if the number matched by ``m`` is a result (see the module docstring).
 
@@ -362,7 +367,7 @@ def _first_result(text: str, rule: Rule, problem: str | None, boxed: bool = Fals
         line_start = text.rfind("\n", 0, start) + 1
         if aside is not None and line_start != aside_line:
             return aside[0]
-        if _in_parentheses(text, line_start, start):
+        if text.rfind("(", line_start, start) > text.rfind(")", line_start, start):  # in parentheses
             if aside is None:
                 aside, aside_line = found, line_start
             continue
@@ -372,8 +377,12 @@ def _first_result(text: str, rule: Rule, problem: str | None, boxed: bool = Fals
 
 def _search(text: str, rules: tuple[Rule, ...], problem: str | None, boxed: bool = False) -> Extraction | None:
     for k, rule in enumerate(rules):
-        if rule.hint and not _has_any(text, rule.hint):
-            continue
+        if rule.hint:
+            for word in rule.hint:
+                if word in text:
+                    break
+            else:
+                continue
         if rule.region:
             m = _last_boxed(text)
             if m is None:
@@ -386,13 +395,6 @@ def _search(text: str, rules: tuple[Rule, ...], problem: str | None, boxed: bool
         if number is not None:
             return Extraction(number, rule.name)
     return None
-
-
-def _has_any(text: str, words: tuple[str, ...]) -> bool:
-    for word in words:
-        if word in text:
-            return True
-    return False
 
 
 def _last_boxed(text: str) -> re.Match | None:
@@ -424,9 +426,14 @@ def boxed_content(text: str) -> str | None:
 
 def last_number_text(text: str) -> str | None:
     """The last number in ``text`` as written, with no markers and no normalisation (fast)."""
+    # a number never holds = ≈ or a colon: the last one is after the last of them, if any is
+    cut = max(text.rfind("="), text.rfind("≈"), text.rfind(":"), text.rfind("："))
     found = None
-    for found in NUMBER_RE.finditer(text):
+    for found in NUMBER_RE.finditer(text, cut + 1):
         pass
+    if found is None and cut >= 0:
+        for found in NUMBER_RE.finditer(text):
+            pass
     return found.group("num") if found is not None else None
 
 

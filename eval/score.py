@@ -7,19 +7,10 @@ templates ``export`` used, so what is judged is only what the model added.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import NamedTuple
 
-from curricula.templates import (
-    ALPACA_HEAD,
-    TEMPLATES,
-    VICUNA_ROLES,
-    VICUNA_SYSTEM,
-    ZH_PREFIX,
-    human_turn,
-    inference_prompt,
-)
-from eval.compare import Gold, judge, lenient, unreverse
+from curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX
+from eval.compare import Gold, judge, unreverse
 from eval.extract import extract, parse_number
 
 # where a prompt begins: an unstripped echo starts with one, a continuation (next turn) at one
@@ -32,6 +23,7 @@ PROMPT_STARTS = (
 )
 END_TOKENS = ("</s>", "<|end_of_text|>", "<|eot_id|>", "<|im_end|>")
 STOP = re.compile("|".join(re.escape(s) for s in PROMPT_STARTS + END_TOKENS))
+STOP_HINTS = ("<", "#", "USER:", "Below", "A chat", "LoRA")  # each STOP string holds one: a cheap pre-check
 # the end of a prompt: "### Response:" and/or "ASSISTANT:" (the vicuna rendering of Alpaca has both)
 RESPONSE = re.compile(r"(?:\s*(?:### Response:|" + re.escape(f"{VICUNA_ROLES[1]}:") + "))+")
 
@@ -56,33 +48,50 @@ class Verdict(NamedTuple):
     extracted: str | None
 
 
-@lru_cache(maxsize=8192)
-def _echoes(problem: str) -> dict[str, tuple[str, str]]:
-    """Each template's (inference prompt, human turn) for ``problem`` (cached: built once per item)."""
-    return {name: (inference_prompt(name, problem), human_turn(name, problem)) for name in TEMPLATES}
+PROMPT_HEAD = f"{VICUNA_SYSTEM} {VICUNA_ROLES[0]}: "  # inference_prompt() = PROMPT_HEAD + human turn + PROMPT_TAIL
+PROMPT_TAIL = f" {VICUNA_ROLES[1]}:"
 
 
-def _strip(prompt: str, human: str, problem: str, output: str) -> str:
-    """``curricula.templates.strip_echo`` with the template's strings given."""
-    for prefix in (prompt, human, problem):
-        if output.startswith(prefix):
-            return output[len(prefix):]
-        if prefix != problem:
-            at = output.find(prefix)
-            if at != -1:
-                return output[at + len(prefix):]
-    return output
+def _echo_end(output: str, problem: str, head: str, tail: str, found: list[int]) -> int:
+    """Where ``strip_echo`` would cut ``output`` for one template (``found``: where the problem is).
+
+    The first inference prompt, else the first human turn (head + problem + tail), else a leading
+    problem; every one of them holds the problem, so only the places it occurs are checked.
+    """
+    n, h, t = len(problem), len(head), len(tail)
+    for q in found:
+        start, end = q - h - len(PROMPT_HEAD), q + n + t
+        if (start >= 0 and output.startswith(head, q - h) and output.startswith(tail, q + n)
+                and output.startswith(PROMPT_HEAD, start) and output.startswith(PROMPT_TAIL, end)):
+            return end + len(PROMPT_TAIL)
+    if h or t:  # the raw template's human turn is the problem itself: only a leading one is cut
+        for q in found:
+            if q >= h and output.startswith(head, q - h) and output.startswith(tail, q + n):
+                return q + n + t
+    return n if found[0] == 0 else 0
 
 
 def remove_echo(output: str, problem: str, template: str = "auto") -> str:
-    """``output`` without the echoed prompt; any further copy of the problem is blanked too."""
-    if not problem or problem not in output:
+    """``output`` without the echoed prompt; any further copy of the problem is blanked too.
+
+    The cut is ``curricula.templates.strip_echo``'s (under ``auto``, the template that removes
+    most), found without building the prompts.
+    """
+    if not problem:
         return output
-    echoes = _echoes(problem)
+    at = output.find(problem)
+    if at == -1:
+        return output
+    found = []
+    while at != -1:
+        found.append(at)
+        at = output.find(problem, at + 1)
     if template == "auto":
-        rest = min((_strip(prompt, human, problem, output) for prompt, human in echoes.values()), key=len)
+        end = max(_echo_end(output, problem, t.head, t.tail, found) for t in TEMPLATES.values())
     else:
-        rest = _strip(*echoes[template], problem, output)
+        t = TEMPLATES[template]
+        end = _echo_end(output, problem, t.head, t.tail, found)
+    rest = output[end:]
     if problem in rest:
         # the model repeated the question: its numbers are operands, not answers
         rest = rest.replace(problem, "\n")
@@ -92,6 +101,11 @@ def remove_echo(output: str, problem: str, template: str = "auto") -> str:
 def cut_continuation(text: str) -> str:
     """Keep the answer turn only: skip an unstripped prompt, stop where a new turn starts."""
     head = text.lstrip()
+    for hint in STOP_HINTS:
+        if hint in head:
+            break
+    else:
+        return head
     if STOP.match(head):
         response = RESPONSE.search(head)
         if response is None:
@@ -109,7 +123,11 @@ def score_output(output: str, item: GoldItem, template: str = "auto") -> Verdict
 
         return score_symbolic(text, item)
     found = extract(cut_continuation(text), item.problem)
-    soft = lenient(text, item.strings)
+    soft = False
+    for string in item.strings:  # lenient(), inline: this runs once per prediction
+        if string and string in text:
+            soft = True
+            break
     if item.gold is None:
         return Verdict(None, soft, found.text if found else None)
     if found is None:

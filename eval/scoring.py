@@ -65,13 +65,17 @@ def score_outputs(gold: GoldSet, outputs: Sequence[str | None], template: str = 
     if len(outputs) != len(gold.items):
         raise UsageError(f"{len(outputs):,} outputs for {len(gold.items):,} gold items")
     board = Scoreboard()
-    add = board.add
+    counts = board.counts  # Scoreboard.add, inline: this runs once per prediction
     scored = 0
     for k, (item, output) in enumerate(zip(gold.items, outputs), 1):
         if output is None:
             continue
         verdict = score_output(output, item, template)
-        add(item.type, item.lang, item.bucket, verdict.strict, verdict.lenient, verdict.extracted is not None)
+        if verdict.strict is None:
+            board.unjudged += 1
+        else:
+            counts[(item.type, item.lang, item.bucket, verdict.strict, verdict.lenient,
+                    verdict.extracted is not None)] += 1
         scored += 1
         if items is not None:
             items.write(_item_line(item, verdict))

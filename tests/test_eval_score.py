@@ -70,6 +70,12 @@ def test_echoed_problem_numbers_never_count():
     assert score_output("What is 7 + 1? 8", gold).strict is True
 
 
+def test_every_stop_string_holds_a_hint():
+    from eval.score import END_TOKENS, PROMPT_STARTS, STOP_HINTS
+
+    assert all(any(hint in stop for hint in STOP_HINTS) for stop in PROMPT_STARTS + END_TOKENS)
+
+
 def test_the_next_turn_is_cut_off():
     assert cut_continuation("1835.05</s>USER: 计算 1 + 2 ASSISTANT: 3") == "1835.05"
     assert cut_continuation("= 12\n\n### Instruction:\n计算 1 + 2\n\n### Response: 3") == "= 12\n\n"
@@ -528,3 +534,24 @@ def test_npy_without_numpy_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "numpy", None)
     with pytest.raises(DatagenError, match=r"needs numpy, which is not installed; pip install '\.\[data\]'"):
         read_predictions(path, allow_pickle=True)
+
+
+def test_echo_removal_cuts_where_strip_echo_does():
+    import random
+
+    from curricula.templates import TEMPLATES, human_turn, strip_echo
+
+    def by_strip_echo(output: str, problem: str, template: str) -> str:
+        names = TEMPLATES if template == "auto" else (template,)
+        rest = min((strip_echo(name, problem, output) for name in names), key=len)
+        return rest.replace(problem, "\n") if problem in rest else rest
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        problem = rng.choice(["计算 1 + 2 等于多少？", "What is 7 + 1?", "aa", "将分数 14/58 进行简化。"])
+        pieces = [problem, " 42", "\n答案：3", "aaa", "</s>", "USER: "]
+        for name in TEMPLATES:
+            pieces += [inference_prompt(name, problem), human_turn(name, problem)]
+        output = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 4)))
+        for template in ("auto", *TEMPLATES):
+            assert remove_echo(output, problem, template) == by_strip_echo(output, problem, template), output
