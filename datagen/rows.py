@@ -15,13 +15,15 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterator, Literal
+from typing import IO, Callable, Iterator, Literal, NamedTuple
 
 from datagen.errors import InputError
 
 Policy = Literal["collect", "stop"]
 POLICIES = ("collect", "stop")
 BLOCK = 1 << 20
+_SCAN = json.JSONDecoder().scan_once  # what json.loads runs, without its per-call wrapper
+_SCAN = json.JSONDecoder().scan_once  # what json.loads runs, without its per-call wrapper
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ class Reject:
         return InputError(self.reason, path=self.path, line=self.line, field=self.field)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """A good row: its 1-based line and its object (a tuple: one is made per row, so cheap)."""
+
     line: int
     data: dict
 
@@ -303,18 +306,47 @@ class RowReader:
         rest = b""
         block = first
         while block:
-            lines = (rest + block).split(b"\n")
-            rest = lines.pop()
+            data = rest + block
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            try:
+                # the common case: a block of valid UTF-8 decoded at once, not line by line
+                lines = data[:cut].decode("utf-8").split("\n")
+                parse = self._text_line
+            except UnicodeDecodeError:
+                lines = data[:cut].split(b"\n")
+                parse = self._line
+            lines.pop()  # the block ends with a line end: the last piece is empty
             for raw in lines:
                 number += 1
-                row = self._keep(parse_line(self.name, number, raw, self.check))
+                row = parse(number, raw)
                 if row is not None:
                     yield row
             block = self._read(handle)
         if rest:
-            row = self._keep(parse_line(self.name, number + 1, rest, self.check))
+            row = self._line(number + 1, rest)
             if row is not None:
                 yield row
+
+    def _text_line(self, number: int, text: str) -> Row | None:
+        """One decoded line; the JSON scanner is called directly, json.loads only to explain a failure."""
+        text = text.removesuffix("\r")
+        try:
+            data, end = _SCAN(text, 0)
+            if end != len(text) and not text[end:].isspace():
+                raise ValueError
+        except (StopIteration, ValueError):
+            if not text or text.isspace():
+                self.blank += 1
+                return None
+            return self._line(number, text.encode("utf-8"))
+        if type(data) is dict and self.check is None:
+            self.rows += 1
+            return Row(number, data)
+        return self._accept(number, data, text)
+
+    def _line(self, number: int, raw: bytes) -> Row | None:
+        return self._keep(parse_line(self.name, number, raw, self.check))
 
     def _list(self, first: bytes, handle) -> Iterator[Row]:
         """Parse ``[item, item, ...]`` incrementally; a syntax error stops (the rest is unreadable)."""

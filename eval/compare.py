@@ -1,23 +1,26 @@
 """Judge an extracted number against an exact gold answer (strict), and the contest's lenient check.
 
-Strict rules, in order:
+The entry point is ``judge(candidate, gold) -> bool``: ``candidate`` is what ``eval.extract`` found
+(a ``Number``, or None), ``gold`` is ``make_gold(answer, policy, family, style)``. Strict rules:
 
+* nothing extracted, or ``x/0``, is wrong; zero never matches a nonzero gold (``0.00`` is not an
+  answer to 0.0012, however the tolerance below would read it);
 * ``fraction`` problems: the prediction is the reduced fraction, exactly (an integer when the
-  reduced denominator is 1);
+  reduced denominator is 1); ``18/80`` and ``0.225`` for 9/40 are wrong;
 * an exact value with at most 4 decimals: the prediction's value equals it exactly, whatever
-  the formatting (``1835.050``, ``1,835.05``, ``1.83505e3`` all equal 1835.05);
-* otherwise (more decimals, non-terminating, or an irrational root stored to 40 digits): the
-  prediction shows at least 2 decimals (at least 4 significant digits in scientific notation)
-  and differs from the exact value by less than one unit of its last shown digit, so both
-  rounding and truncation count.  An exact fraction of equal value also counts, and a
-  prediction of zero never matches a nonzero value (``0.00`` is not an answer to 0.0012).
+  the formatting (``1835.050``, ``1,835.05``, ``1.83505e3`` and ``36701/20`` all equal 1835.05);
+* otherwise (more decimals, non-terminating like 10/3, or an irrational root stored to 40 digits):
+  an exact fraction of equal value is right (``10/3``, ``20/6``), and a decimal must show at
+  least 2 decimals (at least 4 significant digits in scientific notation) and differ from the
+  exact value by less than one unit of its last shown digit, so both rounding and truncation
+  count (``3.33``, ``3.334``, ``3.3333``; not ``3.3`` or ``3.35``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from datagen.numbers import reverse_digits as unreverse  # noqa: F401  (its own inverse)
 from eval.extract import Number
@@ -29,8 +32,7 @@ class GoldError(ValueError):
     """A gold answer that is not an exact number; the message names the value."""
 
 
-@dataclass(frozen=True, slots=True)
-class Gold:
+class Gold(NamedTuple):
     """An exact answer: value = numerator / denominator, reduced, denominator > 0."""
 
     answer: str
@@ -109,8 +111,10 @@ def within_last_digit(pred: Number, gold: Gold) -> bool:
 
 
 def judge(pred: Number | None, gold: Gold) -> bool:
-    """The strict verdict (see the module docstring)."""
+    """The strict verdict of ``pred`` against ``gold`` (the rules are in the module docstring)."""
     if pred is None or pred.denominator == 0:
+        return False
+    if pred.numerator == 0 and gold.numerator != 0:
         return False
     if gold.fraction:
         # as written: 18/80 and 0.225 have the value of 9/40 but are not the reduced fraction
@@ -122,11 +126,12 @@ def judge(pred: Number | None, gold: Gold) -> bool:
         return equal(pred, gold)
     if not shows_enough(pred):
         return False
-    if pred.numerator == 0 and gold.numerator != 0:
-        return False
     return within_last_digit(pred, gold)
 
 
 def lenient(text: str, strings: tuple[str, ...]) -> bool:
     """The contest-compatible check: a gold number string appears verbatim in the output."""
-    return any(s in text for s in strings if s)
+    for s in strings:
+        if s and s in text:
+            return True
+    return False

@@ -5,20 +5,24 @@ contest-format row (``{"problem", "solution"}``, like ``train.json``) has only a
 solution, so its exact answer is re-derived from the problem text by ``curricula.contest``,
 as the audit does.  A row that cannot be re-derived is judged by the number in its solution's
 ``\\boxed{}`` when that is exactly one number, and otherwise left unjudged (counted, reported).
+
+Gold is read with ``datagen.rows.RowReader`` under the ``stop`` policy: a score against a
+partly unreadable gold would be a wrong number, so the first bad row stops the run with its
+file, line and field. A UTF-8 BOM, CRLF line ends, blank lines and a JSON list are accepted.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datagen.cli import UsageError
+from datagen.errors import InputError
+from datagen.rows import RowReader
 from eval.compare import GoldError, make_gold, unreverse
 from eval.extract import boxed_content, last_number_text, parse_number
-from eval.predictions import json_lines
 from eval.score import GoldItem
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -72,19 +76,21 @@ def contest_resolver() -> Callable | None:
     return resolve
 
 
-def _text_field(row: dict, name: str, where: str, required: bool = True) -> str | None:
+def _error(message: str, where: str, line: int, field: str | None = None) -> InputError:
+    return InputError(message, path=where, line=line, field=field)
+
+
+def _text_field(row: dict, name: str, line: int, where: str, required: bool = True) -> str | None:
     value = row.get(name)
     if type(value) is str:
         return value
     if value is None:
         if required:
-            raise UsageError(f"{where}: field {name!r} is missing")
+            raise _error("missing", where, line, name)
         return None
-    if not isinstance(value, str):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("answer", "id"):
-            return str(value)
-        raise UsageError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
-    return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name in ("answer", "id"):
+        return str(value)
+    raise _error(f"must be a string, got {type(value).__name__}", where, line, name)
 
 
 def solution_number(solution: str) -> str | None:
@@ -98,49 +104,57 @@ def _strings(*candidates: str | None) -> tuple[str, ...]:
 
 
 def record_item(row: dict, line: int, where: str) -> GoldItem:
-    answer = _text_field(row, "answer", where)
-    problem = _text_field(row, "problem", where)
-    family = _text_field(row, "type", where, required=False) or "unknown"
-    style = _text_field(row, "style", where, required=False) or ""
-    policy = row.get("answer_policy") or "exact"
+    """A record with an exact ``answer`` (``where``: its file, for errors)."""
+    get = row.get
+    # the common case (every field a string) without a call per field
+    answer, problem, family, style, lang, item_id = (get("answer"), get("problem"), get("type"), get("style"),
+                                                     get("lang"), get("id"))
+    if type(answer) is not str:
+        answer = _text_field(row, "answer", line, where)
+    if type(problem) is not str:
+        problem = _text_field(row, "problem", line, where)
+    if type(family) is not str:
+        family = _text_field(row, "type", line, where, required=False) or "unknown"
+    if type(style) is not str:
+        style = _text_field(row, "style", line, where, required=False) or ""
+    if type(lang) is not str or not lang:
+        lang = _text_field(row, "lang", line, where, required=False) or language(problem)
+    if item_id is not None and type(item_id) is not str:
+        item_id = _text_field(row, "id", line, where, required=False)
     try:
-        gold = make_gold(answer, policy, family, style)
+        gold = make_gold(answer, get("answer_policy") or "exact", family, style)
     except GoldError as exc:
-        name = "answer_policy" if "answer_policy" in str(exc) else "answer"
-        raise UsageError(f"{where}: field {name!r}: {exc}") from None
-    solution = row.get("solution")
-    shown = solution_number(solution) if isinstance(solution, str) else None
-    strings = _strings(answer, shown, unreverse(answer) if gold.reversed else None)
-    return GoldItem(
-        id=_text_field(row, "id", where, required=False),
-        line=line,
-        type=family,
-        lang=_text_field(row, "lang", where, required=False) or language(problem),
-        problem=problem,
-        gold=gold,
-        strings=strings,
-        bucket=difficulty_bucket(row.get("difficulty")),
-        source="record",
-    )
+        raise _error(str(exc), where, line, "answer_policy" if "answer_policy" in str(exc) else "answer") from None
+    solution = get("solution")
+    shown = solution_number(solution) if type(solution) is str else None
+    if gold.reversed:
+        strings = _strings(answer, shown, unreverse(answer))
+    elif shown is None or shown == answer:
+        strings = (answer,)
+    else:
+        strings = (answer, shown)
+    return GoldItem(item_id, line, family or "unknown", lang, problem, gold, strings,
+                    difficulty_bucket(get("difficulty")), "record")
 
 
 def contest_item(row: dict, line: int, where: str, resolve: Callable | None) -> GoldItem:
-    problem = _text_field(row, "problem", where)
-    solution = _text_field(row, "solution", where)
+    """A contest ``{problem, solution}`` row, its exact answer re-derived from the problem."""
+    problem = _text_field(row, "problem", line, where)
+    solution = _text_field(row, "solution", line, where)
     if resolve is None:
-        raise UsageError(
-            f"{where}: a contest-format row (problem, solution) needs curricula.contest to re-derive "
-            "its exact answer, and that module is not installed; score against records with an "
-            "'answer' field (datagen make, curriculum heldout) instead"
+        raise _error(
+            "a contest-format row (problem, solution) needs curricula.contest to re-derive its exact "
+            "answer, and that module is not installed; score against records with an 'answer' field "
+            "(datagen make, curriculum heldout) instead", where, line,
         )
     shown = solution_number(solution)
     resolved = resolve(problem)
-    item_id = _text_field(row, "id", where, required=False)
+    item_id = _text_field(row, "id", line, where, required=False)
     if resolved is not None:
         try:
             gold = make_gold(resolved.answer, resolved.answer_policy, resolved.type)
         except GoldError as exc:
-            raise UsageError(f"{where}: re-derived answer for field 'problem': {exc}") from None
+            raise _error(f"re-derived answer: {exc}", where, line, "problem") from None
         return GoldItem(item_id, line, resolved.type, language(problem), problem, gold,
                         _strings(shown, resolved.answer), source="contest")
     boxed = boxed_content(solution)
@@ -154,35 +168,40 @@ def contest_item(row: dict, line: int, where: str, resolve: Callable | None) -> 
                     source="solution" if gold else "unjudged")
 
 
-def gold_item(row, line: int, where: str, resolve: Callable | None) -> GoldItem:
-    if not isinstance(row, dict):
-        raise UsageError(f"{where}: expected a JSON object, got {type(row).__name__}")
+def gold_item(row: dict, line: int, where: str, resolve: Callable | None) -> GoldItem:
     if "answer" in row:
         return record_item(row, line, where)
     if "problem" in row and "solution" in row:
         return contest_item(row, line, where, resolve)
-    raise UsageError(f"{where}: neither a record (field 'answer' is missing) nor a contest row "
-                     "(fields 'problem' and 'solution')")
+    raise _error("neither a record (field 'answer' is missing) nor a contest row "
+                 "(fields 'problem' and 'solution')", where, line)
 
 
-def read_gold(path: str | Path) -> GoldSet:
-    """Every non-blank line of a JSON Lines gold file, in order."""
-    path = Path(path)
+def gold_from_rows(rows: Iterable[tuple[int, dict]], name: str = "<gold>") -> GoldSet:
+    """A GoldSet from (line, row) pairs: records and contest rows, in order."""
     items: list[GoldItem] = []
     resolve: Callable | None = None
     looked_up = False
-    try:
-        for line_no, where, row in json_lines(path):
-            if not looked_up and isinstance(row, dict) and "answer" not in row:
-                resolve, looked_up = contest_resolver(), True
-            items.append(gold_item(row, line_no, where, resolve))
-    except OSError as exc:
-        raise UsageError(f"--gold: cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"--gold: {path} is not UTF-8 text") from None
+    for line, row in rows:
+        if not isinstance(row, dict):
+            raise InputError(f"expected a JSON object, got {type(row).__name__}", path=name, line=line)
+        if not looked_up and "answer" not in row:
+            resolve, looked_up = contest_resolver(), True
+        items.append(gold_item(row, line, name, resolve))
     if not items:
-        raise UsageError(f"--gold: {path} has no items")
+        raise InputError("has no items", path=name)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.source] = counts.get(item.source, 0) + 1
-    return GoldSet(str(path), items, counts)
+    return GoldSet(name, items, counts)
+
+
+def gold_from_records(records: Iterable[dict], name: str = "<gold>") -> GoldSet:
+    """A GoldSet from rows in memory (row k is "line" k), e.g. a proxy run's held-out records."""
+    return gold_from_rows(enumerate(records, 1), name)
+
+
+def read_gold(path: str | Path) -> GoldSet:
+    """Every non-blank row of a JSON Lines (or JSON list) gold file, in order; stops at a bad row."""
+    reader = RowReader(path, policy="stop", allow_empty=False)
+    return gold_from_rows(((row.line, row.data) for row in reader), str(path))

@@ -61,11 +61,21 @@ def build_report(ratio: dict, accuracy: float, metric: str, score: dict | None =
             report["score_lenient"] = contest_score(ratio["ratio"], score["lenient"])
         report["by_type"] = score.get("by_type") or {}
     if squad:
-        retention = squad.get("retention") or {}
+        gate = squad.get("gate") or {}
         report["squad"] = squad
-        report["retention_pass"] = retention.get("pass")
+        report["retention_pass"] = gate.get("pass")
     report["valid"] = report.get("retention_pass") is not False
     return report
+
+
+def gate_caption(report: dict) -> str | None:
+    """One line with the SQuAD gate's verdict, for the chart; None without a SQuAD result."""
+    gate = (report.get("squad") or {}).get("gate")
+    if not gate:
+        return None
+    verdict = "PASS" if gate.get("pass") else "FAIL (the entry would not count)"
+    return (f"SQuAD retention gate ({gate.get('metric', 'mindformers')}): {verdict} — "
+            f"F1 {gate['f1']:.3f} (gate {gate['f1_gate']:.3f}), EM {gate['em']:.3f} (gate {gate['em_gate']:.3f})")
 
 
 def markdown(report: dict) -> str:
@@ -83,14 +93,22 @@ def markdown(report: dict) -> str:
         lines.append(f"| score with the lenient accuracy | {report['score_lenient']:.4f} |")
     squad = report.get("squad")
     if squad:
-        r = squad.get("retention") or {}
-        if r:
-            verdict = "pass" if r.get("pass") else "**FAIL** (the entry would not count)"
-            lines.append(f"| SQuAD F1 ({squad.get('retention_metric', 'official')}) | {r['f1']:.3f} "
-                         f"(gate {r['f1_gate']:.3f}, margin {r['f1_margin']:+.3f}) |")
-            lines.append(f"| SQuAD EM | {r['em']:.3f} "
-                         f"(gate {r['em_gate']:.3f}, margin {r['em_margin']:+.3f}) |")
-            lines.append(f"| retention (≥ {100 * r['gate']:g} % of base) | {verdict} |")
+        g = squad.get("gate") or {}
+        if g:
+            metric = g.get("metric", "mindformers")
+            name = "MindFormers EmF1Metric" if metric == "mindformers" else f"{metric}, not MindFormers'"
+            verdict = "pass" if g.get("pass") else "**FAIL** (the entry would not count)"
+            lines.append(f"| SQuAD F1 ({name}) | {g['f1']:.3f} (gate {g['f1_gate']:.3f}, "
+                         f"margin {g['f1_margin']:+.3f}) |")
+            lines.append(f"| SQuAD EM ({name}) | {g['em']:.3f} (gate {g['em_gate']:.3f}, "
+                         f"margin {g['em_margin']:+.3f}) |")
+            base = g.get("base") or {}
+            lines.append(f"| retention gate (≥ {100 * g['fraction']:g} % of base F1 {base.get('f1', 0):.3f} / "
+                         f"EM {base.get('em', 0):.3f}) | {verdict} |")
+            for diagnostic in squad.get("diagnostics", ()):
+                d = squad.get(diagnostic)
+                if d:
+                    lines.append(f"| SQuAD {diagnostic} (diagnostic) | F1 {d['f1']:.3f} / EM {d['em']:.3f} |")
     by_type = report.get("by_type") or {}
     if by_type:
         lines += ["", "## Accuracy by type", "", "| type | n | strict | lenient |", "|---|---:|---:|---:|"]
@@ -100,8 +118,8 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_accuracy(by_type: dict, stream: IO[bytes], title: str = "Accuracy by type") -> None:
-    """Grouped bars, strict and lenient accuracy per type, as PNG into ``stream``."""
+def accuracy_figure(by_type: dict, title: str = "Accuracy by type", caption: str | None = None):
+    """Grouped bars, strict and lenient accuracy per type; ``caption`` (the gate's verdict) below."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,7 +128,7 @@ def plot_accuracy(by_type: dict, stream: IO[bytes], title: str = "Accuracy by ty
     names = list(by_type)
     strict = [100 * (by_type[n].get("strict") or 0) for n in names]
     soft = [100 * (by_type[n].get("lenient") or 0) for n in names]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(names) + 2), 4.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(names) + 2), 4.4 if caption else 4.0), dpi=110)
     x = range(len(names))
     ax.bar([i - 0.2 for i in x], strict, width=0.4, label="strict", color="#2b6cb0")
     ax.bar([i + 0.2 for i in x], soft, width=0.4, label="lenient (contest)", color="#a0aec0")
@@ -121,6 +139,20 @@ def plot_accuracy(by_type: dict, stream: IO[bytes], title: str = "Accuracy by ty
     ax.set_title(title)
     ax.legend(loc="upper right", ncol=2, frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    if caption:
+        color = "#2f855a" if "PASS" in caption else "#c53030"
+        fig.text(0.01, 0.01, caption, fontsize=8, color=color, ha="left", va="bottom", fontweight="bold")
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def plot_accuracy(by_type: dict, stream: IO[bytes], title: str = "Accuracy by type",
+                  caption: str | None = None) -> None:
+    """``accuracy_figure`` as PNG into ``stream``."""
+    import matplotlib.pyplot as plt
+
+    fig = accuracy_figure(by_type, title, caption)
     fig.savefig(stream, format="png")
     plt.close(fig)

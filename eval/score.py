@@ -7,10 +7,10 @@ templates ``export`` used, so what is judged is only what the model added.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX, strip_echo
-from eval.compare import Gold, judge, lenient, unreverse
+from curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX
+from eval.compare import Gold, judge, unreverse
 from eval.extract import extract, parse_number
 
 # where a prompt begins: an unstripped echo starts with one, a continuation (next turn) at one
@@ -23,12 +23,12 @@ PROMPT_STARTS = (
 )
 END_TOKENS = ("</s>", "<|end_of_text|>", "<|eot_id|>", "<|im_end|>")
 STOP = re.compile("|".join(re.escape(s) for s in PROMPT_STARTS + END_TOKENS))
+STOP_HINTS = ("<", "#", "USER:", "Below", "A chat", "LoRA")  # each STOP string holds one: a cheap pre-check
 # the end of a prompt: "### Response:" and/or "ASSISTANT:" (the vicuna rendering of Alpaca has both)
 RESPONSE = re.compile(r"(?:\s*(?:### Response:|" + re.escape(f"{VICUNA_ROLES[1]}:") + "))+")
 
 
-@dataclass(frozen=True, slots=True)
-class GoldItem:
+class GoldItem(NamedTuple):
     """One held-out problem with its exact answer (``gold`` None: nothing exact to judge by)."""
 
     id: str | None
@@ -42,21 +42,56 @@ class GoldItem:
     source: str = "record"  # "record", "contest" (re-derived) or "solution" (its boxed number)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     strict: bool | None  # None when the item has no exact gold
     lenient: bool
     extracted: str | None
 
 
+PROMPT_HEAD = f"{VICUNA_SYSTEM} {VICUNA_ROLES[0]}: "  # inference_prompt() = PROMPT_HEAD + human turn + PROMPT_TAIL
+PROMPT_TAIL = f" {VICUNA_ROLES[1]}:"
+
+
+def _echo_end(output: str, problem: str, head: str, tail: str, found: list[int]) -> int:
+    """Where ``strip_echo`` would cut ``output`` for one template (``found``: where the problem is).
+
+    The first inference prompt, else the first human turn (head + problem + tail), else a leading
+    problem; every one of them holds the problem, so only the places it occurs are checked.
+    """
+    n, h, t = len(problem), len(head), len(tail)
+    for q in found:
+        start, end = q - h - len(PROMPT_HEAD), q + n + t
+        if (start >= 0 and output.startswith(head, q - h) and output.startswith(tail, q + n)
+                and output.startswith(PROMPT_HEAD, start) and output.startswith(PROMPT_TAIL, end)):
+            return end + len(PROMPT_TAIL)
+    if h or t:  # the raw template's human turn is the problem itself: only a leading one is cut
+        for q in found:
+            if q >= h and output.startswith(head, q - h) and output.startswith(tail, q + n):
+                return q + n + t
+    return n if found[0] == 0 else 0
+
+
 def remove_echo(output: str, problem: str, template: str = "auto") -> str:
-    """``output`` without the echoed prompt; any further copy of the problem is blanked too."""
-    if not problem or problem not in output:
+    """``output`` without the echoed prompt; any further copy of the problem is blanked too.
+
+    The cut is ``curricula.templates.strip_echo``'s (under ``auto``, the template that removes
+    most), found without building the prompts.
+    """
+    if not problem:
         return output
+    at = output.find(problem)
+    if at == -1:
+        return output
+    found = []
+    while at != -1:
+        found.append(at)
+        at = output.find(problem, at + 1)
     if template == "auto":
-        rest = min((strip_echo(name, problem, output) for name in TEMPLATES), key=len)
+        end = max(_echo_end(output, problem, t.head, t.tail, found) for t in TEMPLATES.values())
     else:
-        rest = strip_echo(template, problem, output)
+        t = TEMPLATES[template]
+        end = _echo_end(output, problem, t.head, t.tail, found)
+    rest = output[end:]
     if problem in rest:
         # the model repeated the question: its numbers are operands, not answers
         rest = rest.replace(problem, "\n")
@@ -66,6 +101,11 @@ def remove_echo(output: str, problem: str, template: str = "auto") -> str:
 def cut_continuation(text: str) -> str:
     """Keep the answer turn only: skip an unstripped prompt, stop where a new turn starts."""
     head = text.lstrip()
+    for hint in STOP_HINTS:
+        if hint in head:
+            break
+    else:
+        return head
     if STOP.match(head):
         response = RESPONSE.search(head)
         if response is None:
@@ -76,13 +116,18 @@ def cut_continuation(text: str) -> str:
 
 
 def score_output(output: str, item: GoldItem, template: str = "auto") -> Verdict:
+    """One output's verdict: echo removed, answer turn kept, answer extracted and judged."""
     text = remove_echo(output, item.problem, template)
     if item.gold is not None and item.gold.policy == "symbolic":  # symbolic hook: eval/symbolic.py
         from eval.symbolic import score_symbolic
 
         return score_symbolic(text, item)
-    found = extract(cut_continuation(text))
-    soft = lenient(text, item.strings)
+    found = extract(cut_continuation(text), item.problem)
+    soft = False
+    for string in item.strings:  # lenient(), inline: this runs once per prediction
+        if string and string in text:
+            soft = True
+            break
     if item.gold is None:
         return Verdict(None, soft, found.text if found else None)
     if found is None:

@@ -1,9 +1,16 @@
-"""SQuAD v1.1 F1 / EM: the official semantics, a CJK-aware variant, and the retention gate.
+"""SQuAD v1.1 F1 / EM: MindFormers' EmF1Metric (the contest's gate), the official semantics and a
+CJK-aware variant (diagnostics), and the retention gate.
+
+MindFormers (the gate): ``mindformers.core.metric.EmF1Metric``'s own per-pair functions on its
+protocol: the first line of each generation (``strip().split("\n")[0]``), one question per
+paragraph (``qas[0]``) scored against its first answer (``answers[0]``), jieba mixed segmentation,
+F1 from the longest common substring, EM after removing its punctuation list. Its ``update()`` is
+not used: it re-scores the whole history on every call (quadratic over a dataset).
 
 Official (``evaluate-v1.1.py``): lowercase, drop ASCII punctuation, drop the articles
 a/an/the, collapse whitespace; F1 over whitespace tokens by multiset overlap; EM after
-normalisation; the best over a question's ground truths; averaged × 100 over every question
-in the dataset (an unanswered question scores 0).
+normalisation; the best over a question's ground truths; averaged × 100 over the questions
+(an unanswered question scores 0).
 
 The CJK variant keeps that shape but reads Chinese: NFKC (full-width forms), every Unicode
 punctuation mark removed (。，《》 too), one token per CJK character, and a number's decimal
@@ -16,8 +23,9 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 BASE_F1 = 59.870
 BASE_EM = 44.170
@@ -57,17 +65,19 @@ def cjk_tokens(text: str) -> list[str]:
 
 
 def generation_answer(output: str) -> str:
-    """The answer in a model's generation: after an echoed prompt, before the next turn, first line.
-
-    MindFormers' SQuAD metric also reads the first line of what the model wrote.
+    """What MindFormers scores of a generation: the echoed prompt and anything after an end token
+    removed (MindFormers decodes only the new tokens, up to the end of text), then its first line.
     """
-    from eval.score import END_TOKENS, RESPONSE, cut_continuation
+    from eval.score import END_TOKENS, RESPONSE
 
     response = RESPONSE.search(output)
     if response is not None and not any(token in output[:response.start()] for token in END_TOKENS):
         output = output[response.end():]
-    text = cut_continuation(output)
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    for token in END_TOKENS:
+        at = output.find(token)
+        if at != -1:
+            output = output[:at]
+    return output.strip().split("\n")[0].strip()
 
 
 def f1_tokens(prediction: list[str], truth: list[str]) -> float:
@@ -106,13 +116,18 @@ def score_one(prediction: str, truths: Iterable[str], variant: Variant = OFFICIA
 @dataclass(frozen=True)
 class SquadScore:
     variant: str
-    f1: float  # × 100, like the official script
+    f1: float  # × 100, like the official script and MindFormers
     em: float
     total: int
     answered: int
 
     def as_dict(self) -> dict:
-        return {"f1": self.f1, "em": self.em, "total": self.total, "answered": self.answered}
+        return {"f1": self.f1, "em": self.em, "count": self.total, "answered": self.answered}
+
+
+class Question(NamedTuple):
+    qid: str
+    truths: list[str]  # every ground-truth text (the official semantics)
 
 
 def questions(dataset: dict) -> Iterable[tuple[str, list[str]]]:
@@ -123,10 +138,24 @@ def questions(dataset: dict) -> Iterable[tuple[str, list[str]]]:
                 yield str(qa["id"]), [answer["text"] for answer in qa["answers"]]
 
 
-def evaluate(dataset: dict, predictions: dict[str, str], variant: Variant = OFFICIAL) -> SquadScore:
+def protocol_questions(dataset: dict) -> list[Question]:
+    """MindFormers' SQuAD protocol: ``qas[0]`` of each paragraph (its label: ``truths[0]``)."""
+    picked = []
+    for article in dataset["data"]:
+        for paragraph in article["paragraphs"]:
+            qas = paragraph["qas"]
+            if qas:
+                qa = qas[0]
+                picked.append(Question(str(qa["id"]), [answer["text"] for answer in qa["answers"]]))
+    return picked
+
+
+def evaluate(dataset: dict, predictions: dict[str, str], variant: Variant = OFFICIAL,
+             among: Iterable[tuple[str, list[str]]] | None = None) -> SquadScore:
+    """Official-style F1/EM over ``among`` (default: every question of ``dataset``)."""
     f1 = em = 0.0
     total = answered = 0
-    for qid, truths in questions(dataset):
+    for qid, truths in (questions(dataset) if among is None else among):
         total += 1
         if qid not in predictions:
             continue
@@ -136,6 +165,57 @@ def evaluate(dataset: dict, predictions: dict[str, str], variant: Variant = OFFI
         em += one_em
     scale = 100.0 / total if total else 0.0
     return SquadScore(variant.name, f1 * scale, em * scale, total, answered)
+
+
+def emf1_metric():
+    """A MindFormers ``EmF1Metric`` (imported here: the import takes ~10 s and needs the extra)."""
+    import contextlib
+    import io
+    import logging
+    import os
+    import tempfile
+
+    # MindFormers writes its logs under LOCAL_DEFAULT_PATH (default ./output): keep them out of the cwd
+    os.environ.setdefault("LOCAL_DEFAULT_PATH", os.path.join(tempfile.gettempdir(), "datagen-mindformers"))
+    os.environ.setdefault("GLOG_v", "3")
+    try:
+        # its import prints model-registry warnings that are no concern of a metric
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            from mindformers.core.metric.metric import EmF1Metric
+    except ImportError as exc:
+        from datagen.errors import MissingExtraError
+
+        package = (exc.name or "mindformers").split(".")[0]
+        error = MissingExtraError("the retention gate (MindFormers' EmF1Metric)", package,
+                                  "mindspore")
+        error.hint += " (or pass --gate-metric official to gate on the official SQuAD numbers instead)"
+        raise error from None
+    finally:
+        from datagen import signals
+
+        signals.install()  # MindSpore may install its own handlers on import
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return EmF1Metric()
+
+
+def mindformers_score(pairs: Sequence[tuple[str, str]], metric=None, answered: int | None = None) -> SquadScore:
+    """EmF1Metric's F1/EM over (generation, label) pairs, with its own functions and arithmetic.
+
+    Equal to ``update(generations, labels)`` then ``eval()``, without re-scoring the history.
+    """
+    metric = metric if metric is not None else emf1_metric()
+    f1 = em = 0
+    for generation, label in pairs:
+        prediction = generation.strip().split("\n")[0]
+        f1 += metric.calc_f1_score([label], prediction)
+        em += metric.calc_em_score([label], prediction)
+    total = len(pairs)
+    if not total:
+        return SquadScore("mindformers", 0.0, 0.0, 0, 0)
+    return SquadScore("mindformers", 100.0 * f1 / total, 100.0 * em / total, total,
+                      total if answered is None else answered)
 
 
 @dataclass(frozen=True)
@@ -166,11 +246,12 @@ class Retention:
     def passed(self) -> bool:
         return self.f1_margin >= 0 and self.em_margin >= 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self, metric: str = "mindformers") -> dict:
+        """The gate as ``--json`` writes it: verdict, margins, the base it is a fraction of."""
         return {
-            "f1": self.f1, "em": self.em, "base_f1": self.base_f1, "base_em": self.base_em,
-            "gate": self.gate, "f1_gate": self.f1_gate, "em_gate": self.em_gate,
-            "f1_margin": self.f1_margin, "em_margin": self.em_margin, "pass": self.passed,
+            "pass": self.passed, "f1_margin": self.f1_margin, "em_margin": self.em_margin,
+            "base": {"f1": self.base_f1, "em": self.base_em}, "fraction": self.gate, "metric": metric,
+            "f1": self.f1, "em": self.em, "f1_gate": self.f1_gate, "em_gate": self.em_gate,
         }
 
     def line(self) -> str:

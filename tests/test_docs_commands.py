@@ -158,11 +158,22 @@ def make_params(cwd: Path, target: str) -> None:
     (cwd / target).write_text(json.dumps(count.as_dict(DEFAULT_ACCURACIES)), encoding="utf-8")
 
 
+def make_squad_generations(cwd: Path, target: str) -> None:
+    """MindFormers' SQuAD generations as JSON Lines {id, output}: each question's first answer (a PASS)."""
+    squad = json.loads((FIXTURES / "eval" / "squad_mf.json").read_text(encoding="utf-8"))
+    with open(cwd / target, "w", encoding="utf-8") as handle:
+        for article in squad["data"]:
+            for paragraph in article["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    handle.write(json.dumps({"id": qa["id"], "output": qa["answers"][0]["text"]},
+                                            ensure_ascii=False) + "\n")
+
+
 def make_squad(cwd: Path, target: str) -> None:
     """`datagen eval squad --json` of the SQuAD fixture (MindFormers' generations need an NPU)."""
-    copy_fixture("eval/squad_tiny.json")(cwd, ".squad_gold.json")
-    copy_fixture("eval/squad_tiny_pred.json")(cwd, ".squad_pred.json")
-    result = run_datagen(cwd, ["eval", "squad", "--pred", ".squad_pred.json", "--gold", ".squad_gold.json",
+    copy_fixture("eval/squad_mf.json")(cwd, ".squad_gold.json")
+    make_squad_generations(cwd, ".squad_pred.jsonl")
+    result = run_datagen(cwd, ["eval", "squad", "--pred", ".squad_pred.jsonl", "--gold", ".squad_gold.json",
                                "--json", target, "-q"])
     assert (cwd / target).exists(), f"making {target} failed:\n{result.stderr[-2000:]}"
 
@@ -204,8 +215,8 @@ def inputs_for(command: list[str]) -> list[tuple[str, object]]:
         wanted.append((option(command, "--pred"),
                        lambda cwd, target: make_predictions(cwd, target, command)))
     if command[:2] == ["eval", "squad"]:
-        wanted += [(option(command, "--gold"), copy_fixture("eval/squad_tiny.json")),
-                   (option(command, "--pred"), copy_fixture("eval/squad_tiny_pred.json"))]
+        wanted += [(option(command, "--gold"), copy_fixture("eval/squad_mf.json")),
+                   (option(command, "--pred"), make_squad_generations)]
     if command[:2] == ["eval", "report"]:
         wanted += [(option(command, "--params"), make_params), (option(command, "--squad"), make_squad)]
     if command[:1] == ["export"] and str(option(command, "--in")).endswith("conversation.json"):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.extract import extract, normalize, parse_number
+from eval.extract import NUMBER_RE, extract, normalize, parse_number
 
 
 def found(text: str) -> tuple[str, Fraction, str]:
@@ -79,8 +79,9 @@ def test_number_formats(text, value):
 
 
 def test_minus_between_operands_is_not_a_sign():
-    assert found("10-3")[1] == Fraction(3)
-    assert found("x = 10 - 3")[1] == Fraction(10)
+    assert [m.group("num") for m in NUMBER_RE.finditer("10-3")] == ["10", "3"]
+    assert [m.group("num") for m in NUMBER_RE.finditer("x = 10 - -3")] == ["10", "-3"]
+    assert found("10-3 = 7")[1] == Fraction(7)
 
 
 def test_no_number_gives_none():
@@ -108,6 +109,8 @@ def test_absurd_numbers_are_refused_not_computed():
 
 def test_normalize_keeps_exponents_and_minus():
     assert normalize("10³") == "10^3"
+    assert normalize("2x² + 5x") == "2x^2 + 5x"  # a variable's power stays an exponent
+    assert normalize("391 cm², 5 m³, 2 km²") == "391 cm, 5 m, 2 km"  # a unit's power does not
     assert normalize("−５") == "-5"
     assert normalize("\\frac{3}{4}") == "3/4"
 

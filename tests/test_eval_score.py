@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from curricula.templates import inference_prompt
-from datagen.cli import UsageError, main
+from datagen.cli import main
+from datagen.errors import DatagenError, InputError
 from datagen.generate import Generator, Request
 from eval.compare import make_gold
 from eval.gold import read_gold
@@ -69,6 +70,12 @@ def test_echoed_problem_numbers_never_count():
     assert score_output("What is 7 + 1? 8", gold).strict is True
 
 
+def test_every_stop_string_holds_a_hint():
+    from eval.score import END_TOKENS, PROMPT_STARTS, STOP_HINTS
+
+    assert all(any(hint in stop for hint in STOP_HINTS) for stop in PROMPT_STARTS + END_TOKENS)
+
+
 def test_the_next_turn_is_cut_off():
     assert cut_continuation("1835.05</s>USER: 计算 1 + 2 ASSISTANT: 3") == "1835.05"
     assert cut_continuation("= 12\n\n### Instruction:\n计算 1 + 2\n\n### Response: 3") == "= 12\n\n"
@@ -119,16 +126,17 @@ def test_records_are_read_with_type_language_and_difficulty(tmp_path, records):
 
 @pytest.mark.parametrize("line, message", [
     ("{not json", "g.jsonl:2: not valid JSON"),
-    ('{"problem": "x", "answer": "1.2.3"}', "g.jsonl:2: field 'answer'"),
-    ('{"problem": "x", "answer": "1", "answer_policy": "sig28"}', "g.jsonl:2: field 'answer_policy'"),
-    ('{"answer": "1"}', "g.jsonl:2: field 'problem' is missing"),
+    ('{"problem": "x", "answer": "1.2.3"}', "g.jsonl:2: answer: '1.2.3' is not an exact number"),
+    ('{"problem": "x", "answer": "1", "answer_policy": "sig28"}', "g.jsonl:2: answer_policy: "),
+    ('{"answer": "1"}', "g.jsonl:2: problem: missing"),
+    ('{"problem": "x", "answer": [1]}', "g.jsonl:2: answer: must be a string, got list"),
     ('{"question": "x"}', "g.jsonl:2: neither a record"),
-    ("[1, 2]", "g.jsonl:2: expected a JSON object"),
+    ("[1, 2]", "g.jsonl:2: not a JSON object"),
 ])
 def test_bad_gold_rows_name_file_line_and_field(tmp_path, line, message):
     path = tmp_path / "g.jsonl"
     path.write_text('{"problem": "计算 1 + 1 等于多少？", "answer": "2"}\n' + line + "\n", encoding="utf-8")
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_gold(path)
 
 
@@ -178,7 +186,7 @@ def test_contest_rows_are_re_derived_exactly(tmp_path, monkeypatch):
 def test_contest_rows_without_the_contest_module_are_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "curricula.contest", None)  # as if the module were not installed
     path = write_jsonl(tmp_path / "c.jsonl", [{"problem": "计算 1 + 1 等于多少？", "solution": "1 + 1 = 2"}])
-    with pytest.raises(UsageError, match=r"c.jsonl:1: a contest-format row .* curricula.contest"):
+    with pytest.raises(DatagenError, match=r"c.jsonl:1: a contest-format row .* curricula.contest"):
         read_gold(path)
 
 
@@ -187,7 +195,7 @@ def test_contest_rows_without_the_contest_module_are_a_clear_error(tmp_path, mon
 def test_npy_needs_allow_pickle_and_says_why(tmp_path):
     path = tmp_path / "p.npy"
     np.save(path, npy_batches(["a", "b", "c"], 2), allow_pickle=True)
-    with pytest.raises(UsageError, match="unpickles, which can run arbitrary code; pass --allow-pickle"):
+    with pytest.raises(DatagenError, match="unpickles, which can run arbitrary code; pass --allow-pickle"):
         read_predictions(path)
     preds = read_predictions(path, allow_pickle=True)
     assert [p.output for p in preds] == ["a", "b", "c"]
@@ -199,7 +207,7 @@ def test_npy_that_is_not_numpy_is_never_unpickled(tmp_path):
 
     path = tmp_path / "evil.npy"
     path.write_bytes(pickle.dumps(["x"]))
-    with pytest.raises(UsageError, match="not a .npy file"):
+    with pytest.raises(DatagenError, match="not a .npy file"):
         read_predictions(path, allow_pickle=True)
 
 
@@ -208,17 +216,17 @@ def test_npy_with_a_wrong_structure_names_the_batch(tmp_path):
     array = np.empty(2, dtype=object)
     array[:] = [{"text_generation_text": ["a"]}, {"other": 1}]
     np.save(path, array, allow_pickle=True)
-    with pytest.raises(UsageError, match=r"p.npy: batch 1: field 'text_generation_text' is missing"):
+    with pytest.raises(DatagenError, match=r"p.npy: batch 1: text_generation_text: missing"):
         read_predictions(path, allow_pickle=True)
 
 
 def test_jsonl_predictions_errors_name_the_line(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text('{"id": "a", "output": "1"}\n{"id": "b"}\n', encoding="utf-8")
-    with pytest.raises(UsageError, match=r"p.jsonl:2: field 'output' is missing"):
+    with pytest.raises(DatagenError, match=r"p.jsonl:2: output: missing"):
         read_predictions(path)
     path.write_text('{"id": "a", "output": 5}\n', encoding="utf-8")
-    with pytest.raises(UsageError, match=r"p.jsonl:1: field 'output' must be a string"):
+    with pytest.raises(DatagenError, match=r"p.jsonl:1: output: must be a string, got int"):
         read_predictions(path)
 
 
@@ -233,15 +241,15 @@ def test_align_by_id_and_by_order():
 
 
 def test_count_mismatch_says_which_side_is_short():
-    with pytest.raises(UsageError, match="the predictions are short by 1 .*'c'"):
+    with pytest.raises(DatagenError, match="the predictions are short by 1 .*'c'"):
         align(["a", "b", "c"], preds("a", "b"), "g", "p")
-    with pytest.raises(UsageError, match="the gold is short by 1 .*'z' is not in the gold"):
+    with pytest.raises(DatagenError, match="the gold is short by 1 .*'z' is not in the gold"):
         align(["a", "b"], preds("a", "b", "z"), "g", "p")
-    with pytest.raises(UsageError, match=r"matched by order\): the predictions side is short by 2"):
+    with pytest.raises(DatagenError, match=r"matched by order\): the predictions side is short by 2"):
         align([None, None, None], preds(None), "g", "p")
-    with pytest.raises(UsageError, match=r"matched by order\): the gold side is short by 1"):
+    with pytest.raises(DatagenError, match=r"matched by order\): the gold side is short by 1"):
         align([None], preds(None, None), "g", "p")
-    with pytest.raises(UsageError, match="duplicate id 'a'"):
+    with pytest.raises(DatagenError, match="duplicate id 'a'"):
         align(["a", "b"], preds("a", "a"), "g", "p")
     assert align(["a", "b", "c"], preds("a", "c"), "g", "p", partial=True) == ["out-a", None, "out-c"]
 
@@ -282,8 +290,9 @@ def test_score_command_reports_by_type_and_language(tmp_path, records, capsys):
     assert items[1]["extracted"] is None and items[1]["lenient"] is False
     assert items[3]["strict"] is False and items[3]["lenient"] is True  # "<answer>9" contains the answer
     assert (tmp_path / "acc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    out = capsys.readouterr().out
-    assert "datagen eval score: 64 items" in out and "all" in out
+    captured = capsys.readouterr()
+    assert "datagen eval score: 64 items" in captured.err and "all" in captured.err  # summaries on stderr
+    assert captured.out == ""
 
 
 def test_score_command_reads_smoke_style_npy_and_jsonl(tmp_path, records, capsys):
@@ -318,7 +327,7 @@ def test_score_command_with_the_smoke_writer(tmp_path, records):
         assert main(["eval", "score", "--gold", str(gold), "--pred", str(path), "-q", *extra]) == 2
         out = tmp_path / "r.json"
         assert main(["eval", "score", "--gold", str(gold), "--pred", str(path), "--allow-partial",
-                     "--json", str(out), "-q", *extra]) == 0
+                     "--json", str(out), "--force", "-q", *extra]) == 0
         report = json.loads(out.read_text())
         assert report["n"] == 32 and report["without_prediction"] == 32 and report["lenient"] == 1.0
 
@@ -330,4 +339,219 @@ def test_score_command_errors_are_one_line_exit_2(tmp_path, records, capsys):
     err = capsys.readouterr().err
     assert err.startswith("datagen eval score: error:") and "predictions are short by 1" in err
     assert main(["eval", "score", "--gold", str(tmp_path / "missing.jsonl"), "--pred", str(pred)]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("datagen eval score: error:") and "missing.jsonl: no such file" in err
+
+
+# --- which number is the answer (issue: restated operands, units, several markers) -----------
+
+DIV_10_3 = "计算 10 / 3 等于多少？"
+GROWTH = "去年销售额为 250 万元，今年销售额增加了 12%，请计算今年的销售额。"
+
+
+@pytest.mark.parametrize("output, problem, answer, family", [
+    ("10 / 3 = ", DIV_10_3, "10/3", "div"),
+    ("计算 10 / 3", DIV_10_3, "10/3", "div"),
+    ("10/3", DIV_10_3, "10/3", "div"),
+    ("7 / 28 = ", "计算 7 / 28 等于多少？", "0.25", "div"),
+    ("What is 7 / 28?", "计算 7 / 28 等于多少？", "0.25", "div"),
+    ("5 + 0", "计算 5 + 0 等于多少？", "5", "add"),
+    ("将分数 14/58 进行简化", "将分数 14/58 进行简化。", "7/29", "fraction"),
+])
+def test_restated_operands_never_count(output, problem, answer, family):
+    verdict = score_output(output, item(problem, answer, family))
+    assert (verdict.strict, verdict.extracted) == (False, None)
+
+
+@pytest.mark.parametrize("output, expected", [
+    ("10 / 3 = 10/3", "10/3"),  # an exact fraction stated as the result
+    ("结果为 10/3", "10/3"),
+    ("$\\boxed{10/3}$", "10/3"),  # \boxed{} states its content as the result
+    ("10 / 3 = 20/6", "20/6"),  # equal value; only fraction problems ask for the reduced form
+    ("10 / 3 = 3.33", "3.33"),
+    ("10 / 3 ≈ 3.333", "3.333"),  # the problem's own 10 / 3 before ≈ is not the answer
+])
+def test_exact_non_terminating_fractions_are_accepted(output, expected):
+    verdict = score_output(output, item(DIV_10_3, "10/3", "div"))
+    assert (verdict.strict, verdict.extracted) == (True, expected)
+
+
+@pytest.mark.parametrize("output", ["391 cm²", "面积：391 cm²", "面积为 391 cm²。", "The area is 391 m²", "391 cm2"])
+def test_a_superscript_unit_is_not_an_exponent(output):
+    verdict = score_output(output, item("一个长方形的长为 17 厘米，宽为 23 厘米，请计算其面积。", "391", "area"))
+    assert (verdict.strict, verdict.extracted) == (True, "391")
+
+
+@pytest.mark.parametrize("output, problem, answer, family, expected", [
+    # an aside in parentheses after the result is a check
+    ("7.5 / 0.25 = 30 (since 0.25 × 30 = 7.5)", "计算 7.5 / 0.25 等于多少？", "30", "div", "30"),
+    # a percentage the problem gives is not the result
+    ("今年的销售额为 280 万元，增长率为 12%", GROWTH, "280", "growth", "280"),
+    # an exact value before ≈ is the answer ...
+    ("17/37 ≈ 0.459", "将分数 34/74 进行简化。", "17/37", "fraction", "17/37"),
+    # ... unless it is the problem's own a / b, then the approximation is
+    ("17/37 ≈ 0.459", "计算 17 / 37 等于多少？", "17/37", "div", "0.459"),
+    # a decimal before ≈ is what was rounded
+    ("3.323 = 3.32 + 0.003\n0.003 < 0.005\n3.323 ≈ 3.32", "把 3.323 四舍五入到百分位。", "3.32", "add", "3.32"),
+    # the last relation wins over earlier steps, an operand of the next step is not a result
+    ("(6 + 2 + 4) / 3 = 12 / 3 = 4\nThe mean is 4", "Calculate the average of [6, 2, 4].", "4", "mean", "4"),
+    ("5 + 0 = 5", "计算 5 + 0 等于多少？", "5", "add", "5"),  # equal to an operand, still the result
+    ("√26 ≈ 5.099", "计算 26 的平方根？", "5.099019513592784830028224109022781989564", "sqrt", "5.099"),
+])
+def test_which_marker_wins(output, problem, answer, family, expected):
+    gold = GoldItem("x", 1, family, "zh", problem, make_gold(answer, "sig40" if family == "sqrt" else "exact",
+                                                               family), (answer,))
+    verdict = score_output(output, gold)
+    assert (verdict.strict, verdict.extracted) == (True, expected)
+
+
+def test_zero_never_matches_a_nonzero_gold():
+    for output, answer in (("0", "5"), ("答案：0", "-3"), ("= 0.00", "1/367"), ("0/7", "2/7"), ("0e5", "12")):
+        assert score_output(output, item("计算 1 + 1 等于多少？", answer)).strict is False, output
+    assert score_output("= 0", item("计算 5 - 5 等于多少？", "0", "sub")).strict is True
+    assert score_output("0.00", item("计算 5 - 5 等于多少？", "0", "sub")).strict is True
+
+
+# --- the edge layer: readers, --force, streams, the library API --------------------------------
+
+def test_gold_and_predictions_with_bom_crlf_and_blank_lines(tmp_path, records):
+    body = "\r\n".join(json.dumps(r, ensure_ascii=False) for r in records[:4]) + "\r\n\r\n"
+    gold = tmp_path / "g.jsonl"
+    gold.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    pred = tmp_path / "p.jsonl"
+    lines = [json.dumps({"id": r["id"], "output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records[:4]]
+    pred.write_bytes(b"\xef\xbb\xbf" + "\r\n\r\n".join(lines).encode("utf-8"))
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(out), "-q"]) == 0
+    report = json.loads(out.read_text())
+    assert (report["n"], report["strict"]) == (4, 1.0)
+
+
+def test_a_bad_prediction_row_stops_or_is_collected(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    rows = [json.dumps({"id": r["id"], "output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records[:4]]
+    rows[2] = rows[2][:-7]  # a truncated line, as a killed job leaves it
+    pred = tmp_path / "p.jsonl"
+    pred.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"datagen eval score: error: {pred}:3: not valid JSON") and "Traceback" not in err
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--bad-pred", "collect",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert (report["n"], report["overall"]["strict_correct"], report["rejected_predictions"]) == (4, 3, 1)
+    assert report["rejects"][0]["line"] == 3 and report["rejects"][0]["file"] == str(pred)
+    assert "1 prediction rows could not be read" in capsys.readouterr().err
+    # matched by order, the rejected row keeps its place
+    no_ids = tmp_path / "p2.jsonl"
+    no_ids.write_text('{"output": "1"}\n{"output": \n' + "\n".join(
+        json.dumps({"output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records[2:4]) + "\n",
+        encoding="utf-8")
+    items = tmp_path / "items.jsonl"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(no_ids), "--bad-pred", "collect",
+                 "--items", str(items), "-q"]) == 0
+    verdicts = [json.loads(line) for line in items.read_text().splitlines()]
+    assert [v["strict"] for v in verdicts][1:] == [False, True, True]
+
+
+def test_every_output_is_refused_without_force_and_kept(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["answer"]} for r in records[:4]])
+    for option in ("--json", "--items", "--plot"):
+        target = tmp_path / f"existing{option}"
+        target.write_text("keep", encoding="utf-8")
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), option, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"datagen eval score: error: {option}: {target} exists; pass --force")
+        assert target.read_text(encoding="utf-8") == "keep"
+        assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), option, str(target), "--force",
+                     "-q"]) == 0
+        assert target.read_text(encoding="utf-8", errors="replace") != "keep"
+    same = tmp_path / "same.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(same),
+                 "--items", str(same)]) == 2
+    assert "--items and --json are both" in capsys.readouterr().err and not same.exists()
+
+
+def test_json_to_stdout_is_data_and_the_summary_goes_to_stderr(tmp_path, records, capsys):
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["answer"]} for r in records[:4]])
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n"] == 4
+    assert "datagen eval score: 4 items" in captured.err
+
+
+def test_plot_without_matplotlib_is_one_line_naming_the_extra(tmp_path, records, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    gold = write_jsonl(tmp_path / "g.jsonl", records[:4])
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": r["answer"]} for r in records[:4]])
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(out),
+                 "--plot", str(tmp_path / "a.png")]) == 2
+    assert capsys.readouterr().err == ("datagen eval score: error: --plot needs matplotlib, which is not installed; "
+                                       "pip install '.[plot]'\n")
+    assert not out.exists()  # refused before any work
+
+
+def test_the_library_gives_the_command_numbers(tmp_path, records):
+    from eval.scoring import score_files, score_records
+
+    texts = answer_texts(records)
+    gold = write_jsonl(tmp_path / "g.jsonl", records)
+    pred = write_jsonl(tmp_path / "p.jsonl", [{"id": r["id"], "output": t} for r, t in zip(records, texts)])
+    out = tmp_path / "r.json"
+    assert main(["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(out), "-q"]) == 0
+    command = json.loads(out.read_text())
+    in_memory = score_records(records, texts)
+    from_files = score_files(gold, pred).report
+    for report in (in_memory, from_files):
+        for key in ("n", "strict", "lenient", "overall", "by_type", "by_lang", "by_type_lang", "by_type_difficulty"):
+            assert report[key] == command[key], key
+    with pytest.raises(DatagenError, match="63 outputs for 64 gold records"):
+        score_records(records, texts[:-1])
+
+
+def test_item_lines_are_json_as_json_dumps_writes_them():
+    from eval.score import Verdict
+    from eval.scoring import _item_line
+
+    gold = GoldItem(None, 7, "div", "zh", "p", make_gold("-8/7"), ("-8/7",))
+    for verdict in (Verdict(True, False, "-8/7"), Verdict(None, True, None), Verdict(False, False, '1"\\2')):
+        line = _item_line(gold, verdict)
+        assert line == json.dumps({"id": "line-7", "type": "div", "lang": "zh", "answer": "-8/7",
+                                   "strict": verdict.strict, "lenient": verdict.lenient,
+                                   "extracted": verdict.extracted}, ensure_ascii=False) + "\n"
+
+
+def test_npy_without_numpy_names_the_extra(tmp_path, monkeypatch):
+    path = tmp_path / "p.npy"
+    np.save(path, npy_batches(["a"], 1), allow_pickle=True)
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    with pytest.raises(DatagenError, match=r"needs numpy, which is not installed; pip install '\.\[data\]'"):
+        read_predictions(path, allow_pickle=True)
+
+
+def test_echo_removal_cuts_where_strip_echo_does():
+    import random
+
+    from curricula.templates import TEMPLATES, human_turn, strip_echo
+
+    def by_strip_echo(output: str, problem: str, template: str) -> str:
+        names = TEMPLATES if template == "auto" else (template,)
+        rest = min((strip_echo(name, problem, output) for name in names), key=len)
+        return rest.replace(problem, "\n") if problem in rest else rest
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        problem = rng.choice(["计算 1 + 2 等于多少？", "What is 7 + 1?", "aa", "将分数 14/58 进行简化。"])
+        pieces = [problem, " 42", "\n答案：3", "aaa", "</s>", "USER: "]
+        for name in TEMPLATES:
+            pieces += [inference_prompt(name, problem), human_turn(name, problem)]
+        output = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 4)))
+        for template in ("auto", *TEMPLATES):
+            assert remove_echo(output, problem, template) == by_strip_echo(output, problem, template), output
