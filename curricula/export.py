@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from curricula.templates import TEMPLATES, human_turn
+from curricula.templates import TEMPLATES, TemplateError, human_turn
 from curricula.tokenizer import (
     BOS_ID,
     EOS_ID,
@@ -208,7 +208,11 @@ def row_conversation(row: Row, template: str) -> Conversation:
             raise RowError(name, "is missing")
     problem = _text(value["problem"], "problem")
     solution = _text(value["solution"], "solution")
-    return Conversation(_row_id(value, row), (human_turn(template, problem), solution))
+    try:
+        shown = human_turn(template, problem)
+    except TemplateError as exc:
+        raise RowError("problem", str(exc)) from None
+    return Conversation(_row_id(value, row), (shown, solution))
 
 
 # ---------------------------------------------------------------------------------------------
