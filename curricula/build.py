@@ -23,7 +23,7 @@ from pathlib import Path
 from curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path
 from datagen.family import FAMILY_ORDER, ConfigError
-from datagen.generate import Generator, Request
+from datagen.generate import REVERSED_STYLES, Generator, Request
 from datagen.make import configs_from_options
 from datagen.rng import derive_key
 from datagen.solve import canonical_key
@@ -118,7 +118,7 @@ def heldout_style(spec: Spec) -> str:
     """Reversed when the model is trained to write reversed answers (the scorer reads them back)."""
     styles = {source.style or stage.style for stage in spec.stages for source in stage.sources
               if source.kind == "synthetic"}
-    return "reversed" if "reversed" in styles else "contest"
+    return "reversed" if styles & set(REVERSED_STYLES) else "contest"
 
 
 def make_heldout(spec: Spec) -> dict[str, list[dict]]:
