@@ -69,7 +69,8 @@ TEMPLATES: dict[str, Template] = {
         Template("alpaca", ALPACA_HEAD, ALPACA_TAIL, "the contest converter's Alpaca prompt"),
         Template("zh_prefix", ZH_PREFIX, "", "the baseline's Chinese instruction prefix"),
         Template("alpaca_zh", ALPACA_HEAD + ZH_PREFIX, ALPACA_TAIL, "the baseline: prefix inside the Alpaca prompt"),
-        Template("bare", "", "", "the equation alone, 123+456= (proxy curricula; + - * / only)", bare_equation),
+        Template("bare", "", "", "the equation alone, 123+456= (proxy curricula; + - * / only)",
+                 bare_equation),
     )
 }
 

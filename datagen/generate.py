@@ -81,7 +81,9 @@ class FamilyStream:
         self.aux_key = derive_key(request.seed, family.name, "choices")
 
 
-def reversed_body(family: Family, config, values: tuple, lang: str, template: int, base: str = "contest") -> dict:
+def reversed_body(
+    family: Family, config, values: tuple, lang: str, template: int, base: str = "contest"
+) -> dict:
     """The ``base`` solution (contest or bare) with its result written in reversed-digit order."""
     body = family.render(config, values, lang, template, base)
     result = family.render(config, values, lang, template, "bare")["solution"]

@@ -72,13 +72,14 @@ def fake_report(name: str, seed: int, steps: int) -> dict:
     """A proxy.json as the proxy writes it; reversed is 10 points ahead on add for every seed."""
     add = 0.3 + 0.05 * seed + (0.1 if "reversed" in name else 0.0)
     sub = 0.2 + 0.03 * seed
-    by_type = {"add": {"strict": add, "lenient": add, "n": 100}, "sub": {"strict": sub, "lenient": sub, "n": 100}}
+    by_type = {"add": {"strict": add, "lenient": add, "n": 100},
+               "sub": {"strict": sub, "lenient": sub, "n": 100}}
     digits = {"add": {"digits=2": {"strict": add, "lenient": add, "n": 40},
                       "digits=3": {"strict": add, "lenient": add, "n": 60}}}
     final = {"in_distribution": {"overall": {"strict": (add + sub) / 2, "lenient": 0, "n": 200},
                                  "by_type": by_type, "by_type_difficulty": digits}}
-    curve = [{"step": s, "split": "in_distribution", "type": "all", "strict": (add + sub) / 2 * s / steps, "n": 200}
-             for s in (0, steps // 2, steps)]
+    curve = [{"step": s, "split": "in_distribution", "type": "all", "strict": (add + sub) / 2 * s / steps,
+              "n": 200} for s in (0, steps // 2, steps)]
     return {"curriculum": name, "final": final, "curve": curve, "rising": {"in_distribution": 50.0},
             "steps": steps, "seconds": 1.0, "peak_rss_mb": 900.0, "parameters": 1, "vocabulary": 40,
             "seq_length": 20}
@@ -108,8 +109,9 @@ def fake_runs(monkeypatch):
 
 def bench_args(out: Path, **changes) -> argparse.Namespace:
     values = {"specs": [str(CONFIGS / "proxy_plain.yaml"), str(CONFIGS / "proxy_reversed.yaml")], "seeds": 6,
-              "seed_list": None, "steps": 4000, "size": None, "batch_size": 128, "lr": 1e-3, "schedule": "constant",
-              "warmup": 100, "layers": None, "hidden": None, "eval_every": 250, "eval_limit": 400,
+              "seed_list": None, "steps": 4000, "size": None, "batch_size": 128, "lr": 1e-3,
+              "schedule": "constant", "warmup": 100, "layers": None, "hidden": None, "eval_every": 250,
+              "eval_limit": 400,
               "heldout_limit": 0, "data": None, "out": str(out), "quiet": True}
     values.update(changes)
     return argparse.Namespace(**values)
@@ -126,7 +128,8 @@ def test_bench_pairs_seeds_and_resumes_only_what_changed(tmp_path, fake_runs):
                                       ("proxy_plain", "1"), ("proxy_reversed", "1")]
     assert len(trained(fake_runs)) == 12
     add = summary["table"]["in_distribution"]["add"]["proxy_reversed"]["paired"]
-    assert add["delta"] == pytest.approx(0.1) and add["wins"] == 6 and add["p_wilcoxon"] == pytest.approx(0.03125)
+    assert add["delta"] == pytest.approx(0.1) and add["wins"] == 6
+    assert add["p_wilcoxon"] == pytest.approx(0.03125)
     assert add["ci95"] == pytest.approx([0.1, 0.1])
     assert "paired" not in summary["table"]["in_distribution"]["sub"]["proxy_plain"]
     assert summary["table"]["in_distribution"]["sub"]["proxy_reversed"]["paired"]["delta"] == pytest.approx(0)
@@ -156,8 +159,10 @@ def test_a_result_file_from_another_configuration_or_broken_is_run_again(tmp_pat
     assert bench.read_result(path, "abc") is None
     a = bench.config_hash("spec", ["--steps", "4000"], 0)
     assert a == bench.config_hash("spec", ["--steps", "4000"], 0)
-    assert len({a, bench.config_hash("spec", ["--steps", "3000"], 0), bench.config_hash("spec2", ["--steps", "4000"], 0),
-                bench.config_hash("spec", ["--steps", "4000"], 1)}) == 4
+    others = {bench.config_hash("spec", ["--steps", "3000"], 0),
+              bench.config_hash("spec2", ["--steps", "4000"], 0),
+              bench.config_hash("spec", ["--steps", "4000"], 1)}
+    assert len(others | {a}) == 4
 
 
 def test_bench_report_shows_deltas_per_seed_values_digits_and_run_costs(tmp_path, fake_runs):
@@ -174,8 +179,8 @@ def test_bench_report_shows_deltas_per_seed_values_digits_and_run_costs(tmp_path
 
 def test_proxy_report_tables_accuracy_by_digit_count():
     report = fake_report("proxy_plain", 0, 100)
-    report.update(parameters=112_832, options={"batch_size": 128, "schedule": "constant", "learning_rate": 1e-3,
-                                               "warmup_steps": 100, "seed": 0})
+    report.update(parameters=112_832, options={"batch_size": 128, "schedule": "constant",
+                                               "learning_rate": 1e-3, "warmup_steps": 100, "seed": 0})
     text = markdown(report)
     assert "constant learning rate 0.001 after 100 warm-up steps" in text
     assert "| add | 3 | 30.0% | 60 |" in text

@@ -50,7 +50,8 @@ def test_export_rejects_and_counts_rows_the_bare_template_cannot_show(tmp_path):
     rows = [{"problem": "What is 3 + 4?", "solution": "7"},
             {"problem": "What is the mean of [1, 2, 3]?", "solution": "2"},
             {"problem": "Subtract 5 from 12.", "solution": "7"}]
-    summary = ex.export_mindrecord(rows, tmp_path / "t.mindrecord", "bare", tokenizer=load_tokenizer(digits=1), digits=1,
+    tokenizer = load_tokenizer(digits=1)
+    summary = ex.export_mindrecord(rows, tmp_path / "t.mindrecord", "bare", tokenizer=tokenizer, digits=1,
                                    seq_length=64)
     assert (summary["rows"], summary["records"], summary["rejected"]) == (3, 2, 1)
     assert summary["rejects"][0]["field"] == "problem"
@@ -68,7 +69,8 @@ def test_bare_reversed_writes_only_the_reversed_result():
 
 
 def test_scorer_reads_a_bare_reversed_answer_back():
-    row = {"id": "x", "type": "add", "problem": "What is 123 + 456?", "answer": "579", "style": "bare_reversed"}
+    row = {"id": "x", "type": "add", "problem": "What is 123 + 456?", "answer": "579",
+           "style": "bare_reversed"}
     item = record_item(row, 1, "gold:1")
     assert make_gold("579", style="bare_reversed").reversed
     assert score_output(" 975", item, "bare").strict is True

@@ -241,20 +241,22 @@ def bench(args: argparse.Namespace, say) -> dict:
                 json.dump(result, handle, indent=1)
                 handle.write("\n")
             results[name][seed] = result
-            summary = " ".join(f"{t} {100 * v:.1f}%" for t, v in result["accuracy"].get("in_distribution", {}).items())
+            shown = result["accuracy"].get("in_distribution", {})
+            summary = " ".join(f"{t} {100 * v:.1f}%" for t, v in shown.items())
             say(f"proxy {name} seed {seed}: {seconds:.0f}s, peak {result['peak_rss_mb']:.0f} MB; "
                 f"in_distribution {summary}")
     return summarise(results, names, seeds, size, args)
 
 
 def _families(results: dict, split: str) -> list[str]:
-    found = {f for per_seed in results.values() for r in per_seed.values() for f in r["accuracy"].get(split, {})}
+    found = {f for per_seed in results.values() for r in per_seed.values()
+             for f in r["accuracy"].get(split, {})}
     return sorted(found, key=lambda f: (f == "all", f))
 
 
 def summarise(results: dict, names: list[str], seeds: list[int], size: int, args) -> dict:
-    splits = sorted({split for per_seed in results.values() for r in per_seed.values() for split in r["accuracy"]},
-                    key=lambda s: (s != "in_distribution", s))
+    splits = sorted({split for per_seed in results.values() for r in per_seed.values()
+                     for split in r["accuracy"]}, key=lambda s: (s != "in_distribution", s))
     table, digits = {}, {}
     for split in splits:
         rows = {}
@@ -320,7 +322,8 @@ def markdown(summary: dict) -> str:
     model = f"{summary['layers'] or 2} layers x hidden {summary['hidden'] or 64}" \
         if summary["layers"] or summary["hidden"] else "the proxy preset"
     head = (f"Proxy accuracy (strict, held-out, %), {len(seeds)} paired seeds, {summary['steps']:,} steps of "
-            f"batch {summary['batch_size']}, {summary['schedule']} learning rate {summary['learning_rate']:g}, "
+            f"batch {summary['batch_size']}, {summary['schedule']} learning rate "
+            f"{summary['learning_rate']:g}, "
             f"{model}, curricula at {summary['size']:,} records. Mean ± 95 % interval (t over seeds); "
             f"against {names[0]}: mean per-seed Δ with a bootstrap 95 % interval, paired t-test (* p < 0.05) "
             "and Wilcoxon signed-rank p.")
@@ -361,7 +364,8 @@ def markdown(summary: dict) -> str:
                         out.append(text)
                     lines.append(f"| {family} | {bucket} | " + " | ".join(out) + " |")
             lines.append("")
-    lines += ["### runs", "", "| curriculum | wall time per run (s) | peak memory (MB) | still rising at the end |",
+    lines += ["### runs", "",
+              "| curriculum | wall time per run (s) | peak memory (MB) | still rising at the end |",
               "|---|---|---|---|"]
     for name, runs in summary["runs"].items():
         walls = [r["wall_seconds"] for r in runs]
@@ -390,7 +394,8 @@ def plot_curves(results_dir: Path, summary: dict, path: Path) -> None:
             colour = plt.cm.tab10(k % 10)
             curves = []
             for seed in seeds:
-                data = json.loads((results_dir / name / "results" / f"seed{seed}.json").read_text(encoding="utf-8"))
+                result = results_dir / name / "results" / f"seed{seed}.json"
+                data = json.loads(result.read_text(encoding="utf-8"))
                 points = sorted((c["step"], 100 * c["strict"]) for c in data["curve"]
                                 if c["split"] == split and c["type"] == "all" and c["strict"] is not None)
                 if points:
@@ -419,7 +424,8 @@ def rich_table(summary: dict):
     names = summary["curricula"]
     tables = []
     for split, rows in summary["table"].items():
-        table = Table(title=f"{split}: strict accuracy %, mean ± 95% CI over {len(summary['seeds'])} paired seeds")
+        seeds = len(summary["seeds"])
+        table = Table(title=f"{split}: strict accuracy %, mean ± 95% CI over {seeds} paired seeds")
         table.add_column("type")
         for name in names:
             table.add_column(name, justify="right")
@@ -430,7 +436,8 @@ def rich_table(summary: dict):
                 text = f"{_pct(c['mean'])} ± {_pct(c['ci95'])}"
                 if "paired" in c:
                     p = c["paired"]
-                    text += f"  Δ{100 * p['delta']:+.1f} p={p['p_paired_t']:.3f}{' *' if p['significant'] else ''}"
+                    star = " *" if p["significant"] else ""
+                    text += f"  Δ{100 * p['delta']:+.1f} p={p['p_paired_t']:.3f}{star}"
                 row.append(text)
             table.add_row(family, *row)
         tables.append(table)
@@ -483,13 +490,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Build each curriculum spec at a common size, train the proxy model on each with the "
         "same budget over several seeds (a seed gives every curriculum the same initial weights and batch "
         "order), and print accuracy per type and digit count with paired tests against the first spec "
-        "(paired t, Wilcoxon signed-rank, bootstrap interval of the per-seed difference). Runs are resumable: "
-        "a finished run's result file is kept while its configuration is unchanged.",
+        "(paired t, Wilcoxon signed-rank, bootstrap interval of the per-seed difference). Runs are "
+        "resumable: a finished run's result file is kept while its configuration is unchanged.",
     )
     c.add_argument("specs", nargs="+", metavar="SPEC.yaml")
     c.add_argument("--seeds", type=int, default=6, help="seeds 0..N-1 per spec (6)")
     c.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds instead of --seeds")
-    c.add_argument("--steps", type=int, default=defaults.steps, help=f"proxy steps per run ({defaults.steps})")
+    c.add_argument("--steps", type=int, default=defaults.steps,
+                   help=f"proxy steps per run ({defaults.steps})")
     c.add_argument("--size", type=int, help="records per curriculum (default: the smallest spec's)")
     c.add_argument("--batch-size", type=int, default=defaults.batch_size)
     c.add_argument("--lr", type=float, default=defaults.learning_rate)

@@ -419,11 +419,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     proxy = commands.add_parser(
         "proxy",
         help="train a small Llama from scratch on a curriculum (CPU) and score it by type and digit count",
-        description="Train a small MindFormers Llama (2 layers, hidden 64) from scratch on the CPU through the "
-        "curriculum's stages (their MindRecords, vocabulary compacted to the Llama3 ids that occur), decode the "
-        "held-out sets greedily with the training template and score them with eval's scoring functions. A "
-        "seed fixes the initial weights and the batch order, the same for every curriculum. Writes proxy.json, "
-        f"proxy.md and proxy_accuracy.png (accuracy per type against steps, one panel per split). {MINDSPORE_HINT}.",
+        description="Train a small MindFormers Llama (2 layers, hidden 64) from scratch on the CPU through "
+        "the curriculum's stages (their MindRecords, vocabulary compacted to the Llama3 ids that occur), "
+        "decode the held-out sets greedily with the training template and score them with eval's scoring "
+        "functions. A seed fixes the initial weights and the batch order, the same for every curriculum. "
+        "Writes proxy.json, proxy.md and proxy_accuracy.png (accuracy per type against steps, one panel "
+        f"per split). {MINDSPORE_HINT}.",
     )
     proxy.add_argument("curriculum", metavar="CURRICULUM_DIR", help="a curriculum built with MindRecords")
     proxy.add_argument("--out", help="run folder (default runs/proxy-<curriculum>-seed<seed>)")
@@ -441,7 +442,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     proxy.add_argument("--layers", type=_positive_int, help="override the proxy preset's 2 layers")
     proxy.add_argument("--hidden", type=_positive_int, help="override the proxy preset's hidden size 64")
     proxy.add_argument("--eval-every", type=int, default=defaults.eval_every,
-                       help=f"steps between held-out evaluations ({defaults.eval_every}; 0: start and end only)")
+                       help=f"steps between held-out evaluations ({defaults.eval_every}; 0: start and end)")
     proxy.add_argument("--eval-limit", type=_positive_int, default=defaults.eval_limit,
                        help=f"items per split on the learning curve ({defaults.eval_limit})")
     proxy.add_argument("--heldout-limit", type=int, default=0, help="items per split at the end (0: all)")

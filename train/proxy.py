@@ -57,7 +57,7 @@ class ProxyOptions:
     layers: int | None = None
     hidden: int | None = None
     eval_every: int = 250
-    eval_limit: int = 400  # held-out items per split at each evaluation of the curve (the same items each time)
+    eval_limit: int = 400  # held-out items per split on the learning curve (the same items each time)
     heldout_limit: int | None = None  # items per split at the final evaluation (None: all)
     max_new_tokens: int | None = None  # default: the longest trained answer + 1
     decode_batch: int = 128
@@ -263,8 +263,8 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
     result.parameters = tm.total_count(network)
     result.steps = total_steps
     say(f"{preset.name} ({model_config['num_layers']}x{model_config['hidden_size']}): {result.parameters:,} "
-        f"parameters, vocabulary {token_map.size:,} (compacted), window {seq_length}; {total_steps:,} steps of "
-        f"batch {options.batch_size}, {options.schedule} learning rate {options.learning_rate:g}")
+        f"parameters, vocabulary {token_map.size:,} (compacted), window {seq_length}; {total_steps:,} steps "
+        f"of batch {options.batch_size}, {options.schedule} learning rate {options.learning_rate:g}")
 
     stage_steps = split_steps(total_steps, [s.records for s in stages])
     step_fn = _step_function(network, total_steps, options)
@@ -274,15 +274,17 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
     def evaluate(step: int, final: bool = False):
         for name, (held, rows, prompts) in heldout.items():
             count = len(rows) if final else min(len(rows), options.eval_limit)
-            texts = _decode(network, prompts[:count], token_map, tokenizer, special, max_new, seq_length, options)
+            texts = _decode(network, prompts[:count], token_map, tokenizer, special, max_new, seq_length,
+                            options)
             subset = min(count, options.eval_limit)
             # the curve follows the same items at every step, the final evaluation included
             curve_report = score_answers(rows[:subset], texts[:subset], curriculum.template)
             for family, tally in curve_report["by_type"].items():
                 result.curve.append({"step": step, "split": name, "type": family, "strict": tally["strict"],
                                      "n": tally["n"]})
-            result.curve.append({"step": step, "split": name, "type": "all",
-                                 "strict": curve_report["overall"]["strict"], "n": curve_report["overall"]["n"]})
+            overall = curve_report["overall"]
+            result.curve.append({"step": step, "split": name, "type": "all", "strict": overall["strict"],
+                                 "n": overall["n"]})
             report = curve_report
             if final:
                 report = score_answers(rows, texts, curriculum.template)
@@ -399,8 +401,8 @@ def _step_function(network, total_steps: int, options: ProxyOptions):
     import numpy as np
     from mindspore import nn
 
-    lrs = np.asarray(learning_rates(options.schedule, total_steps, options.learning_rate, options.warmup_steps),
-                     dtype=np.float32)
+    rates = learning_rates(options.schedule, total_steps, options.learning_rate, options.warmup_steps)
+    lrs = np.asarray(rates, dtype=np.float32)
     optimizer = nn.AdamWeightDecay(network.trainable_params(), learning_rate=ms.Tensor(lrs),
                                    weight_decay=options.weight_decay)
     cell = nn.TrainOneStepCell(network, optimizer)
@@ -457,7 +459,8 @@ def score_answers(rows: list[dict], texts: list[str], template: str) -> dict:
     for line, (row, text) in enumerate(zip(rows, texts), 1):
         item = record_item(row, line, f"held-out item {line}")
         verdict = score_output(text, item, template)
-        board.add(item.type, item.lang, item.bucket, verdict.strict, verdict.lenient, verdict.extracted is not None)
+        board.add(item.type, item.lang, item.bucket, verdict.strict, verdict.lenient,
+                  verdict.extracted is not None)
     return board.as_dict()
 
 
@@ -503,7 +506,8 @@ def markdown(report: dict) -> str:
     o = report["options"]
     head = (f"{report['parameters']:,} parameters, vocabulary {report['vocabulary']:,}, window "
             f"{report['seq_length']}, {report['steps']:,} steps of batch {o['batch_size']}, {o['schedule']} "
-            f"learning rate {o['learning_rate']:g} after {o['warmup_steps']} warm-up steps, seed {o['seed']}, "
+            f"learning rate {o['learning_rate']:g} after {o['warmup_steps']} warm-up steps, "
+            f"seed {o['seed']}, "
             f"{report['seconds']:.0f} s, peak memory {report['peak_rss_mb']:,.0f} MB.")
     lines = [f"# Proxy run: {report['curriculum']}", "", head, ""]
     rising = [f"{split} +{points:.1f} points" for split, points in report.get("rising", {}).items()
@@ -523,7 +527,8 @@ def markdown(report: dict) -> str:
             lines += ["| type | digits | strict | n |", "|---|---|---:|---:|"]
             for family, buckets in digits.items():
                 for bucket, t in buckets.items():
-                    lines.append(f"| {family} | {bucket.replace('digits=', '')} | {_pct(t['strict'])} | {t['n']} |")
+                    shown = bucket.replace("digits=", "")
+                    lines.append(f"| {family} | {shown} | {_pct(t['strict'])} | {t['n']} |")
             lines.append("")
     return "\n".join(lines) + "\n"
 
