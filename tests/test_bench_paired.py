@@ -66,6 +66,8 @@ def test_rise_over_last_quarter_flags_a_run_still_climbing():
         {"in_distribution": 30.0}
     assert rise_over_last_quarter(curve([0, 0.02, 0.5, 0.8, 0.9, 0.9, 0.91, 0.91, 0.92]), 4000) == \
         {"in_distribution": 1.0}
+    # no evaluation between half and three quarters of the budget: nothing to say
+    assert rise_over_last_quarter(curve([0, 0.5]), 4000) == {}
 
 
 def fake_report(name: str, seed: int, steps: int) -> dict:

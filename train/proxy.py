@@ -372,7 +372,8 @@ def rise_over_last_quarter(curve: list[dict], total_steps: int) -> dict[str, flo
                         if c["split"] == split and c["type"] == "all" and c["strict"] is not None)
         if len(points) < 2:
             continue
-        before = [acc for step, acc in points if step <= 0.75 * total_steps]
+        # only an evaluation in the second half of the budget says whether the curve has levelled off
+        before = [acc for step, acc in points if total_steps / 2 <= step <= 0.75 * total_steps]
         if before:
             out[split] = round(100 * (points[-1][1] - before[-1]), 1)
     return out
