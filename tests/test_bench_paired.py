@@ -174,7 +174,13 @@ def test_bench_report_shows_deltas_per_seed_values_digits_and_run_costs(tmp_path
     assert "Δ +10.0 [+10.0, +10.0], t p=0.000*, W p=0.031, 6/6 seeds ahead" in text
     assert "- add: proxy_plain 30.0 / 35.0 / 40.0 / 45.0 / 50.0 / 55.0; proxy_reversed 40.0 / 45.0" in text
     assert "| add | 3 | 42.5 | 52.5 (Δ +10.0, t p=0.000*) |" in text
-    assert "| proxy_plain | 2–2 (mean 2) | 900 | seed 0, seed 1, seed 2, seed 3, seed 4, seed 5 |" in text
+    # the fake curves reach 50 % only at the last step of reversed seed 5 (30 + 5 * 4 points)
+    assert "| proxy_plain | 2–2 (mean 2) | 900 | seed 0, seed 1, seed 2, seed 3, seed 4, seed 5 | " \
+        "— / — / — / — / — / — |" in text
+    assert "| proxy_reversed | 2–2 (mean 2) | 900 | seed 0, seed 1, seed 2, seed 3, seed 4, seed 5 | " \
+        "— / — / — / — / — / 4,000 |" in text
+    assert bench.jump_step(fake_report("proxy_reversed", 5, 4000)["curve"], 0.5) == 4000
+    assert bench.jump_step(fake_report("proxy_reversed", 5, 4000)["curve"], 0.2) == 2000
     bench.plot_curves(tmp_path, summary, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -29,6 +29,7 @@ from datagen.output import atomic_open
 from train.proxy import RISING_POINTS
 
 BOOTSTRAP_SAMPLES = 10_000
+JUMP_LEVEL = 0.5  # "steps to the jump": the first evaluation at which in-distribution accuracy reaches this
 RESULT_VERSION = 2  # bump when a result file's meaning changes, so old ones are run again
 
 
@@ -290,11 +291,20 @@ def summarise(results: dict, names: list[str], seeds: list[int], size: int, args
                 per_digit.setdefault(family, {})[bucket] = cells
         digits[split] = per_digit
     runs = {name: [{"seed": s, "wall_seconds": results[name][s]["wall_seconds"],
-                    "peak_rss_mb": results[name][s]["peak_rss_mb"], "rising": results[name][s]["rising"]}
+                    "peak_rss_mb": results[name][s]["peak_rss_mb"], "rising": results[name][s]["rising"],
+                    "jump_step": jump_step(results[name][s]["curve"])}
                    for s in seeds] for name in names}
     return {"curricula": names, "seeds": seeds, "size": size, "steps": args.steps, "batch_size": args.batch_size,
             "learning_rate": args.lr, "schedule": args.schedule, "layers": args.layers, "hidden": args.hidden,
             "heldout_limit": args.heldout_limit, "table": table, "digits": digits, "runs": runs}
+
+
+def jump_step(curve: list[dict], level: float = JUMP_LEVEL) -> int | None:
+    """The first evaluation step at which in-distribution accuracy (all types, curve items) reaches
+    ``level``; None when the run never does."""
+    points = sorted((c["step"], c["strict"]) for c in curve if c["split"] == "in_distribution"
+                    and c["type"] == "all" and c["strict"] is not None)
+    return next((step for step, acc in points if acc >= level), None)
 
 
 def _bucket_key(bucket: str):
@@ -365,15 +375,17 @@ def markdown(summary: dict) -> str:
                     lines.append(f"| {family} | {bucket} | " + " | ".join(out) + " |")
             lines.append("")
     lines += ["### runs", "",
-              "| curriculum | wall time per run (s) | peak memory (MB) | still rising at the end |",
-              "|---|---|---|---|"]
+              f"| curriculum | wall time per run (s) | peak memory (MB) | still rising at the end | "
+              f"step reaching {100 * JUMP_LEVEL:.0f} % in-distribution, per seed |",
+              "|---|---|---|---|---|"]
     for name, runs in summary["runs"].items():
         walls = [r["wall_seconds"] for r in runs]
         peaks = [r["peak_rss_mb"] or 0 for r in runs]
         rising = [f"seed {r['seed']}" for r in runs
                   if r["rising"].get("in_distribution", 0) > RISING_POINTS]
+        jumps = " / ".join("—" if r.get("jump_step") is None else f"{r['jump_step']:,}" for r in runs)
         lines.append(f"| {name} | {min(walls):.0f}–{max(walls):.0f} (mean {sum(walls) / len(walls):.0f}) | "
-                     f"{max(peaks):,.0f} | {', '.join(rising) or 'none'} |")
+                     f"{max(peaks):,.0f} | {', '.join(rising) or 'none'} | {jumps} |")
     lines.append("")
     return "\n".join(lines) + "\n"
 
