@@ -27,7 +27,7 @@ from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_pa
 from datagen import signals
 from datagen.errors import MissingExtraError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
-from datagen.generate import Generator, Request, class_capacities
+from datagen.generate import REVERSED_STYLES, Generator, Request, class_capacities
 from datagen.make import configs_from_options
 from datagen.output import check_target, staged, write_json
 from datagen.rng import Interleave, derive_key, water_fill
@@ -179,7 +179,7 @@ def heldout_style(spec: Spec) -> str:
     """Reversed when the model is trained to write reversed answers (the scorer reads them back)."""
     styles = {source.style or stage.style for stage in spec.stages for source in stage.sources
               if source.kind == "synthetic"}
-    return "reversed" if "reversed" in styles else "contest"
+    return "reversed" if styles & set(REVERSED_STYLES) else "contest"
 
 
 def heldout_types(spec: Spec) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from curricula.templates import human_turn
+from curricula.templates import TemplateError, human_turn
 from datagen.errors import InputError, MissingExtraError, UsageError
 
 __all__ = [
@@ -111,7 +111,11 @@ def to_conversation(data: dict, template: str, default_id: str) -> Conversation:
             raise _bad(name, "is missing")
     problem = _text(data["problem"], "problem")
     solution = _text(data["solution"], "solution")
-    return Conversation(_row_id(data, default_id), (human_turn(template, problem), solution))
+    try:
+        shown = human_turn(template, problem)
+    except TemplateError as exc:  # e.g. the bare template and a problem it cannot show as an equation
+        raise _bad("problem", str(exc)) from None
+    return Conversation(_row_id(data, default_id), (shown, solution))
 
 
 def check_row(data: dict) -> tuple[str | None, str] | None:

@@ -3,11 +3,16 @@
 A template turns a problem into the human turn of a conversation.  MindFormers' Llama3
 preprocessing then renders the conversation with fastchat's ``vicuna_v1.1`` template,
 so the text the model sees at inference is ``inference_prompt(name, problem)``.
+
+``bare`` rewrites a two-operand arithmetic problem as its equation, ``123+456=``, for proxy
+curricula whose comparison is about the answer, not the prompt (fewer tokens, same signal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from datagen.errors import UsageError
 
@@ -25,15 +30,36 @@ VICUNA_SYSTEM = (
 VICUNA_ROLES = ("USER", "ASSISTANT")
 
 
+BARE_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+
+class TemplateError(UsageError, KeyError):
+    pass
+
+
+@lru_cache(maxsize=65536)
+def bare_equation(problem: str) -> str:
+    """``What is 123 + 456?`` -> ``123+456=``: any phrasing the generator writes, in either language."""
+    from datagen.solve import solve
+
+    solved = solve(problem)
+    if solved is None or solved.type not in BARE_OPERATORS or len(solved.operands) != 2:
+        raise TemplateError(f"template bare: not a two-operand arithmetic problem: {problem[:60]!r}")
+    a, b = solved.operands
+    return f"{a}{BARE_OPERATORS[solved.type]}{b}="
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
     head: str
     tail: str
     description: str
+    rewrite: Callable[[str], str] | None = None  # the problem text as the template shows it
 
     def render(self, problem: str) -> str:
-        return f"{self.head}{problem}{self.tail}"
+        shown = self.rewrite(problem) if self.rewrite else problem
+        return f"{self.head}{shown}{self.tail}"
 
 
 TEMPLATES: dict[str, Template] = {
@@ -43,12 +69,10 @@ TEMPLATES: dict[str, Template] = {
         Template("alpaca", ALPACA_HEAD, ALPACA_TAIL, "the contest converter's Alpaca prompt"),
         Template("zh_prefix", ZH_PREFIX, "", "the baseline's Chinese instruction prefix"),
         Template("alpaca_zh", ALPACA_HEAD + ZH_PREFIX, ALPACA_TAIL, "the baseline: prefix inside the Alpaca prompt"),
+        Template("bare", "", "", "the equation alone, 123+456= (proxy curricula; + - * / only)",
+                 bare_equation),
     )
 }
-
-
-class TemplateError(UsageError, KeyError):
-    pass
 
 
 def get_template(name: str) -> Template:
@@ -71,7 +95,11 @@ def inference_prompt(name: str, problem: str) -> str:
 
 def strip_echo(name: str, problem: str, output: str) -> str:
     """Remove an echoed prompt from generated text (the prediction keeps only the answer part)."""
-    for prefix in (inference_prompt(name, problem), human_turn(name, problem), problem):
+    try:
+        prefixes: tuple[str, ...] = (inference_prompt(name, problem), human_turn(name, problem), problem)
+    except TemplateError:  # a template that cannot show this problem cannot have been echoed
+        prefixes = (problem,)
+    for prefix in prefixes:
         if output.startswith(prefix):
             return output[len(prefix):]
         at = output.find(prefix)

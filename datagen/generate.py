@@ -16,7 +16,9 @@ from datagen.numbers import reverse_digits
 from datagen.rng import Interleave, Permutation, derive_key, mix64, water_fill
 
 LANGS = ("zh", "en", "mix")
-STYLES = ("contest", "bare", "steps", "reversed")
+STYLES = ("contest", "bare", "steps", "reversed", "bare_reversed")
+# styles whose result digits are written in reverse (the scorer reads them back)
+REVERSED_STYLES = ("reversed", "bare_reversed")
 FORMATS = ("records", "contest")
 # mix: zh takes the contest's own phrasing (zh0) half the time, zh1 and zh2 a quarter each; en (which
 # the contest never phrased) en0-en2 a third each.  contest: zh0 only, like the hidden test set.
@@ -95,9 +97,11 @@ class FamilyStream:
         self.aux_key = derive_key(request.seed, family.name, "choices")
 
 
-def reversed_body(family: Family, config, values: tuple, lang: str, template: int) -> dict:
-    """The contest solution with its result written in reversed-digit order."""
-    body = family.render(config, values, lang, template, "contest")
+def reversed_body(
+    family: Family, config, values: tuple, lang: str, template: int, base: str = "contest"
+) -> dict:
+    """The ``base`` solution (contest or bare) with its result written in reversed-digit order."""
+    body = family.render(config, values, lang, template, base)
     result = family.render(config, values, lang, template, "bare")["solution"]
     solution = body["solution"]
     at = solution.rfind(result)
@@ -149,8 +153,9 @@ class Generator:
             template = 0
         else:
             template = ZH_TEMPLATE[(r >> 1) & 3] if lang == "zh" else (r >> 3) % 3
-        if request.style == "reversed":
-            body = reversed_body(stream.family, stream.config, values, lang, template)
+        if request.style in REVERSED_STYLES:
+            base = "bare" if request.style == "bare_reversed" else "contest"
+            body = reversed_body(stream.family, stream.config, values, lang, template, base)
         else:
             body = stream.family.render(stream.config, values, lang, template, request.style)
         name = stream.family.name

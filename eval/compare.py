@@ -82,7 +82,7 @@ def make_gold(answer: str, policy: str = "exact", family: str = "", style: str =
     if policy not in ("exact", "sig40"):
         raise GoldError(f"answer_policy {policy!r} is not one of exact, sig40, symbolic")
     p, q = parse_answer(answer)
-    return Gold(answer.strip(), p, q, policy, family == "fraction", style == "reversed")
+    return Gold(answer.strip(), p, q, policy, family == "fraction", style in ("reversed", "bare_reversed"))
 
 
 def equal(pred: Number, gold: Gold) -> bool:

@@ -45,29 +45,17 @@ REDUCED = {
         ("--scale 0.01", "130,000 records; the fixture BELLE file has 85 rows, the full spec asks 5,000+"),
     "datagen curriculum build configs/curricula/proxy_plain.yaml --out runs/plain":
         ("--scale 0.01", "48,000 records; the proxy run below only needs its layout"),
-    "datagen train proxy runs/plain --steps 2000":
-        ("--steps 4", "~8 min on 2 cores at 2,000 steps; even 20 steps took 56-110 s on the shared machine"),
+    "datagen train proxy runs/plain":
+        ("--steps 4 --heldout-limit 20", "4,000 steps are ~5 min on 2 cores; 4 steps show the same path"),
     "datagen train smoke runs/synthetic":
         ("--steps 4", "80 CPU training steps per stage; 4 show the same path"),
-    "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml "
-    "--seeds 3":
+    "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml":
         ("--seeds 2 --steps 10 --size 480 --heldout-limit 20",
-         "3 seeds x 2 specs x 2,000 proxy steps is ~50 min, and each run decodes 6,000 held-out problems"),
-    "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml "
-    "--seeds 3 --steps 1500 --out runs/bench-plain-vs-reversed":
-        ("--seeds 2 --steps 10 --size 480 --heldout-limit 20",
-         "3 seeds x 2 specs x 1,500 proxy steps is ~40 min, and each run decodes 6,000 held-out problems"),
+         "6 seeds x 2 specs x 4,000 proxy steps is about an hour on 2 cores"),
 }
 
 # command as documented -> why it fails today (another change fixes it); strict: passing fails the test
-BENCH_LIMIT = ("bench curricula has no --heldout-limit yet (issue 11, engineer proxy adds it); without it a "
-               "run decodes 6,000 held-out problems, over 10 min on 2 cores")
-XFAIL: dict[str, str] = {
-    "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml "
-    "--seeds 3": BENCH_LIMIT,
-    "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml "
-    "--seeds 3 --steps 1500 --out runs/bench-plain-vs-reversed": BENCH_LIMIT,
-}
+XFAIL: dict[str, str] = {}
 
 # lines of bash blocks that show a command's synopsis ([optional] parts, CAPITAL placeholders)
 NOT_COMMANDS: dict[str, str] = {}

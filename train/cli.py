@@ -79,6 +79,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _add_lora_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("LoRA (defaults: the model preset's)")
     group.add_argument("--rank", type=_positive_int, help="LoRA rank (lora_rank)")
@@ -292,6 +302,8 @@ def run_proxy(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        schedule=args.schedule,
+        warmup_steps=args.warmup,
         seed=args.seed,
         layers=args.layers,
         hidden=args.hidden,
@@ -509,13 +521,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     smoke.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the one the exporter uses)")
     smoke.set_defaults(handler=run_smoke)
 
+    from train.proxy import SCHEDULES, ProxyOptions
+
+    defaults = ProxyOptions(curriculum="", out="")
     proxy = commands.add_parser(
         "proxy",
-        help="train a small Llama from scratch on a curriculum (CPU) and score it by type",
-        description="Train a small MindFormers Llama from scratch on the CPU through the curriculum's stages "
-        "(their MindRecords, vocabulary compacted to the Llama3 ids that occur), decode the held-out sets "
-        "greedily with the training template and score them with `datagen eval score`. Writes proxy.json, "
-        f"proxy.md and proxy_accuracy.png (accuracy per type against steps). Needs {MINDSPORE_EXTRA}.",
+        help="train a small Llama from scratch on a curriculum (CPU) and score it by type and digit count",
+        description="Train a small MindFormers Llama (2 layers, hidden 64) from scratch on the CPU through "
+        "the curriculum's stages (their MindRecords, vocabulary compacted to the Llama3 ids that occur), "
+        "decode the held-out sets greedily with the training template and score them with eval's scoring "
+        "functions. A seed fixes the initial weights and the batch order, the same for every curriculum. "
+        "Writes proxy.json, proxy.md and proxy_accuracy.png (accuracy per type against steps, one panel "
+        f"per split). Needs {MINDSPORE_EXTRA}.",
     )
     proxy.add_argument("curriculum", metavar="CURRICULUM_DIR", help="a curriculum built with MindRecords")
     proxy.add_argument("--out", help="run folder (default runs/proxy-<curriculum>-seed<seed>); must not exist, "
@@ -524,15 +541,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="replace an existing run folder (and --json file); the old one comes back if the run "
                        "fails")
     proxy.add_argument("--json", metavar="PATH", help="write the run's result as JSON here ('-': stdout)")
-    proxy.add_argument("--steps", type=_positive_int, default=2000, help="training steps in all (2000)")
+    proxy.add_argument("--steps", type=_positive_int, default=defaults.steps,
+                       help=f"training steps in all ({defaults.steps})")
     proxy.add_argument("--minutes", type=float, help="a wall-clock budget instead of --steps")
-    proxy.add_argument("--batch-size", type=_positive_int, default=128)
-    proxy.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3, cosine decay)")
-    proxy.add_argument("--seed", type=int, default=0)
-    proxy.add_argument("--layers", type=_positive_int, help="override the proxy preset's 4 layers")
-    proxy.add_argument("--hidden", type=_positive_int, help="override the proxy preset's hidden size 128")
-    proxy.add_argument("--eval-every", type=int, default=500, help="steps between held-out evaluations (500)")
-    proxy.add_argument("--eval-limit", type=int, default=300, help="items per split at those evaluations (300)")
+    proxy.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    proxy.add_argument("--lr", type=float, default=defaults.learning_rate,
+                       help=f"peak learning rate ({defaults.learning_rate:g})")
+    proxy.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+                       help=f"learning rate after the warm-up ({defaults.schedule})")
+    proxy.add_argument("--warmup", type=int, default=defaults.warmup_steps,
+                       help=f"linear warm-up steps ({defaults.warmup_steps})")
+    proxy.add_argument("--seed", type=_non_negative_int, default=0)
+    proxy.add_argument("--layers", type=_positive_int, help="override the proxy preset's 2 layers")
+    proxy.add_argument("--hidden", type=_positive_int, help="override the proxy preset's hidden size 64")
+    proxy.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                       help=f"steps between held-out evaluations ({defaults.eval_every}; 0: start and end)")
+    proxy.add_argument("--eval-limit", type=_positive_int, default=defaults.eval_limit,
+                       help=f"items per split on the learning curve ({defaults.eval_limit})")
     proxy.add_argument("--heldout-limit", type=int, default=0, help="items per split at the end (0: all)")
     proxy.add_argument("--max-new-tokens", type=_positive_int, help="default: longest trained answer + 1")
     proxy.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the exporter's)")

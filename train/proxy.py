@@ -1,23 +1,29 @@
 """``datagen train proxy``: train a small Llama from scratch on a curriculum, on the CPU, and
-score it on the curriculum's own held-out sets, type by type.
+score it on the curriculum's own held-out sets, type by type and digit count by digit count.
 
 The model reads the stages' exported MindRecords in order (Llama3 ids, so tokenisation
 effects such as ``--digits 1`` stay real) through a vocabulary compacted to the ids that
-occur.  The learning rate warms up and decays over the whole step budget, the batches are
-drawn by a seeded generator, and the held-out sets are decoded greedily with the training
-template and judged by ``datagen eval score``: the same seed and budget give the same
-accuracy twice.
+occur.  The learning rate warms up, then stays constant (or decays on a cosine) over the whole
+step budget; the batches are drawn by a seeded generator, and the held-out sets are decoded
+greedily with the training template and judged by eval's own scoring functions: the same seed
+and budget give the same accuracy twice.
+
+Runs are paired across curricula: a seed fixes the batch order and every initial weight, the
+embedding and output rows included (drawn per real token id, so two curricula whose compacted
+vocabularies differ still start from the same row for a shared token).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import resource
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from curricula.templates import inference_prompt
 from datagen.errors import DatagenError
@@ -25,6 +31,10 @@ from datagen.output import atomic_open
 from train.curriculum import Curriculum, load_curriculum, read_heldout
 
 IGNORE = -100
+SCHEDULES = ("constant", "cosine")
+EMBEDDING_SIGMA = 0.01  # MindSpore's Normal() initializer, which MindFormers' Llama uses for both tables
+# a run is still rising when the evaluation subset gains more than this over the last quarter
+RISING_POINTS = 5.0
 
 
 class ProxyError(DatagenError, RuntimeError):
@@ -35,18 +45,19 @@ class ProxyError(DatagenError, RuntimeError):
 class ProxyOptions:
     curriculum: str
     out: str
-    steps: int = 2000
+    steps: int = 4000
     minutes: float | None = None
     batch_size: int = 128
     learning_rate: float = 1e-3
+    schedule: str = "constant"  # after the linear warm-up
     warmup_steps: int = 100
     weight_decay: float = 0.01
     seed: int = 0
     preset: str = "proxy"
     layers: int | None = None
     hidden: int | None = None
-    eval_every: int = 500
-    eval_limit: int = 300  # held-out items per split at each periodic evaluation
+    eval_every: int = 250
+    eval_limit: int = 400  # held-out items per split on the learning curve (the same items each time)
     heldout_limit: int | None = None  # items per split at the final evaluation (None: all)
     max_new_tokens: int | None = None  # default: the longest trained answer + 1
     decode_batch: int = 128
@@ -70,9 +81,11 @@ class ProxyResult:
     vocabulary: int = 0
     seq_length: int = 0
     shared_prefix: int = 0
+    peak_rss_mb: float = 0.0
     stage_steps: list = field(default_factory=list)
     losses: list = field(default_factory=list)
-    curve: list = field(default_factory=list)
+    curve: list = field(default_factory=list)  # accuracy on the first eval_limit items per split, every eval
+    rising: dict = field(default_factory=dict)  # per split: points gained over the last quarter of the budget
     final: dict = field(default_factory=dict)
 
 
@@ -136,8 +149,6 @@ def real_length(row, pad_id: int) -> int:
 
 def shared_prefix(arrays, prompts) -> int:
     """Length of the token run after BOS that every training row and every prompt shares."""
-    import numpy as np
-
     first = arrays[0][0]
     limit = min(min(a.shape[1] for a in arrays), min(len(p) for p in prompts)) - 1
     cut = 0
@@ -216,8 +227,9 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
     special = {k: int(token_map.to_compact(np.array([v]))[0]) for k, v in special_real.items()}
     max_new = options.max_new_tokens or answer_max + 1
     prompt_max = max(len(p) for _, _, prompts in heldout.values() for p in prompts)
+    # the exact window: every padded position costs as much as a real one (2 x 64 on 20 tokens is ~25 %
+    # faster than on 24)
     seq_length = max(longest - 1, prompt_max + max_new)
-    seq_length = -(-seq_length // 8) * 8
     stages = []
     for stage, ids, labels in raw_stages:
         width = min(ids.shape[1], seq_length + 1)
@@ -240,7 +252,9 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
 
     def build():
         tm.set_seed(options.seed)
-        return tm.build_from_model_config(model_config, None)
+        network = tm.build_from_model_config(model_config, None)
+        paired_tables(network, token_map, options.seed)
+        return network
 
     total_steps = options.steps
     if options.minutes:
@@ -248,8 +262,9 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
     network = build()
     result.parameters = tm.total_count(network)
     result.steps = total_steps
-    say(f"{preset.name}: {result.parameters:,} parameters, vocabulary {token_map.size:,} (compacted), "
-        f"window {seq_length}; {total_steps:,} steps of batch {options.batch_size}")
+    say(f"{preset.name} ({model_config['num_layers']}x{model_config['hidden_size']}): {result.parameters:,} "
+        f"parameters, vocabulary {token_map.size:,} (compacted), window {seq_length}; {total_steps:,} steps "
+        f"of batch {options.batch_size}, {options.schedule} learning rate {options.learning_rate:g}")
 
     stage_steps = split_steps(total_steps, [s.records for s in stages])
     step_fn = _step_function(network, total_steps, options)
@@ -257,19 +272,24 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
         if options.eval_every else [0, total_steps]
 
     def evaluate(step: int, final: bool = False):
-        limit = None if final else options.eval_limit
         for name, (held, rows, prompts) in heldout.items():
-            picked_rows = rows if limit is None else rows[:limit]
-            picked_prompts = prompts[: len(picked_rows)]
-            texts = _decode(network, picked_prompts, token_map, tokenizer, special, max_new, seq_length, options)
-            report = _score(out, name, step, picked_rows, texts, final)
-            for family, tally in report["by_type"].items():
+            count = len(rows) if final else min(len(rows), options.eval_limit)
+            texts = _decode(network, prompts[:count], token_map, tokenizer, special, max_new, seq_length,
+                            options)
+            subset = min(count, options.eval_limit)
+            # the curve follows the same items at every step, the final evaluation included
+            curve_report = score_answers(rows[:subset], texts[:subset], curriculum.template)
+            for family, tally in curve_report["by_type"].items():
                 result.curve.append({"step": step, "split": name, "type": family, "strict": tally["strict"],
                                      "n": tally["n"]})
-            result.curve.append({"step": step, "split": name, "type": "all", "strict": report["overall"]["strict"],
-                                 "n": report["overall"]["n"]})
+            overall = curve_report["overall"]
+            result.curve.append({"step": step, "split": name, "type": "all", "strict": overall["strict"],
+                                 "n": overall["n"]})
+            report = curve_report
             if final:
-                result.final[name] = report
+                report = score_answers(rows, texts, curriculum.template)
+                write_scored(out, name, rows, texts, report)
+                result.final[name] = _summary(report)
             say(f"step {step:>6,}: {name} strict {_pct(report['overall']['strict'])} "
                 + " ".join(f"{t} {_pct(v['strict'])}" for t, v in report["by_type"].items()))
 
@@ -294,9 +314,69 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
             if done in checkpoints and done != total_steps:
                 evaluate(done)
     evaluate(total_steps, final=True)
+    result.rising = rise_over_last_quarter(result.curve, total_steps)
     result.seconds = round(time.time() - started, 1)
+    result.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    for split, points in result.rising.items():
+        if points > RISING_POINTS:
+            say(f"{split}: accuracy rose {points:.1f} points over the last quarter of the budget; "
+                "the run may not be past its jump (give more --steps)")
     write_report(result, options, curriculum, out)
     return result
+
+
+def paired_tables(network, token_map, seed: int) -> None:
+    """Redraw the embedding and output rows per real token id, so a seed starts every curriculum alike.
+
+    The other weights already agree across curricula (their shapes do not depend on the vocabulary).
+    """
+    import mindspore as ms
+    import numpy as np
+
+    for parameter in network.get_parameters():
+        if parameter.name.endswith(("tok_embeddings.embedding_weight", "lm_head.weight")):
+            rows, width = parameter.shape
+            if rows != token_map.size:
+                raise ProxyError(f"{parameter.name} has {rows} rows for a vocabulary of {token_map.size}")
+            table = 0 if "embedding" in parameter.name else 1
+            values = np.stack([
+                np.random.default_rng([seed, table, int(real) + 1]).normal(0.0, EMBEDDING_SIGMA, width)
+                for real in token_map.ids
+            ]).astype(np.float32)
+            parameter.set_data(ms.Tensor(values))
+
+
+def learning_rates(schedule: str, steps: int, peak: float, warmup: int) -> list[float]:
+    """Per-step learning rates: a linear warm-up, then constant or a cosine decay to zero."""
+    if schedule not in SCHEDULES:
+        raise ProxyError(f"schedule: {schedule!r} is not one of {', '.join(SCHEDULES)}")
+    warmup = max(1, min(warmup, steps // 4 or 1))
+    rates = []
+    for step in range(steps):
+        if step < warmup:
+            rates.append(peak * (step + 1) / warmup)
+        elif schedule == "constant":
+            rates.append(peak)
+        else:
+            progress = (step - warmup) / max(1, steps - warmup)
+            rates.append(peak * 0.5 * (1 + math.cos(math.pi * progress)))
+    return rates
+
+
+def rise_over_last_quarter(curve: list[dict], total_steps: int) -> dict[str, float]:
+    """Per split: accuracy points gained (all types) from the last evaluation at or before 3/4 of the
+    budget to the end; a large rise means the budget ends before the jump has levelled off."""
+    out = {}
+    for split in sorted({c["split"] for c in curve}):
+        points = sorted((c["step"], c["strict"]) for c in curve
+                        if c["split"] == split and c["type"] == "all" and c["strict"] is not None)
+        if len(points) < 2:
+            continue
+        # only an evaluation in the second half of the budget says whether the curve has levelled off
+        before = [acc for step, acc in points if total_steps / 2 <= step <= 0.75 * total_steps]
+        if before:
+            out[split] = round(100 * (points[-1][1] - before[-1]), 1)
+    return out
 
 
 def _pct(value) -> str:
@@ -316,14 +396,14 @@ def _progress(total: int, say):
 
 
 def _step_function(network, total_steps: int, options: ProxyOptions):
-    """One training step (MindSpore's TrainOneStepCell, AdamW) with a warm-up + cosine schedule
-    over the whole budget, so the learning rate decays across the stages, not within each."""
+    """One training step (MindSpore's TrainOneStepCell, AdamW); the schedule spans the whole budget,
+    so a cosine decays across the stages, not within each."""
     import mindspore as ms
+    import numpy as np
     from mindspore import nn
 
-    from train import model as tm
-
-    lrs = tm.cosine_schedule(total_steps, options.learning_rate, min(options.warmup_steps, total_steps // 4 or 1))
+    rates = learning_rates(options.schedule, total_steps, options.learning_rate, options.warmup_steps)
+    lrs = np.asarray(rates, dtype=np.float32)
     optimizer = nn.AdamWeightDecay(network.trainable_params(), learning_rate=ms.Tensor(lrs),
                                    weight_decay=options.weight_decay)
     cell = nn.TrainOneStepCell(network, optimizer)
@@ -366,38 +446,49 @@ def _decode(network, prompts, token_map, tokenizer, special, max_new, seq_length
     return [tokenizer.decode([i for i in token_map.to_real(ids) if i not in drop]) for ids in new]
 
 
-def _score(out: Path, split: str, step: int, rows: list[dict], texts: list[str], final: bool) -> dict:
-    """Score with `datagen eval score` itself; keep the files of the final evaluation."""
-    from datagen.cli import main
+def score_answers(rows: list[dict], texts: list[str], template: str) -> dict:
+    """Judge decoded answers with eval's own functions (the one place the proxy calls eval).
 
-    folder = out if final else out / "evals"
-    folder.mkdir(exist_ok=True)
-    stem = f"{split}" if final else f"{split}-step{step:06d}"
-    gold, pred, report = folder / f"gold_{stem}.jsonl", folder / f"predictions_{stem}.jsonl", folder / f"score_{stem}.json"
+    Returns the report ``datagen eval score --json`` writes: overall, by type, by type and
+    difficulty (``digits=N``, the longer operand).
+    """
+    from eval.gold import record_item
+    from eval.metric import Scoreboard
+    from eval.score import score_output
+
+    board = Scoreboard()
+    for line, (row, text) in enumerate(zip(rows, texts), 1):
+        item = record_item(row, line, f"held-out item {line}")
+        verdict = score_output(text, item, template)
+        board.add(item.type, item.lang, item.bucket, verdict.strict, verdict.lenient,
+                  verdict.extracted is not None)
+    return board.as_dict()
+
+
+def write_scored(out: Path, split: str, rows: list[dict], texts: list[str], report: dict) -> None:
+    """The final evaluation's gold, predictions and score report, as `datagen eval score` would read them."""
+    gold, pred = out / f"gold_{split}.jsonl", out / f"predictions_{split}.jsonl"
     with atomic_open(gold) as handle:
         for r in rows:
             handle.write(json.dumps(r, ensure_ascii=False) + "\n")
     with atomic_open(pred) as handle:
         for r, text in zip(rows, texts):
             handle.write(json.dumps({"id": r["id"], "output": text}, ensure_ascii=False) + "\n")
-    args = ["eval", "score", "--gold", str(gold), "--pred", str(pred), "--json", str(report), "-q", "--template", "raw"]
-    if main(args) != 0:
-        raise ProxyError(f"datagen eval score failed on {pred}")
-    data = json.loads(report.read_text(encoding="utf-8"))
-    if not final:
-        gold.unlink()
-    return _summary(data)
+    with atomic_open(out / f"score_{split}.json") as handle:
+        json.dump({"gold": str(gold), "pred": str(pred), **report}, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
 
 
 def _summary(data: dict) -> dict:
     """The parts of an eval report the proxy keeps: overall, by type, by type and digits."""
     def tally(t: dict) -> dict:
-        return {"strict": t.get("strict"), "lenient": t.get("lenient"), "n": t.get("n") or t.get("count")}
+        return {"strict": t.get("strict"), "lenient": t.get("lenient"), "n": t.get("n")}
 
     return {
         "overall": tally(data["overall"]),
         "by_type": {k: tally(v) for k, v in data.get("by_type", {}).items()},
-        "by_type_difficulty": data.get("by_type_difficulty", {}),
+        "by_type_difficulty": {k: {b: tally(v) for b, v in rows.items()}
+                               for k, rows in data.get("by_type_difficulty", {}).items()},
     }
 
 
@@ -413,47 +504,68 @@ def write_report(result: ProxyResult, options: ProxyOptions, curriculum: Curricu
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Proxy run: {report['curriculum']}", "",
-             f"{report['parameters']:,} parameters, vocabulary {report['vocabulary']:,}, window "
-             f"{report['seq_length']}, {report['steps']:,} steps of batch {report['options']['batch_size']}, "
-             f"seed {report['options']['seed']}, {report['seconds']:.0f} s.", ""]
+    o = report["options"]
+    head = (f"{report['parameters']:,} parameters, vocabulary {report['vocabulary']:,}, window "
+            f"{report['seq_length']}, {report['steps']:,} steps of batch {o['batch_size']}, {o['schedule']} "
+            f"learning rate {o['learning_rate']:g} after {o['warmup_steps']} warm-up steps, "
+            f"seed {o['seed']}, "
+            f"{report['seconds']:.0f} s, peak memory {report['peak_rss_mb']:,.0f} MB.")
+    lines = [f"# Proxy run: {report['curriculum']}", "", head, ""]
+    rising = [f"{split} +{points:.1f} points" for split, points in report.get("rising", {}).items()
+              if points > RISING_POINTS]
+    if rising:
+        lines += [(f"Still rising over the last quarter of the budget ({', '.join(rising)}): the run may "
+                   "end before its jump has levelled off."), ""]
     for split, data in report["final"].items():
         lines += [f"## {split}", "", "| type | strict | lenient | n |", "|---|---:|---:|---:|"]
         for family, t in data["by_type"].items():
             lines.append(f"| {family} | {_pct(t['strict'])} | {_pct(t['lenient'])} | {t['n']} |")
-        o = data["overall"]
-        lines.append(f"| **all** | **{_pct(o['strict'])}** | {_pct(o['lenient'])} | {o['n']} |")
+        o_ = data["overall"]
+        lines.append(f"| **all** | **{_pct(o_['strict'])}** | {_pct(o_['lenient'])} | {o_['n']} |")
         lines.append("")
+        digits = data.get("by_type_difficulty") or {}
+        if digits:
+            lines += ["| type | digits | strict | n |", "|---|---|---:|---:|"]
+            for family, buckets in digits.items():
+                for bucket, t in buckets.items():
+                    shown = bucket.replace("digits=", "")
+                    lines.append(f"| {family} | {shown} | {_pct(t['strict'])} | {t['n']} |")
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 
 def plot_curve(curve: list[dict], path: Path, title: str) -> None:
-    """Accuracy per type against training steps (solid: in-distribution, dashed: extrapolate)."""
+    """Accuracy per type against training steps: one panel per split, so the extrapolate lines
+    can never hide under the in-distribution ones."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    splits = sorted({c["split"] for c in curve})
+    order = {"in_distribution": 0, "extrapolate": 1}
+    splits = sorted({c["split"] for c in curve}, key=lambda s: (order.get(s, 2), s))
     types = sorted({c["type"] for c in curve if c["type"] != "all"})
-    colours = {t: plt.cm.tab10(k % 10) for k, t in enumerate(types + ["all"])}
-    for split in splits:
+    colours = {t: plt.cm.tab10(k % 10) for k, t in enumerate(types)}
+    colours["all"] = "black"
+    fig, axes = plt.subplots(1, len(splits) or 1, figsize=(5.2 * max(1, len(splits)), 4.2), dpi=110,
+                             sharey=True, squeeze=False)
+    top = max([100 * c["strict"] for c in curve if c["strict"] is not None] or [0])
+    for ax, split in zip(axes[0], splits):
         style = "-" if split == "in_distribution" else "--"
         for family in types + ["all"]:
-            points = [(c["step"], c["strict"]) for c in curve if c["split"] == split and c["type"] == family
-                      and c["strict"] is not None]
+            points = [(c["step"], c["strict"], c["n"]) for c in curve if c["split"] == split
+                      and c["type"] == family and c["strict"] is not None]
             if points:
-                xs, ys = zip(*points)
+                xs, ys, ns = zip(*points)
                 ax.plot(xs, [100 * y for y in ys], style, color=colours[family], marker="o", markersize=3,
-                        linewidth=2.2 if family == "all" else 1.3, label=f"{family} ({split.split('_')[0]})")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("held-out exact accuracy (%)")
-    top = max([100 * c["strict"] for c in curve if c["strict"] is not None] or [0])
-    ax.set_ylim(0, min(100, max(5, 1.2 * top)))  # low accuracies stay readable
-    ax.set_title(f"proxy: {title}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+                        linewidth=2.2 if family == "all" else 1.3, label=f"{family} (n={ns[-1]})")
+        ax.set_title(split.replace("_", "-"))
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+        ax.set_ylim(0, min(100, max(5, 1.15 * top)))  # low accuracies stay readable
+    axes[0][0].set_ylabel("held-out exact accuracy (%)")
+    fig.suptitle(f"proxy: {title}")
     fig.tight_layout()
     with atomic_open(path, "wb") as handle:
         fig.savefig(handle, format="png")
