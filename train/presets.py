@@ -66,6 +66,7 @@ class Preset:
     lora: LoraDefaults
     train: TrainDefaults
     contest_total_params: int | None = None
+    pretrained: dict | None = None  # where real weights come from (a GGUF; see train/gguf.py)
     path: Path | None = field(default=None, compare=False)
 
     def dim(self, key: str) -> int:
@@ -94,6 +95,8 @@ def load_preset(name: str) -> Preset:
     path = Path(name)
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
         path = configs_dir() / "models" / f"{name}.yaml"
+        if not path.is_file():  # smollm2-135m names the preset smollm2_135m
+            path = configs_dir() / "models" / f"{name.replace('-', '_')}.yaml"
         if not path.is_file():
             raise PresetError(f"unknown model {name!r} (choose from {', '.join(available_presets())})")
     with open(path, encoding="utf-8") as handle:
@@ -120,6 +123,7 @@ def load_preset(name: str) -> Preset:
             lora=lora,
             train=train,
             contest_total_params=raw.get("contest_total_params"),
+            pretrained=dict(raw["pretrained"]) if raw.get("pretrained") else None,
             path=path,
         )
     except (KeyError, TypeError) as exc:
