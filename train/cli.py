@@ -333,7 +333,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, learning_rate=args.lr, warmup_ratio=args.warmup_ratio, rank=args.rank,
         alpha=args.alpha, dropout=args.dropout, targets=args.targets, seed=args.seed,
         max_seq_length=args.max_seq_length, heldout_limit=args.heldout_limit or None,
-        greedy_sample=args.greedy_sample, eval_batch=args.eval_batch, probe=args.probe,
+        greedy_sample=args.greedy_sample, probe=args.probe,
     )
     out = Path(options.out)
     _require("datagen train pretrained", "mindspore", "mindformers", "matplotlib", "gguf", "tokenizers", "jinja2",
@@ -602,9 +602,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="longest training row; longer rows are cut and counted (256)")
     pre.add_argument("--heldout-limit", type=int, default=64, help="items per held-out split, types in turn "
                      "(64; 0: all)")
-    pre.add_argument("--greedy-sample", type=int, default=8,
-                     help="items per split also decoded greedily, to confirm the teacher-forced verdicts (8)")
-    pre.add_argument("--eval-batch", type=_positive_int, default=8, help="rows per evaluation forward pass (8)")
+    pre.add_argument("--greedy-sample", type=int, default=8, help="items of the first held-out split also decoded "
+                     "greedily, to confirm the teacher-forced verdicts (8; 0: none)")
     pre.add_argument("--probe", metavar="NAME|PATH", help="retention probe (default: the shipped retention_zh_en)")
     pre.add_argument("-q", "--quiet", action="store_true")
     pre.set_defaults(handler=run_pretrained)

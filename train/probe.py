@@ -47,10 +47,20 @@ class Probe:
     instructions: dict
     general: tuple[GeneralText, ...]
     reading: tuple[ReadingItem, ...]
+    demonstrations: dict  # lang -> ReadingItem shown answered before the question (one-shot)
 
     def question_turn(self, item: ReadingItem) -> str:
         """The user turn asking ``item``'s question about its passage."""
         return self.instructions[item.lang].format(passage=item.passage, question=item.question)
+
+    def turns(self, item: ReadingItem) -> list[str]:
+        """The conversation up to ``item``'s question: its language's answered demonstration first, if any.
+
+        A small instruct model answers in whole sentences unless shown a short answer once.
+        """
+        demo = self.demonstrations.get(item.lang)
+        head = [self.question_turn(demo), demo.answer] if demo else []
+        return [*head, self.question_turn(item)]
 
 
 def probe_path(name_or_path: str | None) -> Path:
@@ -96,7 +106,15 @@ def load_probe(name_or_path: str | None = None) -> Probe:
                     for k, r in enumerate(data.get("reading") or []) if strings(r, fields, f"reading[{k}]"))
     if not general or not reading:
         raise ProbeError("needs at least one general text and one reading item", path=path)
-    return Probe(str(data.get("name", path.stem)), path, instructions, general, reading)
+    demos = data.get("demonstration") or {}
+    if not isinstance(demos, dict):
+        raise ProbeError("must map a language to a passage, question and answer", path=path, field="demonstration")
+    demonstrations = {}
+    for lang, raw in demos.items():
+        merged = {"id": f"demo-{lang}", "lang": lang, **(raw if isinstance(raw, dict) else {})}
+        strings(merged, fields, f"demonstration.{lang}")
+        demonstrations[lang] = ReadingItem(**{f: merged[f] for f in fields})
+    return Probe(str(data.get("name", path.stem)), path, instructions, general, reading, demonstrations)
 
 
 def gate_scores(prediction: str, answer: str) -> tuple[float, float]:
