@@ -21,9 +21,11 @@ from datagen.errors import InputError, MissingExtraError
 
 ROLES = ("user", "assistant")
 # ChatML, the template of SmolLM2 and many other small instruct models (used when a GGUF has none)
-CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] "
-          "+ '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
-          "{% endif %}")
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] "
+    "+ '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% endif %}"
+)
 
 
 class ChatTemplateError(InputError, ValueError):
@@ -39,19 +41,29 @@ def conversation_turns(turns: Any, where: str = "conversation") -> tuple[str, ..
     """Turn texts of a ``[{"from": "human"|"gpt", "value": ...}]`` list; a leading non-human turn is
     dropped (as MindFormers does), the rest must alternate and end with an answer."""
     if not isinstance(turns, list):
-        raise ChatTemplateError(f"must be a list of turns, got {type(turns).__name__}", path=where,
-                                field="conversations")
+        raise ChatTemplateError(
+            f"must be a list of turns, got {type(turns).__name__}", path=where, field="conversations"
+        )
     start = 1 if turns and not (isinstance(turns[0], dict) and turns[0].get("from") == "human") else 0
     texts: list[str] = []
     for k in range(start, len(turns)):
         turn = turns[k]
         expected = "human" if (k - start) % 2 == 0 else "gpt"
-        if not isinstance(turn, dict) or turn.get("from") != expected or not isinstance(turn.get("value"), str):
-            raise ChatTemplateError(f"expected {{'from': {expected!r}, 'value': text}} (turns alternate)",
-                                    path=where, field=f"conversations[{k}]")
+        if (
+            not isinstance(turn, dict)
+            or turn.get("from") != expected
+            or not isinstance(turn.get("value"), str)
+        ):
+            raise ChatTemplateError(
+                f"expected {{'from': {expected!r}, 'value': text}} (turns alternate)",
+                path=where,
+                field=f"conversations[{k}]",
+            )
         texts.append(turn["value"])
     if not texts or len(texts) % 2:
-        raise ChatTemplateError("needs human/gpt pairs ending with an answer", path=where, field="conversations")
+        raise ChatTemplateError(
+            "needs human/gpt pairs ending with an answer", path=where, field="conversations"
+        )
     return tuple(texts)
 
 
@@ -70,11 +82,13 @@ class ChatTemplate:
         messages = [{"role": ROLES[k % 2], "content": text} for k, text in enumerate(turns)]
         try:
             template = _compiled(self.source, ImmutableSandboxedEnvironment)
-            return template.render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                   bos_token="", eos_token="")
+            return template.render(
+                messages=messages, add_generation_prompt=add_generation_prompt, bos_token="", eos_token=""
+            )
         except jinja2.TemplateError as exc:
-            raise ChatTemplateError(f"chat template {self.name!r} does not render ({exc})",
-                                    field="tokenizer.chat_template") from None
+            raise ChatTemplateError(
+                f"chat template {self.name!r} does not render ({exc})", field="tokenizer.chat_template"
+            ) from None
 
 
 _COMPILED: dict[str, Any] = {}
@@ -113,14 +127,22 @@ class ChatCodec:
             through = self.template.render(turns[: k + 1])
             answer = turns[k]
             if not asked.startswith(done) or not through.startswith(asked + answer):
-                raise ChatTemplateError(f"the chat template {self.template.name!r} does not render turn {k} "
-                                        "after the turns before it", path=where, field="conversations")
-            ids += self.tokenizer.encode(asked[len(done):])
+                raise ChatTemplateError(
+                    f"the chat template {self.template.name!r} does not render turn {k} "
+                    "after the turns before it",
+                    path=where,
+                    field="conversations",
+                )
+            ids += self.tokenizer.encode(asked[len(done) :])
             answer_ids = self.tokenizer.encode(answer)
-            rest = self.tokenizer.encode(through[len(asked) + len(answer):])
+            rest = self.tokenizer.encode(through[len(asked) + len(answer) :])
             if eos not in rest:
-                raise ChatTemplateError(f"the chat template {self.template.name!r} does not close an answer "
-                                        f"with the EOS token {eos}", path=where, field="conversations")
+                raise ChatTemplateError(
+                    f"the chat template {self.template.name!r} does not close an answer "
+                    f"with the EOS token {eos}",
+                    path=where,
+                    field="conversations",
+                )
             trained.append((len(ids), len(ids) + len(answer_ids) + rest.index(eos) + 1))
             ids += answer_ids + rest
             done = through

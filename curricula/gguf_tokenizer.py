@@ -22,8 +22,10 @@ from datagen.errors import InputError, MissingExtraError
 
 CONTROL = 3  # llama.cpp's token type for control (special) tokens
 # GPT-2's split (what ByteLevel uses) and Llama3's; 'smollm' splits every digit off first
-LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 PRE_TOKENIZERS = ("gpt2", "smollm", "llama-bpe")
 
 
@@ -37,13 +39,24 @@ def _pre_tokenizer(kind: str, where: str):
     if kind == "gpt2":
         return pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     if kind == "smollm":
-        return pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+        return pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Digits(individual_digits=True),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+            ]
+        )
     if kind == "llama-bpe":
-        return pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated"),
-                                        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    raise GGUFTokenizerError(f"pre-tokenizer {kind!r} is not supported (supported: {', '.join(PRE_TOKENIZERS)})",
-                             path=where, field="tokenizer.ggml.pre")
+        return pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+    raise GGUFTokenizerError(
+        f"pre-tokenizer {kind!r} is not supported (supported: {', '.join(PRE_TOKENIZERS)})",
+        path=where,
+        field="tokenizer.ggml.pre",
+    )
 
 
 @dataclass(frozen=True)
@@ -83,12 +96,21 @@ class GGUFTokenizer:
         return int(found)
 
     def describe(self) -> dict:
-        return {"name": self.name, "path": str(self.path), "sha256": self.sha256, "pre": self.pre,
-                "vocab_size": self.vocab_size, "bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "pre": self.pre,
+            "vocab_size": self.vocab_size,
+            "bos_id": self.bos_id,
+            "eos_id": self.eos_id,
+            "pad_id": self.pad_id,
+        }
 
 
-def tokenizer_from_metadata(metadata: dict, path: str | Path, sha256: str, *, pad_id: int | None = None,
-                            name: str | None = None) -> GGUFTokenizer:
+def tokenizer_from_metadata(
+    metadata: dict, path: str | Path, sha256: str, *, pad_id: int | None = None, name: str | None = None
+) -> GGUFTokenizer:
     """Build the tokenizer from a GGUF's metadata (as ``gguf.GGUFReader`` field contents)."""
     try:
         from tokenizers import AddedToken, Tokenizer, decoders, models
@@ -103,17 +125,24 @@ def tokenizer_from_metadata(metadata: dict, path: str | Path, sha256: str, *, pa
 
     kind = need("tokenizer.ggml.model")
     if kind != "gpt2":
-        raise GGUFTokenizerError(f"tokenizer model {kind!r} is not supported; only byte-level BPE ('gpt2')",
-                                 path=where, field="tokenizer.ggml.model")
+        raise GGUFTokenizerError(
+            f"tokenizer model {kind!r} is not supported; only byte-level BPE ('gpt2')",
+            path=where,
+            field="tokenizer.ggml.model",
+        )
     tokens = list(need("tokenizer.ggml.tokens"))
     merges = [tuple(m.split(" ", 1)) for m in need("tokenizer.ggml.merges")]
     if any(len(m) != 2 for m in merges):
-        raise GGUFTokenizerError("a merge is not two space-separated tokens", path=where,
-                                 field="tokenizer.ggml.merges")
+        raise GGUFTokenizerError(
+            "a merge is not two space-separated tokens", path=where, field="tokenizer.ggml.merges"
+        )
     types = list(metadata.get("tokenizer.ggml.token_type") or [1] * len(tokens))
     if len(types) != len(tokens):
-        raise GGUFTokenizerError(f"{len(types)} token types for {len(tokens)} tokens", path=where,
-                                 field="tokenizer.ggml.token_type")
+        raise GGUFTokenizerError(
+            f"{len(types)} token types for {len(tokens)} tokens",
+            path=where,
+            field="tokenizer.ggml.token_type",
+        )
     pre = str(metadata.get("tokenizer.ggml.pre") or "gpt2")
     vocab = {token: index for index, token in enumerate(tokens)}
 
@@ -131,11 +160,22 @@ def tokenizer_from_metadata(metadata: dict, path: str | Path, sha256: str, *, pa
     pad = int(metadata.get("tokenizer.ggml.padding_token_id", eos) if pad_id is None else pad_id)
     for key, value in (("bos_token_id", bos), ("eos_token_id", eos), ("padding_token_id", pad)):
         if not 0 <= value < len(tokens):
-            raise GGUFTokenizerError(f"id {value} is outside the vocabulary of {len(tokens)}", path=where,
-                                     field=f"tokenizer.ggml.{key}")
+            raise GGUFTokenizerError(
+                f"id {value} is outside the vocabulary of {len(tokens)}",
+                path=where,
+                field=f"tokenizer.ggml.{key}",
+            )
     template = metadata.get("tokenizer.chat_template")
     return GGUFTokenizer(
         name=name or str(metadata.get("general.name") or Path(path).stem),
-        path=Path(path), sha256=sha256, backend=backend, ordinary=ordinary, bos_id=bos, eos_id=eos, pad_id=pad,
-        special_ids=frozenset(special), chat_template=str(template) if template else None, pre=pre,
+        path=Path(path),
+        sha256=sha256,
+        backend=backend,
+        ordinary=ordinary,
+        bos_id=bos,
+        eos_id=eos,
+        pad_id=pad,
+        special_ids=frozenset(special),
+        chat_template=str(template) if template else None,
+        pre=pre,
     )

@@ -11,14 +11,18 @@ import numpy as np
 
 CONTROL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("1", "2")]
-CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] "
-          "+ '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
-          "{% endif %}")
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] "
+    "+ '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% endif %}"
+)
 
 
 def byte_symbols() -> list[str]:
     """GPT-2's printable stand-in for each byte, in byte order."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    keep = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    )
     symbols, extra = {}, 0
     for byte in range(256):
         if byte in keep:
@@ -89,8 +93,9 @@ def write_tiny_llama(path: Path, *, architecture: str = "llama", seed: int = 0) 
             data = gguf.quants.quantize(stored, gguf.GGMLQuantizationType.Q8_0)
             writer.add_tensor(gguf_name, data, raw_shape=data.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
             array = gguf.quants.dequantize(data, gguf.GGMLQuantizationType.Q8_0)
-            array = (np.ascontiguousarray(array) if not heads else
-                     np.ascontiguousarray(_unpermute(array, heads))).astype(np.float32)
+            array = (
+                np.ascontiguousarray(array) if not heads else np.ascontiguousarray(_unpermute(array, heads))
+            ).astype(np.float32)
         else:
             writer.add_tensor(gguf_name, stored)
         model.weights[mf_name] = array
@@ -100,12 +105,30 @@ def write_tiny_llama(path: Path, *, architecture: str = "llama", seed: int = 0) 
         prefix = f"model.layers.{n}."
         put(f"blk.{n}.attn_norm.weight", prefix + "attention_norm.weight", np.ones(model.hidden, np.float32))
         put(f"blk.{n}.ffn_norm.weight", prefix + "ffn_norm.weight", np.ones(model.hidden, np.float32))
-        put(f"blk.{n}.attn_q.weight", prefix + "attention.wq.weight", matrix(model.hidden, model.hidden), True,
-            heads=model.heads)
-        put(f"blk.{n}.attn_k.weight", prefix + "attention.wk.weight", matrix(model.kv_heads * head_dim, model.hidden),
-            heads=model.kv_heads)
-        put(f"blk.{n}.attn_v.weight", prefix + "attention.wv.weight", matrix(model.kv_heads * head_dim, model.hidden))
-        put(f"blk.{n}.attn_output.weight", prefix + "attention.wo.weight", matrix(model.hidden, model.hidden), True)
+        put(
+            f"blk.{n}.attn_q.weight",
+            prefix + "attention.wq.weight",
+            matrix(model.hidden, model.hidden),
+            True,
+            heads=model.heads,
+        )
+        put(
+            f"blk.{n}.attn_k.weight",
+            prefix + "attention.wk.weight",
+            matrix(model.kv_heads * head_dim, model.hidden),
+            heads=model.kv_heads,
+        )
+        put(
+            f"blk.{n}.attn_v.weight",
+            prefix + "attention.wv.weight",
+            matrix(model.kv_heads * head_dim, model.hidden),
+        )
+        put(
+            f"blk.{n}.attn_output.weight",
+            prefix + "attention.wo.weight",
+            matrix(model.hidden, model.hidden),
+            True,
+        )
         put(f"blk.{n}.ffn_gate.weight", prefix + "feed_forward.w1.weight", matrix(model.ffn, model.hidden))
         put(f"blk.{n}.ffn_down.weight", prefix + "feed_forward.w2.weight", matrix(model.hidden, model.ffn))
         put(f"blk.{n}.ffn_up.weight", prefix + "feed_forward.w3.weight", matrix(model.ffn, model.hidden))

