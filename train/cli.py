@@ -333,7 +333,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, learning_rate=args.lr, warmup_ratio=args.warmup_ratio, rank=args.rank,
         alpha=args.alpha, dropout=args.dropout, targets=args.targets, seed=args.seed,
         max_seq_length=args.max_seq_length, heldout_limit=args.heldout_limit or None,
-        greedy_sample=args.greedy_sample, probe=args.probe,
+        greedy_sample=args.greedy_sample, probe_batch=args.probe_batch, probe=args.probe,
     )
     out = Path(options.out)
     _require("datagen train pretrained", "mindspore", "mindformers", "matplotlib", "gguf", "tokenizers", "jinja2",
@@ -604,6 +604,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      "(64; 0: all)")
     pre.add_argument("--greedy-sample", type=int, default=8, help="items of the first held-out split also decoded "
                      "greedily, to confirm the teacher-forced verdicts (8; 0: none)")
+    pre.add_argument("--probe-batch", type=_positive_int, default=4,
+                     help="rows per probe forward pass (4: its window is long, and memory adds up per graph)")
     pre.add_argument("--probe", metavar="NAME|PATH", help="retention probe (default: the shipped retention_zh_en)")
     pre.add_argument("-q", "--quiet", action="store_true")
     pre.set_defaults(handler=run_pretrained)

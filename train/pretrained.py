@@ -65,6 +65,7 @@ class PretrainedOptions:
     max_seq_length: int = 256  # longer training rows are cut (and counted)
     heldout_limit: int = 64  # items per held-out split, balanced across types
     greedy_sample: int = 8  # items of the first split also decoded greedily, to confirm the verdicts
+    probe_batch: int = 4  # rows per probe forward pass: its window is long, and each graph keeps its memory
     probe: str | None = None
 
 
@@ -295,7 +296,7 @@ def run_pretrained(options: PretrainedOptions, echo: Callable[[str], None] | Non
     curriculum = load_curriculum(Path(options.curriculum).resolve())
     if not curriculum.heldout:
         raise PretrainedError(f"{options.curriculum}: the curriculum has no held-out set to score")
-    for name in ("steps", "batch_size", "max_seq_length"):
+    for name in ("steps", "batch_size", "probe_batch", "max_seq_length"):
         if getattr(options, name) <= 0:
             raise PretrainedError(f"{name.replace('_', '-')} must be positive, got {getattr(options, name)}")
     out = Path(options.out).resolve()
@@ -522,9 +523,9 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
                 )
         if probe_net is not network:
             sync_trainable(probe_net, network)
-        verdicts = teacher_forced(probe_forward, general, eval_length, options.batch_size, tokenizer.pad_id)
+        verdicts = teacher_forced(probe_forward, general, eval_length, options.probe_batch, tokenizer.pad_id)
         general_report = tally(general, verdicts)
-        verdicts = teacher_forced(probe_forward, reading, eval_length, options.batch_size, tokenizer.pad_id)
+        verdicts = teacher_forced(probe_forward, reading, eval_length, options.probe_batch, tokenizer.pad_id)
         scored = []
         for item, verdict in zip(reading, verdicts):
             text = tokenizer.decode(greedy_prefix(item.target, verdict.predicted, tokenizer.eos_id))
@@ -652,9 +653,9 @@ def _build(tm, ms, model_file, config: dict, pet_config: dict, options: Pretrain
     train_net = build(config["seq_length"], options.batch_size)
     tm.set_seed(options.seed)
     train_net = get_pet_model(train_net, dict(pet_config))
-    if eval_length == config["seq_length"]:
+    if eval_length == config["seq_length"] and options.probe_batch == options.batch_size:
         return train_net, train_net
-    return get_pet_model(build(eval_length, options.batch_size), dict(pet_config)), train_net
+    return get_pet_model(build(eval_length, options.probe_batch), dict(pet_config)), train_net
 
 
 def sync_trainable(target, source) -> None:
