@@ -451,7 +451,8 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     }
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
 
-    with deferred():
+    with deferred():  # a signal inside these imports would leave MindSpore half-initialised
+        import mindformers.pet  # noqa: F401
         import mindspore as ms
 
         from train import model as tm
