@@ -952,6 +952,9 @@ def plot(report: dict, path: Path) -> None:
     axes[1].bar(
         names, kept, color=["#2ca02c" if v >= 100 * report["score"]["gate"] else "#d62728" for v in kept]
     )
+    for x, key in enumerate(("f1", "em")):
+        if retention[key] is None:  # the base model scored 0: no ratio to draw
+            axes[1].text(x, 5, "n/a\n(base 0)", ha="center", fontsize=8)
     axes[1].axhline(
         100 * report["score"]["gate"], color="black", linestyle="--", linewidth=1, label="gate 90 %"
     )
