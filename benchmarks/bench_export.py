@@ -54,7 +54,8 @@ from curricula.tokenizer import load_tokenizer
 source, out, template, seq, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 tokenizer = load_tokenizer()
 def cpu():
-    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+    usages = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(r.ru_utime + r.ru_stime for r in usages)
 started, cpu_before = time.perf_counter(), cpu()
 summary = export.export_mindrecord(export.read_rows(source), out, template, seq, tokenizer, workers=workers)
 elapsed, cpu_used = time.perf_counter() - started, cpu() - cpu_before

@@ -243,7 +243,7 @@ class EncoderPool:
             except queue.Empty:
                 process = self.processes[worker]
                 if not process.is_alive():
-                    raise WorkerError(f"tokenizing process {process.pid} died (exit code {process.exitcode})")
+                    raise WorkerError(f"tokenizing process {process.pid} died (exit code {process.exitcode})") from None
         if kind == "error":
             raise WorkerError(f"tokenizing process failed: {value}")
         return value

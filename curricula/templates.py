@@ -21,7 +21,9 @@ ALPACA_HEAD = (
     "Write a response that appropriately completes the request.\n\n### Instruction:\n"
 )
 ALPACA_TAIL = "\n\n### Response:"
-ZH_PREFIX = "你正在进行LoRA微调以加强你的数学处理能力，接下来，你会收到一个数学问题，你必须精准的给出这个数学问题的答案。\n"
+ZH_PREFIX = (
+    "你正在进行LoRA微调以加强你的数学处理能力，接下来，你会收到一个数学问题，你必须精准的给出这个数学问题的答案。\n"
+)
 
 VICUNA_SYSTEM = (
     "A chat between a curious user and an artificial intelligence assistant. "

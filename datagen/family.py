@@ -7,8 +7,9 @@ a ``render`` function that turns operands into a record, and one ``register`` ca
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from datagen.errors import UsageError
 from datagen.numbers import pow10

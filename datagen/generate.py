@@ -133,7 +133,7 @@ class Generator:
                        if got < share]
         self.streams = [FamilyStream(registry[name], config, count, request)
                         for name, config, count in zip(request.types, configs, per_family)]
-        for name, config in zip(request.types, configs):
+        for name in request.types:
             family = registry[name]
             if request.style == "reversed" and family.answer_kind:
                 raise ConfigError(f"style: reversed writes a number's digits backwards; family {name!r} "

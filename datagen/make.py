@@ -35,7 +35,11 @@ FLAG_FIELDS = {
 def parse_range(text: str, option: str) -> tuple[int, int]:
     try:
         if "-" in text[1:]:
-            lo, hi = text.split("-", 1) if not text.startswith("-") else ("-" + text[1:].split("-", 1)[0], text[1:].split("-", 1)[1])
+            if text.startswith("-"):
+                first, rest = text[1:].split("-", 1)
+                lo, hi = "-" + first, rest
+            else:
+                lo, hi = text.split("-", 1)
             return int(lo), int(hi)
         value = int(text)
         return value, value

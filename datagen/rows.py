@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterator, Literal, NamedTuple
+from typing import IO, Literal, NamedTuple
 
 from datagen.errors import InputError
 

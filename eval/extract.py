@@ -399,7 +399,7 @@ def _search(text: str, rules: tuple[Rule, ...], problem: str | None, boxed: bool
 
 def _last_boxed(text: str) -> re.Match | None:
     found = None
-    for found in BOXED.finditer(text):
+    for found in BOXED.finditer(text):  # noqa: B007 (the last match is wanted)
         pass
     return found
 
@@ -429,10 +429,10 @@ def last_number_text(text: str) -> str | None:
     # a number never holds = ≈ or a colon: the last one is after the last of them, if any is
     cut = max(text.rfind("="), text.rfind("≈"), text.rfind(":"), text.rfind("："))
     found = None
-    for found in NUMBER_RE.finditer(text, cut + 1):
+    for found in NUMBER_RE.finditer(text, cut + 1):  # noqa: B007 (the last match is wanted)
         pass
     if found is None and cut >= 0:
-        for found in NUMBER_RE.finditer(text):
+        for found in NUMBER_RE.finditer(text):  # noqa: B007
             pass
     return found.group("num") if found is not None else None
 

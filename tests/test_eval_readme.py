@@ -33,8 +33,8 @@ def inputs(tmp_path, monkeypatch):
     gold.parent.mkdir(parents=True)
     gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
                                      encoding="utf-8")
-    Path("preds.jsonl").write_text("".join(json.dumps({"id": r["id"], "output": f"答案：{r['answer']}"}, ensure_ascii=False)
-                                           + "\n" for r in records), encoding="utf-8")
+    predictions = (json.dumps({"id": r["id"], "output": f"答案：{r['answer']}"}, ensure_ascii=False) for r in records)
+    Path("preds.jsonl").write_text("".join(p + "\n" for p in predictions), encoding="utf-8")
     squad = json.loads((FIXTURES / "squad_mf.json").read_text(encoding="utf-8"))
     Path("dev-v1.1.json").write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
     generations = []

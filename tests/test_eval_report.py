@@ -58,7 +58,8 @@ GATE_FAIL = {"gate": {"pass": False, "f1_margin": 1.117, "em_margin": -0.753, "b
 
 def test_markdown_report():
     score = {"n": 100, "strict": 0.7161, "lenient": 0.80,
-             "by_type": {"add": {"n": 50, "strict": 0.9, "lenient": 0.95}, "div": {"n": 50, "strict": 0.5322, "lenient": 0.65}}}
+             "by_type": {"add": {"n": 50, "strict": 0.9, "lenient": 0.95},
+                         "div": {"n": 50, "strict": 0.5322, "lenient": 0.65}}}
     report = build_report({"trainable": 54_525_952, "total": 8_030_000_000, "ratio": 0.00679}, 0.7161, "strict",
                           score, GATE_FAIL)
     assert report["score"] == pytest.approx(0.7992, abs=5e-5)

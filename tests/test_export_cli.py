@@ -193,8 +193,8 @@ def test_read_only_output_folder_is_a_one_line_error(records, tmp_path, capsys, 
         if not lock(locked):
             pytest.skip("cannot make a folder read-only here")
         assert main(["export", "--in", str(records), "--to", to, "--out", str(locked / "out")]) == 2
-        assert capsys.readouterr().err == (f"datagen export: error: --out: cannot write {locked / 'out'}: {locked} is not "
-                                           "a writable directory\n")
+        assert capsys.readouterr().err == (f"datagen export: error: --out: cannot write {locked / 'out'}: "
+                                           f"{locked} is not a writable directory\n")
         assert list(locked.iterdir()) == []
     finally:
         unlock(locked)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datagen.generate import Generator, Request
 from datagen.family import FAMILY_ORDER
+from datagen.generate import Generator, Request
 from datagen.solve import canonical_key, solve
 
 

@@ -185,7 +185,7 @@ def check_answer(record: dict) -> None:
 
 
 def last_value(solution: str):
-    line = [l for l in solution.split("\n") if " = " in l or l.startswith("= ")][-1]
+    line = [row for row in solution.split("\n") if " = " in row or row.startswith("= ")][-1]
     return re.split(r"(?:^|\s)= ", line)[-1]
 
 

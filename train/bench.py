@@ -27,11 +27,16 @@ import yaml
 
 from datagen.errors import MissingExtraError, OutputError, UsageError
 from datagen.output import atomic_open, check_target, write_json
-from train.proxy import RISING_POINTS
+from train.proxy import RISING_POINTS, ProxyOptions
 
 BOOTSTRAP_SAMPLES = 10_000
 JUMP_LEVEL = 0.5  # "steps to the jump": the first evaluation at which in-distribution accuracy reaches this
 RESULT_VERSION = 2  # bump when a result file's meaning changes, so old ones are run again
+
+def proxy_defaults() -> dict:
+    """The proxy's own steps, batch size and learning rate (what a bench without --model uses)."""
+    options = ProxyOptions(curriculum="", out="")
+    return {"steps": options.steps, "batch_size": options.batch_size, "lr": options.learning_rate}
 
 
 def _stats():
@@ -487,8 +492,15 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     started = time.time()
+    # --model with pretrained weights: train/bench_pretrained.py runs `train pretrained` instead of the proxy
+    pretrained = None
+    if args.model != "proxy":
+        from train import bench_pretrained as pretrained
+    for key, value in (pretrained.DEFAULTS if pretrained else proxy_defaults()).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     try:
-        summary = bench(args, say)
+        summary = (pretrained.bench if pretrained else bench)(args, say)
     except RuntimeError as exc:
         raise UsageError(str(exc)) from None
     summary["seconds"] = round(time.time() - started, 1)
@@ -496,15 +508,16 @@ def run(args: argparse.Namespace) -> int:
         json.dump(summary, handle, indent=1)
         handle.write("\n")
     with atomic_open(out / "bench.md") as handle:
-        handle.write(markdown(summary))
-    plot_curves(out, summary, out / "bench_curves.png")
+        handle.write((pretrained.markdown if pretrained else markdown)(summary))
+    if not pretrained:
+        plot_curves(out, summary, out / "bench_curves.png")
     if args.json is not None:
         write_json(args.json, summary)
     if not args.quiet:
         from rich.console import Console
 
         console = Console(stderr=True)
-        for table in rich_table(summary):
+        for table in (pretrained.rich_table if pretrained else rich_table)(summary):
             console.print(table)
         console.print(f"wrote {out / 'bench.md'}, {out / 'bench.json'} and {out / 'bench_curves.png'} "
                       f"({summary['seconds'] / 60:.0f} min)")
@@ -529,11 +542,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("specs", nargs="+", metavar="SPEC.yaml")
     c.add_argument("--seeds", type=int, default=6, help="seeds 0..N-1 per spec (6)")
     c.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds instead of --seeds")
-    c.add_argument("--steps", type=int, default=defaults.steps,
-                   help=f"proxy steps per run ({defaults.steps})")
+    c.add_argument("--steps", type=int, help="steps per run (proxy: its preset's 4,000; a pretrained --model 25)")
     c.add_argument("--size", type=int, help="records per curriculum (default: the smallest spec's)")
-    c.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    c.add_argument("--lr", type=float, default=defaults.learning_rate)
+    c.add_argument("--batch-size", type=int, help="(proxy 128; a pretrained --model 8)")
+    c.add_argument("--lr", type=float, help="(proxy 1e-3; a pretrained --model 5e-4)")
+    c.add_argument("--model", default="proxy", help="proxy (a small Llama from scratch), or a preset with "
+                   "pretrained weights, e.g. smollm2-135m: accuracy and retention via `train pretrained`")
+    c.add_argument("--gguf", metavar="PATH", help="with a pretrained --model: your own Llama GGUF")
     c.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
     c.add_argument("--warmup", type=int, default=defaults.warmup_steps)
     c.add_argument("--layers", type=int, help="override the proxy preset's 2 layers")

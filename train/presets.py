@@ -69,6 +69,7 @@ class Preset:
     contest_total_params: int | None = None
     # model_config keys predict and the SQuAD eval override (the dtype the base model was measured in)
     inference_model_config: dict = field(default_factory=dict)
+    pretrained: dict | None = None  # where real weights come from (a GGUF; see train/gguf.py)
     path: Path | None = field(default=None, compare=False)
 
     def dim(self, key: str) -> int:
@@ -97,6 +98,8 @@ def load_preset(name: str) -> Preset:
     path = Path(name)
     if not (path.suffix in (".yaml", ".yml") and path.is_file()):
         path = configs_dir() / "models" / f"{name}.yaml"
+        if not path.is_file():  # smollm2-135m names the preset smollm2_135m
+            path = configs_dir() / "models" / f"{name.replace('-', '_')}.yaml"
         if not path.is_file():
             raise PresetError(f"unknown model {name!r} (choose from {', '.join(available_presets())})")
     with open(path, encoding="utf-8") as handle:
@@ -124,6 +127,7 @@ def load_preset(name: str) -> Preset:
             train=train,
             contest_total_params=raw.get("contest_total_params"),
             inference_model_config=dict(raw.get("inference_model_config") or {}),
+            pretrained=dict(raw["pretrained"]) if raw.get("pretrained") else None,
             path=path,
         )
     except (KeyError, TypeError) as exc:

@@ -272,7 +272,7 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
         if options.eval_every else [0, total_steps]
 
     def evaluate(step: int, final: bool = False):
-        for name, (held, rows, prompts) in heldout.items():
+        for name, (_held, rows, prompts) in heldout.items():
             count = len(rows) if final else min(len(rows), options.eval_limit)
             texts = _decode(network, prompts[:count], token_map, tokenizer, special, max_new, seq_length,
                             options)
