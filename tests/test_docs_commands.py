@@ -36,6 +36,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TIMEOUT_S = 300  # the slowest reduced command takes ~75 s on the shared 2-core machine
 BASH_BLOCK = re.compile(r"^```(?:bash|sh|shell)[ \t]*\n(.*?)^```", re.M | re.S)
 
+TINY_GGUF = ".tiny-llama.gguf"  # made by tests/gguf_factory.py when a reduced command names it
+TINY_GGUF_OPTION = f"--gguf {TINY_GGUF}"
+
 # command as documented -> (what is appended, why)
 REDUCED = {
     "datagen curriculum build configs/curricula/arith_synthetic.yaml --out runs/synthetic":
@@ -49,6 +52,15 @@ REDUCED = {
         ("--steps 4 --heldout-limit 20", "4,000 steps are ~5 min on 2 cores; 4 steps show the same path"),
     "datagen train smoke runs/synthetic":
         ("--steps 4", "80 CPU training steps per stage; 4 show the same path"),
+    **{f"datagen train pretrained runs/smollm_arith --steps 40 --lr {lr}{out}":
+       (f"{TINY_GGUF_OPTION} --steps 2 --batch-size 2 --heldout-limit 8 --greedy-sample 2",
+        "SmolLM2-135M runs 40 steps in 10-25 min at ~15 GB; a tiny GGUF of the same architecture walks the "
+        "same path (tests/test_pretrained_smollm2.py checks the real model)")
+       for lr, out in (("5e-4", ""), ("5e-4", " --out runs/pre-lr5e-4"), ("2e-3", " --out runs/pre-lr2e-3"))},
+    "datagen bench curricula configs/curricula/smollm_arith.yaml configs/curricula/proxy_plain.yaml "
+    "--model smollm2-135m --seeds 2":
+        (f"{TINY_GGUF_OPTION} --steps 2 --batch-size 2 --size 120",
+         "4 SmolLM2 runs of 25 steps are over an hour on 2 cores"),
     "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml":
         ("--seeds 2 --steps 10 --size 480 --heldout-limit 20",
          "6 seeds x 2 specs x 4,000 proxy steps is about an hour on 2 cores"),
@@ -191,9 +203,18 @@ def make_training_logs(cwd: Path, target: str) -> None:
             shutil.copyfile(log, target)
 
 
+def make_tiny_gguf(cwd: Path, target: str) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gguf_factory import write_tiny_llama
+
+    write_tiny_llama(cwd / target)
+
+
 def inputs_for(command: list[str]) -> list[tuple[str, object]]:
     """(path, maker(cwd, path)) for the inputs of ``command`` that no documented command writes."""
     wanted = []
+    if option(command, "--gguf") == TINY_GGUF:
+        wanted.append((TINY_GGUF, make_tiny_gguf))
     tokens = command + [value.partition("=")[2] for value in command if "=" in value]
     for name, fixture in (("train.json", "specs/train.json"),
                           ("school_math_0.25M.json", "specs/school_math_0.25M.json")):
@@ -247,7 +268,9 @@ class Walkthrough:
     def through(self, position: int) -> tuple[str, subprocess.CompletedProcess]:
         for k in range(position + 1):
             if k not in self.results:
-                self.results[k] = self.run(RUNNABLE[k])
+                # a command shown again (a doc repeating the README's step) is run once
+                earlier = next((j for j in range(k) if RUNNABLE[j].command == RUNNABLE[k].command), None)
+                self.results[k] = self.results[earlier] if earlier is not None else self.run(RUNNABLE[k])
         return self.line(RUNNABLE[position]), self.results[position]
 
     @staticmethod

@@ -194,17 +194,18 @@ def curriculum(tmp_path_factory):
     return out
 
 
-def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path):
+def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
     pytest.importorskip("mindspore")
     pytest.importorskip("mindformers")
     out = tmp_path / "run"
+    monkeypatch.chdir(tiny.path.parent)  # a GGUF path relative to where the user is (the run works in --out)
     code = main(
         [
             "train",
             "pretrained",
             str(curriculum),
             "--gguf",
-            str(tiny.path),
+            tiny.path.name,
             "--out",
             str(out),
             "--steps",

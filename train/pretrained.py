@@ -27,7 +27,7 @@ import resource
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from curricula.templates import human_turn
@@ -299,6 +299,11 @@ def run_pretrained(options: PretrainedOptions, echo: Callable[[str], None] | Non
     for name in ("steps", "batch_size", "probe_batch", "max_seq_length"):
         if getattr(options, name) <= 0:
             raise PretrainedError(f"{name.replace('_', '-')} must be positive, got {getattr(options, name)}")
+    # the run works inside its folder (MindFormers writes there): paths given relative to here are fixed first
+    if options.gguf:
+        options = replace(options, gguf=str(Path(options.gguf).resolve()))
+    if options.probe and Path(options.probe).exists():
+        options = replace(options, probe=str(Path(options.probe).resolve()))
     out = Path(options.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     from train.proxy import _inside
