@@ -541,8 +541,11 @@ def test_echo_removal_cuts_where_strip_echo_does():
 
     from curricula.templates import TEMPLATES, human_turn, strip_echo
 
+    # a template that rewrites the problem (bare: 123+456=) echoes no copy of it to cut
+    plain = [name for name, t in TEMPLATES.items() if t.rewrite is None]
+
     def by_strip_echo(output: str, problem: str, template: str) -> str:
-        names = TEMPLATES if template == "auto" else (template,)
+        names = plain if template == "auto" else (template,)
         rest = min((strip_echo(name, problem, output) for name in names), key=len)
         return rest.replace(problem, "\n") if problem in rest else rest
 
@@ -550,8 +553,8 @@ def test_echo_removal_cuts_where_strip_echo_does():
     for _ in range(3000):
         problem = rng.choice(["计算 1 + 2 等于多少？", "What is 7 + 1?", "aa", "将分数 14/58 进行简化。"])
         pieces = [problem, " 42", "\n答案：3", "aaa", "</s>", "USER: "]
-        for name in TEMPLATES:
+        for name in plain:
             pieces += [inference_prompt(name, problem), human_turn(name, problem)]
         output = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 4)))
-        for template in ("auto", *TEMPLATES):
+        for template in ("auto", *plain):
             assert remove_echo(output, problem, template) == by_strip_echo(output, problem, template), output
