@@ -369,6 +369,18 @@ class RejectLog:
         }
 
 
+def _publish_set(moves: list, work: Path, summary: dict, kept_rejects: Path | None, rejects_path: Path,
+                 manifest_path: Path | None, existing) -> None:
+    """Publish an export's outputs as one set: the built files, the kept rejects, the manifest."""
+    if kept_rejects:
+        moves.append((kept_rejects, rejects_path))
+    if manifest_path is not None:
+        summary["manifest"] = str(manifest_path)
+        (work / manifest_path.name).write_text(_manifest_text(summary), encoding="utf-8")
+        moves.append((work / manifest_path.name, manifest_path))
+    publish(moves, stale=existing)
+
+
 def _manifest_text(summary: dict) -> str:
     return json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
 
@@ -541,13 +553,7 @@ def export_mindrecord(
         }
         summary["warnings"] = warnings_for(summary)
         moves = [(work / name, out.with_name(name)) for name in produced]
-        if kept_rejects:
-            moves.append((kept_rejects, rejects_path))
-        if manifest:
-            summary["manifest"] = str(manifest_path)
-            (work / manifest_path.name).write_text(_manifest_text(summary), encoding="utf-8")
-            moves.append((work / manifest_path.name, manifest_path))
-        publish(moves, stale=existing)
+        _publish_set(moves, work, summary, kept_rejects, rejects_path, manifest_path if manifest else None, existing)
     return _finish(summary, started)
 
 
@@ -636,14 +642,8 @@ def export_conversation(
         }
         summary["warnings"] = warnings_for(summary)
         if work is not None:
-            moves = [(work / out.name, out)]
-            if kept_rejects:
-                moves.append((kept_rejects, rejects_path))
-            if manifest:
-                summary["manifest"] = str(manifest_path)
-                (work / manifest_path.name).write_text(_manifest_text(summary), encoding="utf-8")
-                moves.append((work / manifest_path.name, manifest_path))
-            publish(moves, stale=existing)
+            _publish_set([(work / out.name, out)], work, summary, kept_rejects, rejects_path,
+                         manifest_path if manifest else None, existing)
     return _finish(summary, started)
 
 

@@ -44,6 +44,11 @@ class PretrainedError(DatagenError, RuntimeError):
     """A pretrained run cannot go on; the message says why."""
 
 
+# the model config keys a GGUF's metadata must agree on with the preset it is loaded as
+SHAPE_KEYS = ("hidden_size", "num_layers", "num_heads", "n_kv_heads", "vocab_size", "intermediate_size",
+              "tie_word_embeddings")
+
+
 @dataclass
 class PretrainedOptions:
     curriculum: str
@@ -425,19 +430,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
         train=preset.train,
     )
     if options.gguf is None:
-        differs = [
-            k
-            for k in (
-                "hidden_size",
-                "num_layers",
-                "num_heads",
-                "n_kv_heads",
-                "vocab_size",
-                "intermediate_size",
-                "tie_word_embeddings",
-            )
-            if config[k] != preset.model_config.get(k)
-        ]
+        differs = [k for k in SHAPE_KEYS if config[k] != preset.model_config.get(k)]
         if differs:
             raise PretrainedError(
                 f"{model_file.path}: {', '.join(differs)} disagree with preset {preset.path}"
@@ -482,18 +475,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
             "sha256": model_file.sha256,
             "parameters": count.total_from_shapes,
             "config": {
-                k: config[k]
-                for k in (
-                    "hidden_size",
-                    "num_layers",
-                    "num_heads",
-                    "n_kv_heads",
-                    "vocab_size",
-                    "intermediate_size",
-                    "theta",
-                    "tie_word_embeddings",
-                    "pad_token_id",
-                )
+                k: config[k] for k in (*SHAPE_KEYS, "theta", "pad_token_id")
             },
             "tokenizer": tokenizer.describe(),
             "chat_template": template.name,
