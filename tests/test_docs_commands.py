@@ -49,7 +49,7 @@ REDUCED = {
     "datagen curriculum build configs/curricula/proxy_plain.yaml --out runs/plain":
         ("--scale 0.01", "48,000 records; the proxy run below only needs its layout"),
     "datagen train proxy runs/plain":
-        ("--steps 4 --heldout-limit 20", "4,000 steps are ~5 min on 2 cores; 4 steps show the same path"),
+        ("--steps 4 --heldout-limit 20", "8,000 steps are ~5 min on 2 cores; 4 steps show the same path"),
     "datagen train smoke runs/synthetic":
         ("--steps 4", "80 CPU training steps per stage; 4 show the same path"),
     **{f"datagen train pretrained runs/smollm_arith --steps 40 --lr {lr}{out}":
@@ -62,13 +62,15 @@ REDUCED = {
         (f"{TINY_GGUF_OPTION} --steps 2 --batch-size 2 --size 120",
          "4 SmolLM2 runs of 25 steps are over an hour on 2 cores"),
     **{"datagen bench curricula " + " ".join(f"configs/curricula/{name}.yaml" for name in names) + seeds:
-       ("--steps 10 --size 480 --heldout-limit 20", "each run of 4,000 proxy steps is 4-17 min on 2 cores")
-       for names, seeds in ((("proxy_plain", "proxy_steps"), " --seeds 2"),
-                            (("proxy_mul_plain", "proxy_mul_reversed", "proxy_mul_steps"), " --seed-list 0"),
+       ("--steps 10 --size 480 --heldout-limit 20", "each run of 8,000 proxy steps is ~5 min on 2 cores")
+       for names, seeds in ((("proxy_plain", "proxy_steps"), " --seeds 2 --steps 4000"),
+                            (("proxy_mul_plain", "proxy_mul_reversed", "proxy_mul_steps"),
+                             " --seed-list 0 --steps 4000"),
                             (("proxy_staged", "proxy_shuffled"), " --seed-list 0"))},
-    "datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml":
-        ("--seeds 2 --steps 10 --size 480 --heldout-limit 20",
-         "6 seeds x 2 specs x 4,000 proxy steps is about an hour on 2 cores"),
+    **{"datagen bench curricula configs/curricula/proxy_plain.yaml configs/curricula/proxy_reversed.yaml" + steps:
+       ("--seeds 2 --steps 10 --size 480 --heldout-limit 20",
+        "6 seeds x 2 specs x 8,000 proxy steps is about an hour on 2 cores")
+       for steps in ("", " --steps 4000 --out runs/bench-plain-vs-reversed-4k")},
 }
 
 # command as documented -> why it fails today (another change fixes it); strict: passing fails the test

@@ -542,7 +542,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("specs", nargs="+", metavar="SPEC.yaml")
     c.add_argument("--seeds", type=int, default=6, help="seeds 0..N-1 per spec (6)")
     c.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds instead of --seeds")
-    c.add_argument("--steps", type=int, help="steps per run (proxy: its preset's 4,000; a pretrained --model 25)")
+    c.add_argument("--steps", type=int, help="steps per run (proxy: 8,000; a pretrained --model 25)")
     c.add_argument("--size", type=int, help="records per curriculum (default: the smallest spec's)")
     c.add_argument("--batch-size", type=int, help="(proxy 128; a pretrained --model 8)")
     c.add_argument("--lr", type=float, help="(proxy 1e-3; a pretrained --model 5e-4)")

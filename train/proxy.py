@@ -45,7 +45,7 @@ class ProxyError(DatagenError, RuntimeError):
 class ProxyOptions:
     curriculum: str
     out: str
-    steps: int = 4000
+    steps: int = 8000  # every seed of proxy_reversed past its jump (docs/proxy.md); ~5 min on 2 cores
     minutes: float | None = None
     batch_size: int = 128
     learning_rate: float = 1e-3
