@@ -542,10 +542,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("specs", nargs="+", metavar="SPEC.yaml")
     c.add_argument("--seeds", type=int, default=6, help="seeds 0..N-1 per spec (6)")
     c.add_argument("--seed-list", type=int, nargs="+", help="explicit seeds instead of --seeds")
-    c.add_argument("--steps", type=int, help="steps per run (proxy: 8,000; a pretrained --model 25)")
+    c.add_argument("--steps", type=int, help=f"steps per run (proxy {defaults.steps:,}; a pretrained --model 25)")
     c.add_argument("--size", type=int, help="records per curriculum (default: the smallest spec's)")
-    c.add_argument("--batch-size", type=int, help="(proxy 128; a pretrained --model 8)")
-    c.add_argument("--lr", type=float, help="(proxy 1e-3; a pretrained --model 5e-4)")
+    c.add_argument("--batch-size", type=int, help=f"(proxy {defaults.batch_size}; a pretrained --model 8)")
+    c.add_argument("--lr", type=float, help=f"(proxy {defaults.learning_rate:g}; a pretrained --model 5e-4)")
     c.add_argument("--model", default="proxy", help="proxy (a small Llama from scratch), or a preset with "
                    "pretrained weights, e.g. smollm2-135m: accuracy and retention via `train pretrained`")
     c.add_argument("--gguf", metavar="PATH", help="with a pretrained --model: your own Llama GGUF")
