@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from curricula.templates import inference_prompt
+from datagen.curricula.templates import inference_prompt
+
 from datagen.cli import main as datagen_main
 
 TARGET = 20_000

@@ -49,8 +49,8 @@ print("REFERENCE_SECONDS", time.perf_counter() - started)
 CHILD = """
 import json, resource, sys, time
 import mindspore.mindrecord  # one-off import, timed apart
-from curricula import export
-from curricula.tokenizer import load_tokenizer
+from datagen.curricula import export
+from datagen.curricula.tokenizer import load_tokenizer
 source, out, template, seq, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 tokenizer = load_tokenizer()
 def cpu():
@@ -76,9 +76,9 @@ def make_records(n: int, path: Path, seed: int) -> None:
 
 def floor_seconds(path: Path, template: str, repeat: int) -> tuple[float, float, float]:
     """(best seconds, loop seconds, batch seconds) of plain tiktoken on the rendered texts."""
-    from curricula.conversation import render_prompt
-    from curricula.templates import human_turn
-    from curricula.tokenizer import load_tokenizer
+    from datagen.curricula.conversation import render_prompt
+    from datagen.curricula.templates import human_turn
+    from datagen.curricula.tokenizer import load_tokenizer
 
     encoding = load_tokenizer().encoding
     with open(path, encoding="utf-8") as handle:
@@ -133,8 +133,8 @@ def read_rows(path: Path):
 def run_reference(root: Path, source: Path, n: int, template: str, seq: int, workdir: Path,
                   workers: int) -> tuple[float, int, int] | str:
     """(reference records/s, rows compared, rows different) or a reason it could not run."""
-    from curricula import export
-    from curricula.tokenizer import default_tokenizer_path
+    from datagen.curricula import export
+    from datagen.curricula.tokenizer import default_tokenizer_path
 
     script = find_reference(root)
     if script is None:
@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--reference-dir", type=Path, help="MindFormers checkout holding research/llama3")
     parser.add_argument("--reference-n", type=int, default=3000)
     args = parser.parse_args()
-    from curricula.export import default_workers
+    from datagen.curricula.export import default_workers
 
     workers = default_workers() if args.workers is None else args.workers
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}; "

@@ -16,7 +16,8 @@ import random
 import sys
 import time
 
-from curricula.leak import HeldoutScan
+from datagen.curricula.leak import HeldoutScan
+
 from datagen.family import FAMILY_ORDER
 from datagen.generate import Generator, Request
 from datagen.solve import canonical_key

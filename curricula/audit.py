@@ -10,7 +10,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from curricula.contest import SUB_VERDICTS, TooLarge, assess, classify, language
+from datagen.curricula.contest import SUB_VERDICTS, TooLarge, assess, classify, language
+
 from datagen.errors import InputError, OutputError
 from datagen.output import check_target, staged, write_json
 from datagen.rows import Reject, RowReader, require_strings

@@ -21,9 +21,10 @@ from dataclasses import fields, replace
 from fractions import Fraction
 from pathlib import Path
 
-from curricula.leak import HeldoutScan
-from curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
-from curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
+from datagen.curricula.leak import HeldoutScan
+from datagen.curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
+from datagen.curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
+
 from datagen import signals
 from datagen.errors import MissingExtraError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
@@ -518,7 +519,7 @@ def run_relative(value, root: Path):
 def export_stage(stage_dir: Path, records: list[dict], spec: Spec, tokenizer_path, skip_mindrecord: bool,
                  steps: Steps | None = None, root: Path | None = None) -> dict:
     """Conversation JSON and MindRecord for one stage; the summary's paths are run-relative."""
-    from curricula import export
+    from datagen.curricula import export
 
     steps = steps or quiet_steps()
     name = stage_dir.name

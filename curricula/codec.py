@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from curricula.conversation import ChatTemplate, get_chat_template
-from curricula.tokenizer import TOKENIZERS, Tokenizer
+from datagen.curricula.conversation import ChatTemplate, get_chat_template
+from datagen.curricula.tokenizer import TOKENIZERS, Tokenizer
 
 __all__ = ["IGNORE_ID", "OVERLONG", "Batch", "PromptCodec", "Sample", "encode_conversations", "trained_spans"]
 

@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from curricula.templates import TemplateError, human_turn
+from datagen.curricula.templates import TemplateError, human_turn
+
 from datagen.errors import InputError, MissingExtraError, UsageError
 
 __all__ = [

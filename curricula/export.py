@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from curricula.codec import IGNORE_ID, OVERLONG, Batch, PromptCodec, encode_conversations
-from curricula.conversation import ChatTemplate, Conversation, check_row, to_conversation
-from curricula.templates import TEMPLATES
-from curricula.tokenizer import LLAMA3_TOKENIZER_SHA256, Tokenizer, get_tokenizer, load_tokenizer
+from datagen.curricula.codec import IGNORE_ID, OVERLONG, Batch, PromptCodec, encode_conversations
+from datagen.curricula.conversation import ChatTemplate, Conversation, check_row, to_conversation
+from datagen.curricula.templates import TEMPLATES
+from datagen.curricula.tokenizer import LLAMA3_TOKENIZER_SHA256, Tokenizer, get_tokenizer, load_tokenizer
+
 from datagen.errors import InputError, MissingExtraError, UsageError
 from datagen.output import atomic_open, check_target, publish, scratch_dir
 from datagen.rows import LineBlock, Reject, Row, RowReader, accept, iter_lines
@@ -297,7 +298,7 @@ def output_paths(out: Path, to: str) -> list[Path]:
     """Everything an export to ``out`` may leave: data file(s), index(es), manifest, rejects."""
     sidecars = [out.with_name(out.name + ".manifest.json"), out.with_name(out.name + ".rejects.jsonl")]
     if to == "mindrecord":
-        from curricula.mindrecord import existing_files
+        from datagen.curricula.mindrecord import existing_files
 
         return [out, *(p for p in existing_files(out) if p != out), *sidecars]
     return [out, *sidecars]
@@ -487,7 +488,7 @@ def export_mindrecord(
         raise UsageError("a MindRecord is a set of files; give a path, not '-'", field="out")
     out = Path(out_path)
     existing = check_outputs(out, "mindrecord", force)
-    from curricula.mindrecord import MindRecordSink, file_names, require_mindspore
+    from datagen.curricula.mindrecord import MindRecordSink, file_names, require_mindspore
 
     require_mindspore()
     _require("numpy", "datagen export --to mindrecord")
@@ -558,7 +559,7 @@ def export_mindrecord(
 
 
 def _schema() -> dict:
-    from curricula.mindrecord import SCHEMA
+    from datagen.curricula.mindrecord import SCHEMA
 
     return SCHEMA
 
@@ -739,7 +740,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.json != "-":
         check_target(args.json, args.force, option="--json")
     if args.to == "mindrecord":
-        from curricula.mindrecord import require_mindspore
+        from datagen.curricula.mindrecord import require_mindspore
 
         require_mindspore()
     reader = read_rows(args.input)

@@ -15,7 +15,8 @@ import re
 import signal
 from pathlib import Path
 
-from curricula.codec import Batch
+from datagen.curricula.codec import Batch
+
 from datagen.errors import MissingExtraError
 
 __all__ = ["SCHEMA", "SCHEMA_DESC", "MindRecordSink", "existing_files", "file_names", "require_mindspore"]

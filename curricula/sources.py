@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curricula.contest import TooLarge, classify, language, verdict
+from datagen.curricula.contest import TooLarge, classify, language, verdict
+
 from datagen.rows import Reject, Row, RowReader, require_strings
 
 FINAL_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:/\d+)?")

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from datagen.curricula.templates import TEMPLATES
 
-from curricula.templates import TEMPLATES
 from datagen.errors import InputError
 from datagen.family import ALL_FAMILIES, OPS, ConfigError, expand_types
 from datagen.generate import LANGS, PHRASINGS, STYLES

@@ -14,12 +14,12 @@ from datagen.output import cleanup
 # missing optional part never breaks the others
 COMMANDS = [
     ("datagen.make", "add_parser"),
-    ("curricula.audit", "add_parser"),
-    ("curricula.build", "add_parser"),
-    ("curricula.export", "add_parser"),
-    ("train.cli", "add_parser"),
-    ("eval.cli", "add_parser"),
-    ("train.bench", "add_parser"),
+    ("datagen.curricula.audit", "add_parser"),
+    ("datagen.curricula.build", "add_parser"),
+    ("datagen.curricula.export", "add_parser"),
+    ("datagen.train.cli", "add_parser"),
+    ("datagen.eval.cli", "add_parser"),
+    ("datagen.train.bench", "add_parser"),
 ]
 
 

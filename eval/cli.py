@@ -56,8 +56,9 @@ def _write_json(path: str, data: dict) -> None:
 
 
 def _write_plot(path: str, by_type: dict, title: str, caption: str | None = None) -> None:
+    from datagen.eval.report import plot_accuracy
+
     from datagen.output import atomic_open
-    from eval.report import plot_accuracy
 
     with atomic_open(path, "wb") as handle:
         plot_accuracy(by_type, handle, title, caption)
@@ -102,8 +103,9 @@ class _Progress:
 
 
 def run_score(args: argparse.Namespace) -> int:
+    from datagen.eval.scoring import check_template, score_files
+
     from datagen.output import atomic_open
-    from eval.scoring import check_template, score_files
 
     check_template(args.template)
     _check_plot(args)
@@ -130,9 +132,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def _print_score(result, args) -> None:
+    from datagen.eval.metric import percent
     from rich.table import Table
-
-    from eval.metric import percent
 
     board, report = result.board, result.report
     console = _console()
@@ -200,8 +201,8 @@ def read_squad_predictions(path: str, protocol: list, every: list, allow_pickle:
 
     Every text is cut like a generation (``generation_answer``): echo, end token, first line.
     """
-    from eval.predictions import read_predictions
-    from eval.squad import generation_answer
+    from datagen.eval.predictions import read_predictions
+    from datagen.eval.squad import generation_answer
 
     p = Path(path)
     if p.suffix == ".json":
@@ -225,7 +226,7 @@ def read_squad_predictions(path: str, protocol: list, every: list, allow_pickle:
 
 
 def run_squad(args: argparse.Namespace) -> int:
-    from eval.squad import CJK, OFFICIAL, Retention, evaluate, protocol_questions, questions
+    from datagen.eval.squad import CJK, OFFICIAL, Retention, evaluate, protocol_questions, questions
 
     gate_metric = args.gate_metric
     if args.legacy_metric:
@@ -246,7 +247,7 @@ def run_squad(args: argparse.Namespace) -> int:
     predictions = read_squad_predictions(args.pred, protocol, every, args.allow_pickle)
     scores = {}
     if gate_metric == "mindformers":
-        from eval.squad import emf1_metric, mindformers_score
+        from datagen.eval.squad import emf1_metric, mindformers_score
 
         if not args.quiet:
             print("loading MindFormers' EmF1Metric (about 10 s) ...", file=sys.stderr, flush=True)
@@ -309,8 +310,7 @@ def _fraction(text: str, option: str) -> float:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from datagen.output import atomic_open
-    from eval.report import (
+    from datagen.eval.report import (
         ReportError,
         accuracy_from_score,
         build_report,
@@ -318,6 +318,8 @@ def run_report(args: argparse.Namespace) -> int:
         markdown,
         ratio_from_params,
     )
+
+    from datagen.output import atomic_open
 
     _check_plot(args)
     _check_outputs(args, ("--md", "--json", "--plot"))

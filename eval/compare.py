@@ -22,8 +22,9 @@ import math
 from fractions import Fraction
 from typing import NamedTuple
 
+from datagen.eval.extract import Number
+
 from datagen.numbers import reverse_digits as unreverse  # noqa: F401  (its own inverse)
-from eval.extract import Number
 
 SHORT_DECIMALS = 4  # exact values with at most this many decimals must be matched exactly
 
@@ -76,7 +77,7 @@ def parse_answer(answer: str) -> tuple[int, int]:
 
 def make_gold(answer: str, policy: str = "exact", family: str = "", style: str = "") -> Gold:
     if policy == "symbolic":  # symbolic hook: radicals, roots, polynomials, booleans, units (eval/symbolic.py)
-        from eval.symbolic import symbolic_gold
+        from datagen.eval.symbolic import symbolic_gold
 
         return symbolic_gold(answer, family, style)
     if policy not in ("exact", "sig40"):

@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datagen.eval.compare import GoldError, make_gold, unreverse
+from datagen.eval.extract import boxed_content, last_number_text, parse_number
+from datagen.eval.score import GoldItem
+
 from datagen.errors import InputError
 from datagen.rows import RowReader
-from eval.compare import GoldError, make_gold, unreverse
-from eval.extract import boxed_content, last_number_text, parse_number
-from eval.score import GoldItem
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # the difficulty fields that make the most telling bucket, best first
@@ -64,9 +65,9 @@ def difficulty_bucket(difficulty) -> str | None:
 def contest_resolver() -> Callable | None:
     """``curricula.contest.resolve`` (problem -> exact answer or None), None if not installed."""
     try:
-        contest = importlib.import_module("curricula.contest")
+        contest = importlib.import_module("datagen.curricula.contest")
     except ModuleNotFoundError as exc:
-        if exc.name in ("curricula.contest", "curricula"):
+        if exc.name in ("datagen.curricula.contest", "datagen.curricula"):
             return None
         raise
     resolve = getattr(contest, "resolve", None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from eval.metric import ACCURACY_WEIGHT, RATIO_WEIGHT, contest_score, percent
+from datagen.eval.metric import ACCURACY_WEIGHT, RATIO_WEIGHT, contest_score, percent
 
 
 class ReportError(ValueError):

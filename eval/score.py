@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX
-from eval.compare import Gold, judge, unreverse
-from eval.extract import extract, parse_number
+from datagen.curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX
+from datagen.eval.compare import Gold, judge, unreverse
+from datagen.eval.extract import extract, parse_number
 
 # where a prompt begins: an unstripped echo starts with one, a continuation (next turn) at one
 PROMPT_STARTS = (
@@ -119,7 +119,7 @@ def score_output(output: str, item: GoldItem, template: str = "auto") -> Verdict
     """One output's verdict: echo removed, answer turn kept, answer extracted and judged."""
     text = remove_echo(output, item.problem, template)
     if item.gold is not None and item.gold.policy == "symbolic":  # symbolic hook: eval/symbolic.py
-        from eval.symbolic import score_symbolic
+        from datagen.eval.symbolic import score_symbolic
 
         return score_symbolic(text, item)
     found = extract(cut_continuation(text), item.problem)

@@ -18,12 +18,13 @@ from json.encoder import encode_basestring as _json_text  # C, keeps non-ASCII a
 from pathlib import Path
 from typing import IO
 
+from datagen.eval.gold import GoldSet, gold_from_records, read_gold
+from datagen.eval.metric import Scoreboard
+from datagen.eval.predictions import align, read_predictions
+from datagen.eval.score import GoldItem, Verdict, score_output
+
 from datagen.errors import UsageError
 from datagen.rows import Reject
-from eval.gold import GoldSet, gold_from_records, read_gold
-from eval.metric import Scoreboard
-from eval.predictions import align, read_predictions
-from eval.score import GoldItem, Verdict, score_output
 
 PROGRESS_EVERY = 2048
 
@@ -38,7 +39,7 @@ class ScoreResult:
 
 
 def check_template(template: str) -> None:
-    from curricula.templates import TEMPLATES
+    from datagen.curricula.templates import TEMPLATES
 
     if template != "auto" and template not in TEMPLATES:
         raise UsageError(f"unknown template {template!r} (choose from auto, {', '.join(TEMPLATES)})",

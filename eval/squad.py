@@ -68,7 +68,7 @@ def generation_answer(output: str) -> str:
     """What MindFormers scores of a generation: the echoed prompt and anything after an end token
     removed (MindFormers decodes only the new tokens, up to the end of text), then its first line.
     """
-    from eval.score import END_TOKENS, RESPONSE
+    from datagen.eval.score import END_TOKENS, RESPONSE
 
     response = RESPONSE.search(output)
     if response is not None and not any(token in output[:response.start()] for token in END_TOKENS):

@@ -336,7 +336,7 @@ EXPRESSION_RUN = re.compile(r"[-0-9xy√(][0-9xy√+\-*/^().\s]*")
 
 
 def normalize(text: str) -> str:
-    from eval.extract import normalize as numeric_normalize
+    from datagen.eval.extract import normalize as numeric_normalize
 
     for regex, replacement in LATEX:
         text = regex.sub(replacement, text)
@@ -345,7 +345,7 @@ def normalize(text: str) -> str:
 
 
 def boxed_or_text(text: str) -> str:
-    from eval.extract import boxed_content
+    from datagen.eval.extract import boxed_content
 
     inside = boxed_content(text)
     return inside if inside is not None else text
@@ -528,7 +528,7 @@ def infer_kind(answer: str) -> str:
 
 def symbolic_gold(answer: str, family: str = "", style: str = "") -> SymbolicGold:
     """Read a record's symbolic answer; raises ``eval.compare.GoldError`` when it is not one."""
-    from eval.compare import GoldError
+    from datagen.eval.compare import GoldError
 
     kind = FAMILY_KINDS.get(family) or infer_kind(answer)
     gold = SymbolicGold(answer.strip(), kind)
@@ -623,7 +623,7 @@ def compact(text: str) -> str:
 
 def score_symbolic(text: str, item):
     """The ``eval.score.Verdict`` of one symbolic item (``text``: the output without its echo)."""
-    from eval.score import Verdict, cut_continuation
+    from datagen.eval.score import Verdict, cut_continuation
 
     turn = cut_continuation(text)
     strict, shown = judge_text(turn, item.gold)

@@ -54,8 +54,7 @@ class TinyLlama:
 
 def write_tiny_llama(path: Path, *, architecture: str = "llama", seed: int = 0) -> TinyLlama:
     import gguf
-
-    from train.gguf import permute
+    from datagen.train.gguf import permute
 
     model = TinyLlama(Path(path))
     rng = np.random.default_rng(seed)
@@ -141,6 +140,6 @@ def write_tiny_llama(path: Path, *, architecture: str = "llama", seed: int = 0) 
 
 
 def _unpermute(array: np.ndarray, heads: int) -> np.ndarray:
-    from train.gguf import unpermute
+    from datagen.train.gguf import unpermute
 
     return unpermute(array, heads)

@@ -33,7 +33,7 @@ RUNNER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from datagen import signals
-    from train.bench import run_command
+    from datagen.train.bench import run_command
     signals.install()
     out = Path(sys.argv[1])
     try:

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("scipy")
 
-from train import bench
-from train.proxy import ProxyError, learning_rates, markdown, rise_over_last_quarter
+from datagen.train import bench
+from datagen.train.proxy import ProxyError, learning_rates, markdown, rise_over_last_quarter
 
 CONFIGS = Path(__file__).parent.parent / "configs" / "curricula"
 

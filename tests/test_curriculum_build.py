@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import datagen.curricula.build as build_module
 import pytest
 
-import curricula.build as build_module
 from datagen.cli import main
 from datagen.solve import canonical_key
 

@@ -158,8 +158,8 @@ def make_predictions(cwd: Path, target: str, command: list[str]) -> None:
 
 def make_params(cwd: Path, target: str) -> None:
     """What `datagen train params --model llama3_8b --rank 12 --alpha 24 --targets '.*wq|.*wv'` counts."""
-    from train.params import DEFAULT_ACCURACIES, count_lora
-    from train.presets import load_preset
+    from datagen.train.params import DEFAULT_ACCURACIES, count_lora
+    from datagen.train.presets import load_preset
 
     count = count_lora(load_preset("llama3_8b"), 12, ".*wq|.*wv", 24)
     (cwd / target).write_text(json.dumps(count.as_dict(DEFAULT_ACCURACIES)), encoding="utf-8")

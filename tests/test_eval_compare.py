@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from datagen.eval.compare import GoldError, judge, lenient, make_gold, parse_answer, unreverse
+from datagen.eval.extract import extract, parse_number
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datagen.numbers import reverse_digits
-from eval.compare import GoldError, judge, lenient, make_gold, parse_answer, unreverse
-from eval.extract import extract, parse_number
 
 
 def ok(written: str, answer: str, policy: str = "exact", family: str = "add") -> bool:
@@ -137,7 +137,7 @@ def test_unreverse_inverts_the_generators_reversal(units, scale):
 
 
 def test_reversed_answers_are_read_back():
-    from eval.score import GoldItem, score_output
+    from datagen.eval.score import GoldItem, score_output
 
     gold = make_gold("-123.45", family="add", style="reversed")
     item = GoldItem("r1", 1, "add", "en", "What is -100 + -23.45?", gold, ("-54.321",))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from datagen.eval.extract import NUMBER_RE, extract, normalize, parse_number
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from eval.extract import NUMBER_RE, extract, normalize, parse_number
 
 
 def found(text: str) -> tuple[str, Fraction, str]:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from datagen.eval.metric import Scoreboard, contest_score
+from datagen.eval.report import ReportError, build_report, markdown, ratio_from_params
 
 from datagen.cli import main
-from eval.metric import Scoreboard, contest_score
-from eval.report import ReportError, build_report, markdown, ratio_from_params
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 
@@ -75,7 +75,7 @@ def test_markdown_report():
 
 def test_the_chart_shows_the_gate_verdict():
     pytest.importorskip("matplotlib")
-    from eval.report import accuracy_figure, gate_caption
+    from datagen.eval.report import accuracy_figure, gate_caption
 
     report = build_report({"ratio": 0.001, "trainable": None, "total": None}, 0.5, "strict", None, GATE_FAIL)
     caption = gate_caption(report)

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datagen.curricula.templates import inference_prompt
+from datagen.eval.compare import make_gold
+from datagen.eval.gold import read_gold
+from datagen.eval.predictions import Prediction, align, read_predictions
+from datagen.eval.score import GoldItem, cut_continuation, remove_echo, score_output
 
-from curricula.templates import inference_prompt
 from datagen.cli import main
 from datagen.errors import DatagenError, InputError
 from datagen.generate import Generator, Request
-from eval.compare import make_gold
-from eval.gold import read_gold
-from eval.predictions import Prediction, align, read_predictions
-from eval.score import GoldItem, cut_continuation, remove_echo, score_output
 
 TYPES = ("add", "sub", "mul", "div", "sqrt", "linear_eq", "mean", "fraction")
 
@@ -71,7 +71,7 @@ def test_echoed_problem_numbers_never_count():
 
 
 def test_every_stop_string_holds_a_hint():
-    from eval.score import END_TOKENS, PROMPT_STARTS, STOP_HINTS
+    from datagen.eval.score import END_TOKENS, PROMPT_STARTS, STOP_HINTS
 
     assert all(any(hint in stop for hint in STOP_HINTS) for stop in PROMPT_STARTS + END_TOKENS)
 
@@ -145,7 +145,7 @@ class Resolved(types.SimpleNamespace):
 
 
 def fake_contest(answers: dict[str, tuple[str, str, str]]) -> types.ModuleType:
-    module = types.ModuleType("curricula.contest")
+    module = types.ModuleType("datagen.curricula.contest")
 
     def resolve(problem):
         if problem not in answers:
@@ -164,7 +164,7 @@ def test_contest_rows_are_re_derived_exactly(tmp_path, monkeypatch):
         {"problem": "Find $x$.", "solution": "So $x = \\boxed{\\frac{3}{4}}$."},
         {"problem": "Prove it.", "solution": "Done, $\\boxed{x^2 + 1}$."},
     ]
-    monkeypatch.setitem(sys.modules, "curricula.contest", fake_contest({
+    monkeypatch.setitem(sys.modules, "datagen.curricula.contest", fake_contest({
         rows[0]["problem"]: ("div", "-241596/269589", "exact"),
         rows[1]["problem"]: ("linear_eq", "20/39", "exact"),
     }))
@@ -184,7 +184,7 @@ def test_contest_rows_are_re_derived_exactly(tmp_path, monkeypatch):
 
 
 def test_contest_rows_without_the_contest_module_are_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "curricula.contest", None)  # as if the module were not installed
+    monkeypatch.setitem(sys.modules, "datagen.curricula.contest", None)  # as if the module were not installed
     path = write_jsonl(tmp_path / "c.jsonl", [{"problem": "计算 1 + 1 等于多少？", "solution": "1 + 1 = 2"}])
     with pytest.raises(DatagenError, match=r"c.jsonl:1: a contest-format row .* curricula.contest"):
         read_gold(path)
@@ -316,7 +316,7 @@ def test_score_command_reads_smoke_style_npy_and_jsonl(tmp_path, records, capsys
 
 
 def test_score_command_with_the_smoke_writer(tmp_path, records):
-    predict_script = pytest.importorskip("train.predict_script")
+    predict_script = pytest.importorskip("datagen.train.predict_script")
     gold = write_jsonl(tmp_path / "heldout.jsonl", records)
     prompts = [inference_prompt("alpaca", r["problem"]) for r in records[:32]]
     continuations = [" " + r["solution"] for r in records[:32]]
@@ -499,7 +499,7 @@ def test_plot_without_matplotlib_is_one_line_naming_the_extra(tmp_path, records,
 
 
 def test_the_library_gives_the_command_numbers(tmp_path, records):
-    from eval.scoring import score_files, score_records
+    from datagen.eval.scoring import score_files, score_records
 
     texts = answer_texts(records)
     gold = write_jsonl(tmp_path / "g.jsonl", records)
@@ -517,8 +517,8 @@ def test_the_library_gives_the_command_numbers(tmp_path, records):
 
 
 def test_item_lines_are_json_as_json_dumps_writes_them():
-    from eval.score import Verdict
-    from eval.scoring import _item_line
+    from datagen.eval.score import Verdict
+    from datagen.eval.scoring import _item_line
 
     gold = GoldItem(None, 7, "div", "zh", "p", make_gold("-8/7"), ("-8/7",))
     for verdict in (Verdict(True, False, "-8/7"), Verdict(None, True, None), Verdict(False, False, '1"\\2')):
@@ -539,7 +539,7 @@ def test_npy_without_numpy_names_the_extra(tmp_path, monkeypatch):
 def test_echo_removal_cuts_where_strip_echo_does():
     import random
 
-    from curricula.templates import TEMPLATES, human_turn, strip_echo
+    from datagen.curricula.templates import TEMPLATES, human_turn, strip_echo
 
     # a template that rewrites the problem (bare: 123+456=) echoes no copy of it to cut
     plain = [name for name, t in TEMPLATES.items() if t.rewrite is None]

@@ -7,10 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from datagen.cli import main
-from datagen.errors import EXIT_GATE_FAIL, MissingExtraError
-from eval.squad import (
+from datagen.eval.squad import (
     CJK,
     OFFICIAL,
     Retention,
@@ -20,6 +17,9 @@ from eval.squad import (
     normalize_answer,
     score_one,
 )
+
+from datagen.cli import main
+from datagen.errors import EXIT_GATE_FAIL, MissingExtraError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 GOLD = FIXTURES / "squad_tiny.json"
@@ -137,7 +137,7 @@ def test_without_mindformers_the_gate_names_the_extra(tmp_path, monkeypatch, cap
 @pytest.fixture(scope="module")
 def emf1_metric():
     pytest.importorskip("jieba")
-    from eval.squad import emf1_metric as load
+    from datagen.eval.squad import emf1_metric as load
 
     try:
         return load()

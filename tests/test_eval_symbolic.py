@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from datagen.eval.compare import GoldError, make_gold
+from datagen.eval.gold import record_item
+from datagen.eval.score import GoldItem, score_output
+from datagen.eval.symbolic import SymbolicError, judge_text, parse, symbolic_gold
 
 from datagen.cli import main
 from datagen.family import SYMBOLIC_ORDER
 from datagen.generate import Generator, Request
-from eval.compare import GoldError, make_gold
-from eval.gold import record_item
-from eval.score import GoldItem, score_output
-from eval.symbolic import SymbolicError, judge_text, parse, symbolic_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datagen.curricula import conversation as conv
+from datagen.curricula import export as ex
+from datagen.curricula.codec import PromptCodec, encode_conversations
+from datagen.curricula.templates import human_turn
+from datagen.curricula.tokenizer import BOS_ID, EOS_ID, PAD_ID, load_tokenizer
 
 import datagen.rows as rows_module
-from curricula import conversation as conv
-from curricula import export as ex
-from curricula.codec import PromptCodec, encode_conversations
-from curricula.templates import human_turn
-from curricula.tokenizer import BOS_ID, EOS_ID, PAD_ID, load_tokenizer
 from datagen.errors import InputError, OutputError
 from datagen.rows import RowReader, parse_lines
 
@@ -347,7 +347,7 @@ def test_fast_writer_bytes_equal_filewriter_public_path_and_workers_change_nothi
 
 
 def test_writer_falls_back_to_the_public_call_and_says_so(tmp_path, tok, monkeypatch):
-    from curricula import mindrecord
+    from datagen.curricula import mindrecord
 
     monkeypatch.setattr(mindrecord.MindRecordSink, "_native_writer",
                         lambda self: setattr(self, "writer_note", "internals differ") or None)
@@ -493,7 +493,7 @@ def chatml():
 
 
 def test_a_registered_tokenizer_and_chat_template_plug_into_the_codec(tmp_path):
-    from curricula.tokenizer import get_tokenizer, register_tokenizer
+    from datagen.curricula.tokenizer import get_tokenizer, register_tokenizer
 
     conv.register_chat_template("chatml-test", chatml)
     register_tokenizer("bytes-test", lambda path=None: ByteTokenizer(), chat_template="chatml-test")

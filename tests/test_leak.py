@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from datagen.curricula.build import make_heldout
+from datagen.curricula.spec import parse_spec
 
-from curricula.build import make_heldout
-from curricula.spec import parse_spec
 from datagen.cli import main
 from datagen.family import load_families
 
@@ -95,7 +95,7 @@ def test_a_heldout_problem_inside_any_source_row_is_removed_and_counted(tmp_path
 
 
 def test_problem_keys_read_every_phrasing_and_bare_notation_inside_text():
-    from curricula.leak import problem_keys
+    from datagen.curricula.leak import problem_keys
 
     assert problem_keys("题目：计算 4204.22 + -2369.17 等于多少？\n答案：1835.05") == {
         ("add", "4204.22", "-2369.17")}
@@ -112,7 +112,7 @@ def test_problem_keys_read_every_phrasing_and_bare_notation_inside_text():
 
 
 def test_heldout_scan_finds_only_heldout_keys():
-    from curricula.leak import HeldoutScan
+    from datagen.curricula.leak import HeldoutScan
 
     scan = HeldoutScan({("add", "4204.22", "-2369.17"), ("linear_eq", "-1", "5"), ("text", "x")})
     assert scan.found("题目：计算 4204.22 + -2369.17 等于多少？") == ("add", "4204.22", "-2369.17")

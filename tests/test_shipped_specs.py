@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from datagen.curricula.build import check_feasible, heldout_types, stage_counts
+from datagen.curricula.spec import PLACEHOLDER, load_spec, scale_spec
 
-from curricula.build import check_feasible, heldout_types, stage_counts
-from curricula.spec import PLACEHOLDER, load_spec, scale_spec
 from datagen.cli import main
 from datagen.solve import canonical_key
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curricula.sources import LoadReport, alpaca_records, belle_records
+from datagen.curricula.sources import LoadReport, alpaca_records, belle_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "belle"
 

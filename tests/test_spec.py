@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from curricula.spec import SpecError, load_spec, parse_spec
+from datagen.curricula.spec import SpecError, load_spec, parse_spec
 
 CONFIGS = Path(__file__).parent.parent / "configs" / "curricula"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+import datagen.curricula.build as build_module
 import pytest
+from datagen.curricula.build import HELDOUT_CLASS_SHARE, check_feasible, heldout_configs, make_heldout, seed_of
+from datagen.curricula.spec import SpecError, parse_spec
 
-import curricula.build as build_module
-from curricula.build import HELDOUT_CLASS_SHARE, check_feasible, heldout_configs, make_heldout, seed_of
-from curricula.spec import SpecError, parse_spec
 from datagen.cli import main
 from datagen.generate import Generator, Request
 

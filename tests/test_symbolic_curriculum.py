@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from curricula.spec import SpecError, parse_spec
+from datagen.curricula.spec import SpecError, parse_spec
+
 from datagen.cli import main
 from datagen.family import SYMBOLIC_ORDER
 from datagen.solve import canonical_key

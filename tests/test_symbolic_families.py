@@ -12,11 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sympy
+from datagen.curricula.build import extrapolated, record_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from symcheck import X, Y, check_steps, equal, sym
 
-from curricula.build import extrapolated, record_key
 from datagen.family import (
     ALL_FAMILIES,
     FAMILY_ORDER,

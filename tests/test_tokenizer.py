@@ -4,8 +4,7 @@ import pickle
 import shutil
 
 import pytest
-
-from curricula.tokenizer import (
+from datagen.curricula.tokenizer import (
     BOS_ID,
     EOS_ID,
     LLAMA3_TOKENIZER_SHA256,
@@ -105,7 +104,7 @@ def test_tokenizer_survives_pickling_for_worker_processes(tok):
 
 
 def test_registry_gives_the_llama3_tokenizer_by_name_with_its_chat_template(tok):
-    from curricula.tokenizer import TOKENIZERS, get_tokenizer
+    from datagen.curricula.tokenizer import TOKENIZERS, get_tokenizer
 
     again = get_tokenizer("llama3")
     assert again is tok  # the same checked, cached load
@@ -117,7 +116,8 @@ def test_registry_gives_the_llama3_tokenizer_by_name_with_its_chat_template(tok)
 
 
 def test_unknown_tokenizer_name_is_a_usage_error_listing_the_registered_ones():
-    from curricula.tokenizer import get_tokenizer
+    from datagen.curricula.tokenizer import get_tokenizer
+
     from datagen.errors import UsageError
 
     with pytest.raises(UsageError, match=r"tokenizer: unknown tokenizer 'gpt9' \(registered: llama3"):
@@ -125,10 +125,10 @@ def test_unknown_tokenizer_name_is_a_usage_error_listing_the_registered_ones():
 
 
 def test_a_tokenizer_can_be_registered_by_module_path_and_loads_on_first_use(monkeypatch):
-    from curricula import tokenizer as module
+    from datagen.curricula import tokenizer as module
 
     monkeypatch.setitem(module.TOKENIZERS, "llama3-again", module.TokenizerEntry(
-        "llama3-again", "curricula.tokenizer:load_llama3", chat_template="vicuna_v1.1"))
+        "llama3-again", "datagen.curricula.tokenizer:load_llama3", chat_template="vicuna_v1.1"))
     assert module.get_tokenizer("llama3-again").encode("12345") == load_tokenizer().encode("12345")
 
 
@@ -142,7 +142,8 @@ def test_pieces_encode_as_separate_calls(tok):
 def test_missing_tiktoken_names_the_data_extra(monkeypatch, tmp_path):
     import sys
 
-    from curricula import tokenizer as module
+    from datagen.curricula import tokenizer as module
+
     from datagen.errors import MissingExtraError
 
     copy = tmp_path / "tokenizer.model"

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from datagen.train.logs import LogError, parse_lines, parse_logs
 
 from datagen.cli import main
-from train.logs import LogError, parse_lines, parse_logs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "train"
 RUN = FIXTURES / "two_stage_run"

@@ -7,10 +7,10 @@ import os
 import tempfile
 
 import pytest
+from datagen.train.params import TargetError, backbone, contest_score, count_lora, llama_tree, match_targets
+from datagen.train.presets import PresetError, available_presets, load_preset
 
 from datagen.cli import main
-from train.params import TargetError, backbone, contest_score, count_lora, llama_tree, match_targets
-from train.presets import PresetError, available_presets, load_preset
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def mindformers():
 
 @pytest.mark.parametrize("targets", [".*wq|.*wv", ".*wq|.*wk|.*wv|.*wo", ".*w1|.*w3", "w"])
 def test_tiny_count_equals_mindformers_get_pet_model(mindformers, targets):
-    from train import model as tm
+    from datagen.train import model as tm
 
     preset = load_preset("tiny")
     pet = {
@@ -167,7 +167,7 @@ def test_tiny_count_equals_mindformers_get_pet_model(mindformers, targets):
 
 
 def test_tiny_total_equals_mindformers_parameter_count(mindformers):
-    from train import model as tm
+    from datagen.train import model as tm
 
     preset = load_preset("tiny")
     network = tm.build_model(preset, None, seq_length=16)

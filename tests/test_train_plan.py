@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from datagen.curricula.templates import inference_prompt
+from datagen.train.curriculum import CurriculumError, load_curriculum
 
-from curricula.templates import inference_prompt
 from datagen.cli import main
-from train.curriculum import CurriculumError, load_curriculum
 
 FIXTURES = Path(__file__).parent / "fixtures" / "train"
 _spec = importlib.util.spec_from_file_location("tiny_curriculum", FIXTURES / "tiny_curriculum.py")

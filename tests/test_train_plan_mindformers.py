@@ -67,9 +67,8 @@ SQUAD = [
 def write_squad(path: Path, seq_length: int = 64) -> None:
     """Two questions in the layout of MindFormers' SQuAD eval MindRecord: prompt ids, answer ids, padded."""
     import numpy as np
+    from datagen.curricula.tokenizer import load_tokenizer
     from mindspore.mindrecord import FileWriter
-
-    from curricula.tokenizer import load_tokenizer
 
     tokenizer, pad = load_tokenizer(), 128002
     writer = FileWriter(str(path), 1, overwrite=True)
@@ -93,10 +92,9 @@ def write_squad(path: Path, seq_length: int = 64) -> None:
 def rendered(tmp_path_factory):
     """A real 2-stage curriculum, a base checkpoint of the tiny model, and its 1.9 plan."""
     import mindspore as ms
-
-    from curricula.tokenizer import default_tokenizer_path
-    from train import model as tm
-    from train.presets import load_preset
+    from datagen.curricula.tokenizer import default_tokenizer_path
+    from datagen.train import model as tm
+    from datagen.train.presets import load_preset
 
     root = tmp_path_factory.mktemp("mf")
     curriculum = tiny_curriculum.build(root / "cur", records=RECORDS)
@@ -124,14 +122,13 @@ def rendered(tmp_path_factory):
 
 def test_every_class_the_1_9_yaml_names_is_built_by_mindformers_registry(rendered):
     import mindspore as ms
+    from datagen.curricula.tokenizer import load_tokenizer
+    from datagen.train import model as tm
+    from datagen.train.presets import load_preset
     from mindformers import MindFormerConfig
     from mindformers.core import build_callback, build_lr, build_metric, build_optim
     from mindformers.dataset import build_dataset
     from mindformers.wrapper import build_wrapper
-
-    from curricula.tokenizer import load_tokenizer
-    from train import model as tm
-    from train.presets import load_preset
 
     squad_entry = import_file(rendered / "eval" / "squad_eval.py", "rendered_squad_eval")
     for label in ("stage1_add", "stage2_sub"):
@@ -205,8 +202,7 @@ def trained(rendered):
 
 def test_mindformers_trainer_trains_both_stages_and_stage_2_loads_stage_1(rendered, trained):
     import mindspore as ms
-
-    from train.predict_script import last_checkpoint
+    from datagen.train.predict_script import last_checkpoint
 
     first, second = trained
     assert first["load_checkpoint"].endswith("base/tiny.ckpt")

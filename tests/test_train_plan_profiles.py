@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from datagen.train import predict_script
+from datagen.train.profiles import PROFILES, profile_for
 
 from datagen.cli import build_parser, main
-from train import predict_script
-from train.profiles import PROFILES, profile_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "train"
 _spec = importlib.util.spec_from_file_location("tiny_curriculum", FIXTURES / "tiny_curriculum.py")

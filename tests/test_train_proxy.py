@@ -72,11 +72,10 @@ def test_a_curriculum_without_mindrecord_is_a_clear_error(tmp_path, capsys):
 
 def test_a_seed_gives_curricula_with_different_vocabularies_the_same_start():
     import numpy as np
-
-    from train import model as tm
-    from train.plan import render_model_config
-    from train.presets import load_preset
-    from train.proxy import paired_tables
+    from datagen.train import model as tm
+    from datagen.train.plan import render_model_config
+    from datagen.train.presets import load_preset
+    from datagen.train.proxy import paired_tables
 
     tm.cpu_context()
     preset = load_preset("proxy")

@@ -86,7 +86,7 @@ def test_smoke_log_is_read_by_train_logs(smoke_run, capsys):
 
 @needs_mindspore
 def test_smoke_predictions_are_scored_by_eval_score(smoke_run):
-    if importlib.util.find_spec("eval.cli") is None:
+    if importlib.util.find_spec("datagen.eval.cli") is None:
         pytest.skip("datagen eval score is not there yet")
     curriculum, out, _ = smoke_run
     report = out / "score.json"
@@ -200,10 +200,10 @@ def test_smoke_is_reproducible(smoke_run, tmp_path):
 
 @needs_mindspore
 def test_prediction_prompt_tokens_are_the_training_records_prefix(smoke_run):
-    from curricula.templates import inference_prompt
-    from train.model import read_records
-    from train.predict_script import prompt_ids
-    from train.smoke import load_tokenizer
+    from datagen.curricula.templates import inference_prompt
+    from datagen.train.model import read_records
+    from datagen.train.predict_script import prompt_ids
+    from datagen.train.smoke import load_tokenizer
 
     curriculum, _, _ = smoke_run
     manifest = json.loads((curriculum / "curriculum.json").read_text())
@@ -220,8 +220,8 @@ def test_prediction_prompt_tokens_are_the_training_records_prefix(smoke_run):
 
 def test_standalone_predict_tokenizer_matches_the_exporter():
     pytest.importorskip("tiktoken")
-    from curricula.tokenizer import default_tokenizer_path, load_tokenizer
-    from train.predict_script import Llama3Tokenizer
+    from datagen.curricula.tokenizer import default_tokenizer_path, load_tokenizer
+    from datagen.train.predict_script import Llama3Tokenizer
 
     texts = [
         "计算 4204.22 + -2369.17 等于多少？",
@@ -238,7 +238,7 @@ def test_standalone_predict_tokenizer_matches_the_exporter():
 
 def test_prediction_files_group_texts_per_batch(tmp_path):
     np = pytest.importorskip("numpy")
-    from train.predict_script import write_predictions
+    from datagen.train.predict_script import write_predictions
 
     npy, jsonl = tmp_path / "p.npy", tmp_path / "p.jsonl"
     write_predictions(
@@ -257,13 +257,12 @@ def test_prediction_files_group_texts_per_batch(tmp_path):
 def test_rendered_predict_script_runs_greedy_on_cpu(smoke_run, tmp_path):
     import mindspore as ms
     import numpy as np
-
-    from curricula.tokenizer import default_tokenizer_path
-    from train import model as tm
-    from train import predict_script
-    from train.curriculum import load_curriculum
-    from train.plan import Lora, PlanOptions, render_plan, write_plan
-    from train.presets import load_preset
+    from datagen.curricula.tokenizer import default_tokenizer_path
+    from datagen.train import model as tm
+    from datagen.train import predict_script
+    from datagen.train.curriculum import load_curriculum
+    from datagen.train.plan import Lora, PlanOptions, render_plan, write_plan
+    from datagen.train.presets import load_preset
 
     curriculum, _, _ = smoke_run
     preset = load_preset("tiny")

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import yaml
+from datagen.train.proxy import RISING_POINTS, ProxyOptions
 
 from datagen.errors import MissingExtraError, OutputError, UsageError
 from datagen.output import atomic_open, check_target, write_json
-from train.proxy import RISING_POINTS, ProxyOptions
 
 BOOTSTRAP_SAMPLES = 10_000
 JUMP_LEVEL = 0.5  # "steps to the jump": the first evaluation at which in-distribution accuracy reaches this
@@ -215,7 +215,7 @@ def prepare(spec, size: int, folder: Path, data_args: list[str] | None, say) -> 
 
 
 def bench(args: argparse.Namespace, say) -> dict:
-    from curricula.spec import load_spec
+    from datagen.curricula.spec import load_spec
 
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -495,7 +495,7 @@ def run(args: argparse.Namespace) -> int:
     # --model with pretrained weights: train/bench_pretrained.py runs `train pretrained` instead of the proxy
     pretrained = None
     if args.model != "proxy":
-        from train import bench_pretrained as pretrained
+        from datagen.train import bench_pretrained as pretrained
     for key, value in (pretrained.DEFAULTS if pretrained else proxy_defaults()).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -525,7 +525,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from train.proxy import SCHEDULES, ProxyOptions
+    from datagen.train.proxy import SCHEDULES, ProxyOptions
 
     defaults = ProxyOptions(curriculum="", out="")
     p = sub.add_parser("bench", help="compare curricula with paired proxy runs over several seeds")

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import yaml
-
-from train.bench import compare_paired, mean_interval, run_command, scaled, total_records
+from datagen.train.bench import compare_paired, mean_interval, run_command, scaled, total_records
 
 DEFAULTS = {"steps": 25, "batch_size": 8, "lr": 5e-4}
 RETENTION = (
@@ -40,7 +39,7 @@ def measures(report: dict) -> dict[str, float | None]:
 
 
 def bench(args: argparse.Namespace, say) -> dict:
-    from curricula.spec import load_spec
+    from datagen.curricula.spec import load_spec
 
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -102,18 +102,18 @@ def _add_lora_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _errors():
-    from train.curriculum import CurriculumError
-    from train.logs import LogError
-    from train.params import TargetError
-    from train.plan import PlanError
-    from train.presets import PresetError
+    from datagen.train.curriculum import CurriculumError
+    from datagen.train.logs import LogError
+    from datagen.train.params import TargetError
+    from datagen.train.plan import PlanError
+    from datagen.train.presets import PresetError
 
     return (CurriculumError, LogError, TargetError, PlanError, PresetError)
 
 
 def run_params(args: argparse.Namespace) -> int:
-    from train.params import DEFAULT_ACCURACIES, count_lora
-    from train.presets import load_preset
+    from datagen.train.params import DEFAULT_ACCURACIES, count_lora
+    from datagen.train.presets import load_preset
 
     only_json = args.json is JSON_FLAG
     if only_json:
@@ -164,10 +164,11 @@ def run_params(args: argparse.Namespace) -> int:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    from datagen.train.curriculum import load_curriculum
+    from datagen.train.plan import PlanOptions, render_plan, write_plan
+    from datagen.train.presets import load_preset
+
     from datagen.output import check_target
-    from train.curriculum import load_curriculum
-    from train.plan import PlanOptions, render_plan, write_plan
-    from train.presets import load_preset
 
     check_target(args.out, args.force, option="--out", directory=True)
     options = PlanOptions(
@@ -240,8 +241,8 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_smoke(args: argparse.Namespace) -> int:
-    from train.smoke import SmokeError, SmokeOptions
-    from train.smoke import run_smoke as smoke
+    from datagen.train.smoke import SmokeError, SmokeOptions
+    from datagen.train.smoke import run_smoke as smoke
 
     options = SmokeOptions(
         source=args.source,
@@ -293,8 +294,8 @@ def run_smoke(args: argparse.Namespace) -> int:
 
 
 def run_proxy(args: argparse.Namespace) -> int:
-    from train.proxy import ProxyError, ProxyOptions
-    from train.proxy import run_proxy as proxy
+    from datagen.train.proxy import ProxyError, ProxyOptions
+    from datagen.train.proxy import run_proxy as proxy
 
     options = ProxyOptions(
         curriculum=args.curriculum,
@@ -343,8 +344,8 @@ def run_proxy(args: argparse.Namespace) -> int:
 
 
 def run_pretrained(args: argparse.Namespace) -> int:
-    from train.pretrained import PretrainedError, PretrainedOptions
-    from train.pretrained import run_pretrained as pretrained
+    from datagen.train.pretrained import PretrainedError, PretrainedOptions
+    from datagen.train.pretrained import run_pretrained as pretrained
 
     model = args.model.replace("-", "_")
     options = PretrainedOptions(
@@ -392,7 +393,7 @@ def _share(value) -> str:
 
 
 def run_logs(args: argparse.Namespace) -> int:
-    from train.logs import parse_logs, plot_loss, stage_summary, to_csv, to_json
+    from datagen.train.logs import parse_logs, plot_loss, stage_summary, to_csv, to_json
 
     outputs = [(args.csv, "--csv"), (args.json, "--json"), (args.plot, "--plot")]
     for path, option in outputs:
@@ -571,7 +572,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     smoke.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the one the exporter uses)")
     smoke.set_defaults(handler=run_smoke)
 
-    from train.proxy import SCHEDULES, ProxyOptions
+    from datagen.train.proxy import SCHEDULES, ProxyOptions
 
     defaults = ProxyOptions(curriculum="", out="")
     proxy = commands.add_parser(

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from curricula.templates import TemplateError, get_template
+from datagen.curricula.templates import TemplateError, get_template
 
 
 class CurriculumError(ValueError):

@@ -136,7 +136,7 @@ class GGUFModel:
 
     def tokenizer(self):
         """The model's own tokenizer (``curricula.gguf_tokenizer``), with the pad id the model uses."""
-        from curricula.gguf_tokenizer import tokenizer_from_metadata
+        from datagen.curricula.gguf_tokenizer import tokenizer_from_metadata
 
         return tokenizer_from_metadata(self.metadata, self.path, self.sha256, pad_id=PAD_ID, name=self.name)
 

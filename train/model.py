@@ -25,12 +25,11 @@ os.environ.setdefault(
 )
 
 import mindspore as ms
+from datagen.train.plan import render_model_config
+from datagen.train.predict_script import greedy_decode, prompt_ids  # noqa: F401
+from datagen.train.presets import Preset
 from mindspore import nn, ops
 from mindspore.dataset import MindDataset
-
-from train.plan import render_model_config
-from train.predict_script import greedy_decode, prompt_ids  # noqa: F401
-from train.presets import Preset
 
 IGNORE = -100
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from train.presets import Preset
+from datagen.train.presets import Preset
 
 CONTEST_WEIGHTS = (0.3, 0.7)
 DEFAULT_ACCURACIES = (0.2, 0.5, 0.7161, 0.9, 1.0)

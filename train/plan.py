@@ -26,18 +26,17 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from curricula.templates import inference_prompt
-from datagen.output import atomic_open, check_target, staged
-from train.curriculum import Curriculum, Heldout, Stage, read_heldout
-from train.params import LoraCount, count_lora
-from train.plan_scripts import (
+from datagen.curricula.templates import inference_prompt
+from datagen.train.curriculum import Curriculum, Heldout, Stage, read_heldout
+from datagen.train.params import LoraCount, count_lora
+from datagen.train.plan_scripts import (
     StageLaunch,
     launch_script,
     predict_script,
     run_all_script,
     squad_script,
 )
-from train.plan_yaml import (  # noqa: F401  (re-exported: train.model and train.proxy import them here)
+from datagen.train.plan_yaml import (  # noqa: F401  (re-exported: train.model and train.proxy import them here)
     CPU_MODEL_CONFIG,
     TOKENIZERS,
     Lora,
@@ -49,8 +48,10 @@ from train.plan_yaml import (  # noqa: F401  (re-exported: train.model and train
     parallel_layout,
     render_model_config,
 )
-from train.presets import Preset
-from train.profiles import DEFAULT_VERSION, Profile, profile_for
+from datagen.train.presets import Preset
+from datagen.train.profiles import DEFAULT_VERSION, Profile, profile_for
+
+from datagen.output import atomic_open, check_target, staged
 
 PREDICT_SCRIPT = Path(__file__).with_name("predict_script.py")
 SQUAD_ENTRY = Path(__file__).with_name("squad_entry.py")

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import yaml
+from datagen.train.presets import Preset, configs_dir
 
 from datagen.errors import UsageError
-from train.presets import Preset, configs_dir
 
 if TYPE_CHECKING:
-    from train.profiles import Profile
+    from datagen.train.profiles import Profile
 
 TOKENIZERS = {
     "llama3": {"type": "Llama3Tokenizer", "pad_token": "<|reserved_special_token_0|>"},

@@ -30,10 +30,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from curricula.templates import human_turn
+from datagen.curricula.templates import human_turn
+from datagen.train.curriculum import Curriculum, load_curriculum, read_heldout
+
 from datagen.errors import DatagenError
 from datagen.output import atomic_open
-from train.curriculum import Curriculum, load_curriculum, read_heldout
 
 IGNORE = -100
 GATE = 0.90  # the contest keeps 90 % of the base model's SQuAD F1 and EM
@@ -196,7 +197,8 @@ def encode_stage(path: Path, codec, name: str) -> tuple[list, StageRows, list]:
 
     A malformed conversation is rejected (counted, kept with its line) rather than ending the run.
     """
-    from curricula.chat import ChatTemplateError, conversation_turns
+    from datagen.curricula.chat import ChatTemplateError, conversation_turns
+
     from datagen.rows import RowReader
 
     def check(data: dict):
@@ -311,7 +313,7 @@ def run_pretrained(options: PretrainedOptions, echo: Callable[[str], None] | Non
         options = replace(options, probe=str(Path(options.probe).resolve()))
     out = Path(options.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    from train.proxy import _inside
+    from datagen.train.proxy import _inside
 
     with _inside(out):
         return _run(options, curriculum, out, say)
@@ -319,13 +321,13 @@ def run_pretrained(options: PretrainedOptions, echo: Callable[[str], None] | Non
 
 def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> PretrainedResult:
     import numpy as np
+    from datagen.curricula.chat import CHATML, ChatCodec, ChatTemplate
+    from datagen.train.gguf import preset_gguf
+    from datagen.train.params import contest_score, count_lora
+    from datagen.train.presets import Preset, load_preset
+    from datagen.train.probe import gate_scores, load_probe
 
-    from curricula.chat import CHATML, ChatCodec, ChatTemplate
     from datagen.signals import deferred
-    from train.gguf import preset_gguf
-    from train.params import contest_score, count_lora
-    from train.presets import Preset, load_preset
-    from train.probe import gate_scores, load_probe
 
     clock = {"start": time.time()}
     seconds: dict[str, float] = {}
@@ -452,8 +454,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     with deferred():  # a signal inside these imports would leave MindSpore half-initialised
         import mindformers.pet  # noqa: F401
         import mindspore as ms
-
-        from train import model as tm
+        from datagen.train import model as tm
     tm.cpu_context()
     say(f"building {derived.name} in MindFormers (seq_length {seq_length}, probe window {eval_length})")
     probe_net, network = _build(tm, ms, model_file, config, pet_config, options, eval_length)
@@ -608,7 +609,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
 
 
 def _split_steps(total: int, records: list[int]) -> list[int]:
-    from train.proxy import split_steps
+    from datagen.train.proxy import split_steps
 
     return split_steps(total, records)
 
@@ -707,7 +708,7 @@ def _greedy_check(
     network, items: list[Item], verdicts: list[Verdict], window: int, options, tokenizer
 ) -> dict:
     """Greedy decoding of a sample: its exact verdicts should equal the teacher-forced ones."""
-    from train.predict_script import greedy_decode
+    from datagen.train.predict_script import greedy_decode
 
     if not items:
         return {"n": 0, "agree": 0}

@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from datagen.train.presets import configs_dir
+
 from datagen.errors import InputError
-from train.presets import configs_dir
 
 DEFAULT_PROBE = "retention_zh_en"
 LANGS = ("en", "zh")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from train.plan_yaml import PlanError
+from datagen.train.plan_yaml import PlanError
 
 DEFAULT_VERSION = "1.1.0"  # the contest's mindformers.zip
 

@@ -25,10 +25,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from curricula.templates import inference_prompt
+from datagen.curricula.templates import inference_prompt
+from datagen.train.curriculum import Curriculum, load_curriculum, read_heldout
+
 from datagen.errors import DatagenError
 from datagen.output import atomic_open
-from train.curriculum import Curriculum, load_curriculum, read_heldout
 
 IGNORE = -100
 SCHEDULES = ("constant", "cosine")
@@ -179,11 +180,10 @@ def run_proxy(options: ProxyOptions, echo: Callable[[str], None] | None = None) 
 
 def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> ProxyResult:
     import numpy as np
-
-    from train import model as tm
-    from train.plan import render_model_config
-    from train.presets import load_preset
-    from train.smoke import load_tokenizer
+    from datagen.train import model as tm
+    from datagen.train.plan import render_model_config
+    from datagen.train.presets import load_preset
+    from datagen.train.smoke import load_tokenizer
 
     started = time.time()
     tm.cpu_context()
@@ -436,7 +436,7 @@ def _steps_for_minutes(build, stages, options: ProxyOptions, special, started: f
 
 
 def _decode(network, prompts, token_map, tokenizer, special, max_new, seq_length, options) -> list[str]:
-    from train.predict_script import greedy_decode
+    from datagen.train.predict_script import greedy_decode
 
     compact = [token_map.to_compact(p).tolist() for p in prompts]
     new = greedy_decode(network, compact, max_new, special["eos_token_id"], pad_id=special["pad_token_id"],
@@ -452,9 +452,9 @@ def score_answers(rows: list[dict], texts: list[str], template: str) -> dict:
     Returns the report ``datagen eval score --json`` writes: overall, by type, by type and
     difficulty (``digits=N``, the longer operand).
     """
-    from eval.gold import record_item
-    from eval.metric import Scoreboard
-    from eval.score import score_output
+    from datagen.eval.gold import record_item
+    from datagen.eval.metric import Scoreboard
+    from datagen.eval.score import score_output
 
     board = Scoreboard()
     for line, (row, text) in enumerate(zip(rows, texts), 1):

