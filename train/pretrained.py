@@ -321,7 +321,7 @@ def run_pretrained(options: PretrainedOptions, echo: Callable[[str], None] | Non
 
 def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> PretrainedResult:
     import numpy as np
-    from datagen.curricula.chat import CHATML, ChatCodec, ChatTemplate
+    from datagen.curricula.chat import CHATML, ChatCodec, JinjaChatTemplate
     from datagen.train.gguf import preset_gguf
     from datagen.train.params import contest_score, count_lora
     from datagen.train.presets import Preset, load_preset
@@ -341,7 +341,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     preset = load_preset(options.model)
     model_file = preset_gguf(preset.pretrained, options.gguf, options.gguf_sha256)
     tokenizer = model_file.tokenizer()
-    template = ChatTemplate(
+    template = JinjaChatTemplate(
         tokenizer.name if tokenizer.chat_template else "chatml", tokenizer.chat_template or CHATML
     )
     codec = ChatCodec(tokenizer, template, bos=tokenizer.bos_id if model_file.add_bos else None)
