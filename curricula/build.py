@@ -544,7 +544,7 @@ def export_stage(stage_dir: Path, records: list[dict], spec: Spec, tokenizer_pat
 def load_libraries(skip_mindrecord: bool) -> None:
     """Import the heavy libraries up front, with signals held: Ctrl-C inside MindSpore's import
     leaves it half-initialised (it reports ``ImportError`` and the interpreter aborts at exit)."""
-    with signals.deferred():
+    with signals.held():
         if not skip_mindrecord:
             try:
                 import mindspore.mindrecord  # noqa: F401

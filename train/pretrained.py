@@ -327,7 +327,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     from datagen.train.presets import Preset, load_preset
     from datagen.train.probe import gate_scores, load_probe
 
-    from datagen.signals import deferred
+    from datagen import signals
 
     clock = {"start": time.time()}
     seconds: dict[str, float] = {}
@@ -451,7 +451,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     }
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
 
-    with deferred():  # a signal inside these imports would leave MindSpore half-initialised
+    with signals.held():  # a signal inside these imports would leave MindSpore half-initialised
         import mindformers.pet  # noqa: F401
         import mindspore as ms
         from datagen.train import model as tm
