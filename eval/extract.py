@@ -52,7 +52,8 @@ NUMBER = r"""
 (?:
     (?P<fn>[0-9]+)[ \t]*/[ \t]*(?P<fd>[0-9]+)(?![0-9]|\.[0-9])
   | (?:
-        (?P<int>[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.(?P<dec>[0-9]+))?
+        (?P<int>[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,3}(?:[ ][0-9]{3})+(?![0-9]|[ ,][0-9])|[0-9]+)
+        (?:\.(?P<dec>[0-9]+))?
       | \.(?P<frac>[0-9]+)
     )
     (?:
@@ -150,10 +151,10 @@ LATEX_SUBS: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\\(?:text|mathrm|textbf|mathbf|mbox|operatorname)\s*\{([^{}]*)\}"), r" \1 "),
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\\[,!;: ]"), ""),
-    (re.compile(r"\\times\b"), "×"),
-    (re.compile(r"\\cdot\b"), "·"),
-    (re.compile(r"\\approx\b"), "≈"),
-    (re.compile(r"\\sqrt\b"), "√"),
+    (re.compile(r"\\times(?![A-Za-z])"), "×"),
+    (re.compile(r"\\cdot(?![A-Za-z])"), "·"),
+    (re.compile(r"\\approx(?![A-Za-z])"), "≈"),
+    (re.compile(r"\\sqrt(?![A-Za-z])"), "√"),
     (re.compile(r"\\(?:left|right)\b"), ""),
     (re.compile(r"\\[()\[\]]"), " "),
     (re.compile(r"\\([%$])"), r"\1"),
@@ -199,8 +200,8 @@ def to_number(m: re.Match) -> Number:
         return Number(text, "fraction", p, q, 0, len(str(abs(p))) + len(fd))  # q == 0 judges wrong
     if whole is None:
         whole, dec = "", frac
-    elif "," in whole:
-        whole = whole.replace(",", "")
+    elif "," in whole or " " in whole:
+        whole = whole.replace(",", "").replace(" ", "")
     dec = dec or ""
     exp_text = e1 or e2 or e3 or e4
     if exp_text and abs(int(exp_text)) > MAX_EXPONENT:
@@ -325,17 +326,28 @@ def _result(text: str, m: re.Match, problem: str | None, marked: bool) -> tuple[
     j = start - 1
     while j >= 0 and text[j] in SPACE:
         j -= 1
-    if j >= 0 and text[j] == "≈":
-        # an exact fraction before ≈ is the answer, its decimal only restates it (a decimal before
-        # ≈ is what was rounded: 3.323 ≈ 3.32)
+    if j >= 0 and text[j] == "≈" and kind != "percent" and number.kind != "fraction":
+        # an exact fraction before ≈ is the answer when the decimal after it is its rounding (a
+        # decimal before ≈ is what was rounded: 3.323 ≈ 3.32; a percent after it is another quantity)
         exact = NUMBER_AT_END.search(text, text.rfind("\n", 0, j) + 1, j)
         if exact is not None and exact.group("fn") is not None:
             s, e = exact.span("num")
             exact_number = to_number(exact)
-            if not _is_operand(text, s, e) and not (
-                    exact_number.kind == "fraction" and _is_given(text, exact, exact_number, givens(problem))):
+            if (exact_number.denominator and rounds_to(exact_number, number) and not _is_operand(text, s, e)
+                    and not _is_given(text, exact, exact_number, givens(problem))):
                 return exact_number, s
     return number, start
+
+
+def rounds_to(exact: Number, shown: Number) -> bool:
+    """``shown`` is within one unit of its last digit of ``exact`` (a rounding or truncation of it)."""
+    if not shown.denominator:
+        return False
+    # |a/b - c/d| < 10**k, in integers
+    cross = abs(exact.numerator * shown.denominator - shown.numerator * exact.denominator)
+    scale = exact.denominator * shown.denominator
+    k = shown.last_digit
+    return cross < scale * 10**k if k >= 0 else cross * 10**-k < scale
 
 
 def _candidates(text: str, rule: Rule):
