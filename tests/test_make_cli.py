@@ -343,3 +343,9 @@ def test_text_options_are_set_from_a_spec():
     source = spec.stages[0].sources[0]
     configs = configs_from_options(source.types, source.options)
     assert configs["mixed"].operators == "+-*" and configs["unit"].dimensions == "time,currency"
+
+
+def test_reversed_style_refuses_a_non_numeric_family_in_plain_words(tmp_path, capsys):
+    assert run(["--types", "quadratic", "--style", "reversed", "--n", "4", "--out", str(tmp_path / "q.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "'quadratic' does not answer with a number (answer kind 'roots')" in err and "a roots" not in err

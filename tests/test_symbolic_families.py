@@ -340,3 +340,21 @@ def test_english_unit_answers_and_steps_read_as_english():
     assert "1 hour = 60 minutes" in facts or "1 minute = 60 seconds" in facts
     assert any(r["answer"].endswith(" ten-thousand yuan") or r["answer"].endswith(" hundred-million yuan")
                for r in records)
+
+
+def test_rational_quadratic_roots_are_integers_or_reduced_fractions():
+    from datagen.families.algebra import quadratic_root_text, quadratic_roots
+
+    assert [quadratic_root_text(r) for r in quadratic_roots(2, -7, 3)[3:]] == ["1/2", "3"]  # the README's example
+    assert [quadratic_root_text(r) for r in quadratic_roots(12, 0, -27)[3:]] == ["-3/2", "3/2"]
+    rational = re.compile(r"-?[0-9]+(?:/[0-9]+)?")
+    seen = 0
+    for style in ("contest", "steps"):
+        for record in make("quadratic", 300, 8, style):
+            if "√" in record["answer"]:
+                continue
+            seen += 1
+            roots = record["answer"].split(", ")
+            assert all(rational.fullmatch(root) for root in roots), record["answer"]
+            assert "." not in record["solution"].rsplit("\n", 1)[-1], record["solution"]
+    assert seen > 50
