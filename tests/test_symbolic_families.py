@@ -358,3 +358,30 @@ def test_rational_quadratic_roots_are_integers_or_reduced_fractions():
             assert all(rational.fullmatch(root) for root in roots), record["answer"]
             assert "." not in record["solution"].rsplit("\n", 1)[-1], record["solution"]
     assert seen > 50
+
+
+def test_rounding_keeps_the_places_trailing_zeros_and_the_judge_accepts_them():
+    from datagen.eval.gold import record_item
+    from datagen.eval.score import score_output
+
+    kept = 0
+    for record in make("rounding", 400, 2, "contest"):
+        place = int(record["operands"][1])
+        if place < 0:
+            decimals = record["answer"].partition(".")[2]
+            assert len(decimals) == -place, record  # 2.10 to the hundredths, never 2.1
+            kept += record["answer"].endswith("0")
+        item = record_item(record, 1, "gold")
+        assert score_output(record["answer"], item).strict and score_output(record["solution"], item).strict
+    assert kept > 0
+
+
+def test_poly_expand_extrapolates_to_more_factors_and_a_higher_degree_not_longer_numbers():
+    trained = FAMILIES["poly_expand"].config()
+    far = extrapolated(trained)
+    far.validate()
+    trained_degree = trained.factors[1]
+    for record in make("poly_expand", 60, 3, "contest", far):
+        degree = max(int(p) for p in re.findall(r"x\^(\d+)", record["answer"]))
+        assert degree > trained_degree, record["answer"]
+        assert not re.search(r"[0-9]{2}", record["problem"]), record["problem"]  # the trained 1-digit constants
