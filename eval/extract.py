@@ -26,14 +26,18 @@ Two more rules decide between results on one line:
 
 * an aside in parentheses after a result is a check, not the answer:
   ``7.5 / 0.25 = 30 (since 0.25 × 30 = 7.5)`` → 30;
-* an exact fraction followed by ``≈`` is the answer, the decimal only restates it:
-  ``17/37 ≈ 0.459`` → 17/37 (unless 17/37 is the problem's own ``17 / 37``: then 0.459); a
-  decimal before ``≈`` is what was rounded (``3.323 ≈ 3.32`` → 3.32).
+* an exact fraction followed by ``≈`` is the answer when the decimal after it is its rounding
+  (within one unit of that decimal's last digit): ``17/37 ≈ 0.459`` → 17/37 (unless 17/37 is the
+  problem's own ``17 / 37``: then 0.459); a percent after it is another quantity and is the answer
+  (``30/90 = 1/3 ≈ 33.33%`` → 33.33), and so is a decimal that is not its rounding; a decimal
+  before ``≈`` is what was rounded (``3.323 ≈ 3.32`` → 3.32).
 
 So ``今年的销售额为 280 万元，增长率为 12%`` gives 280 for 去年销售额为 250 万元，今年销售额增加了 12%.
 Markers may be followed by a colon, ``约``, ``x =``, ``is`` and the like; a number glued after a
-Latin letter (``cm2``, ``x1``) or a unit's superscript (``391 cm²``, not ``x²``) is not a number. Nothing is
-evaluated: numbers are matched with regular expressions and parsed into integers.
+Latin letter (``cm2``, ``x1``) or a unit's superscript (``391 cm²``, not ``x²``) is not a number.
+Thousands may be grouped by commas or single spaces (``1,835.05``, ``317 800``: groups of exactly three
+digits), and scientific notation is read whatever follows it (``3.178e5 m``, ``4.554×10^-6 亿元``). Nothing
+is evaluated: numbers are matched with regular expressions and parsed into integers.
 """
 
 from __future__ import annotations

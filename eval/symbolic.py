@@ -7,18 +7,25 @@ evaluated: a prediction is data.  sympy is imported only when a symbolic item is
 
 Rules (strict):
 
-* ``radical`` (surd, rationalize): equal value; every radicand a squarefree integer > 1, and no
-  radical in a denominator;
-* ``roots`` (quadratic): the same two values in any order (``x1 = .., x2 = ..``, ``x = a 或 x = b``,
-  ``a, b``, ``(p ± q√m)/r``);
-* ``system`` (linear_system): ``x = .., y = ..`` (or ``(x, y)``) with both values equal;
+* one rule of *simplest* form for every value (``simplest``): every radicand a squarefree integer
+  > 1, no radical in a denominator, and every fraction in lowest terms (``2√13/13``, ``(8 + √6)/3``;
+  not ``√54``, ``1/√2``, ``√(6/9)``, ``4√13/26``, ``(16 + 2√6)/6``, ``16/2``);
+* ``radical`` (surd, rationalize): equal value, simplest;
+* ``roots`` (quadratic): the same two values in any order, each simplest (``x1 = .., x2 = ..``,
+  ``x = a 或 x = b``, ``a, b``, ``(p ± q√m)/r``);
+* ``system`` (linear_system): ``x = .., y = ..`` (or ``(x, y)``; ``且``/``and`` join them) with both
+  values equal and simplest;
 * ``expanded`` (poly_expand): the same polynomial, written as a sum of monomials with each power once;
 * ``factored`` (poly_factor): the same polynomial, written as a number times integer polynomials that
   are primitive and irreducible over the rationals;
 * ``polynomial`` (derivative): the same polynomial, in any form;
 * ``boolean`` (prime): the last yes/no verdict (是 / 不是, yes / no, prime / composite ...);
-* ``quantity`` (unit): the last number equals the value exactly; a unit written after it must be
-  the asked unit (any alias: 米, m, metres ...).
+* ``quantity`` (unit): the last number (read as ``eval.extract`` reads numbers: ``3.178e5 m``,
+  ``317 800 m``) equals the value exactly; a unit written after it must be the asked unit (any
+  alias: 米, m, metres ...).
+
+An exact value before ``≈`` is the value when the decimal after it is its rounding (``15√2 ≈ 21.21``),
+and an aside in parentheses at the end of a line is a check, not the answer (``10√2 (≈ 14.14)``).
 """
 
 from __future__ import annotations
