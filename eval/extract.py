@@ -54,9 +54,10 @@ NUMBER = r"""
 (?P<sign>(?<![0-9A-Za-z.)\]])[-+])?          # a sign, unless it is a binary minus after an operand
 (?<![0-9.A-Za-z])                            # never start inside another number or a word (cm2)
 (?:
-    (?P<fn>[0-9]+)[ \t]*/[ \t]*(?P<fd>[0-9]+)(?![0-9]|\.[0-9])
+    (?P<fn>[0-9]++)[ \t]*/[ \t]*(?P<fd>[0-9]++)(?![0-9]|\.[0-9])    # possessive: digits never give back
   | (?:
-        (?P<int>[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,3}(?:[ ][0-9]{3})+(?![0-9]|[ ,][0-9])|[0-9]+)
+        # thousands grouped by commas or by single spaces (317 800), else a run of digits
+        (?P<int>[0-9]{1,3}+(?:(?:,[0-9]{3})+(?![0-9])|(?:[ ][0-9]{3})+(?![0-9]|[ ,][0-9]))|[0-9]++)
         (?:\.(?P<dec>[0-9]+))?
       | \.(?P<frac>[0-9]+)
     )

@@ -158,3 +158,10 @@ def test_reversed_answers_are_read_back():
     item = GoldItem("r1", 1, "add", "en", "What is -100 + -23.45?", gold, ("-54.321",))
     assert score_output("-100 + -23.45 = -54.321", item).strict is True
     assert score_output("-100 + -23.45 = -123.45", item).strict is False
+
+
+def test_the_exact_value_needs_no_more_digits_than_it_has():
+    # the significant-digit rule is for rounded values: an exact 0.00000081 has 2 and is right
+    assert ok("0.00000081", "0.00000081", family="pow") and ok("8.1e-7", "0.00000081", family="pow")
+    assert ok("-0.0000000032", "-0.0000000032", family="pow")
+    assert not ok("0.001", "0.00000256", family="pow")  # within 0.001, but not the value
