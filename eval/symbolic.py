@@ -520,8 +520,20 @@ def find_roots(text: str) -> list[str] | None:
         candidate = [v for v in LIST_SPLIT.split(line) if v.strip()]
     out: list[str] = []
     for value in candidate:
-        out.extend(plus_minus(value) or [value])
+        out.extend(plus_minus_roots(value) or [value])
     return out or None
+
+
+def plus_minus_roots(value: str) -> list[str] | None:
+    """``(p ± q√m)/r`` as its two roots; ``(p ± q√m)/r ≈ d``: the pair when d rounds one of them."""
+    exact, approx, after = value.partition("≈")
+    pair = plus_minus(exact)
+    if pair is None or not approx:
+        return pair
+    after = after.strip()
+    if any(exact_before_approx(f"{root} ≈ {after}").strip() != after for root in pair):
+        return pair
+    return [after]
 
 
 def find_system(text: str) -> tuple[str, str] | None:

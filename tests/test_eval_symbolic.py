@@ -188,6 +188,8 @@ def test_a_radical_not_simplest_fails_alike_as_a_root_and_as_a_surd():
     ("10√2", "surd", "10√2 (≈ 14.14)", True),  # an aside in parentheses after the result
     ("10√2", "surd", "√200 = 10√2 (since 10² × 2 = 200).", True),
     ("7 - 3√2, 7 + 3√2", "quadratic", "x1 = 7 - 3√2 ≈ 2.757, x2 = 7 + 3√2 ≈ 11.243", True),
+    ("(-6 - √13)/2, (-6 + √13)/2", "quadratic", "x = (-6 ± √13)/2 ≈ -4.80 或 -1.20", True),
+    ("(-6 - √13)/2, (-6 + √13)/2", "quadratic", "x = (-6 ± √13)/2 ≈ -9.5", False),  # rounds neither root
     ("x = 0, y = -1", "linear_system", "x = 0 且 y = -1", True),
     ("x = 0, y = -1", "linear_system", "所以 x = 0 并且 y = -1。", True),
     ("x = 0, y = -1", "linear_system", "x = 0 且 y = 1", False),
