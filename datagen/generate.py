@@ -137,7 +137,8 @@ class Generator:
             family = registry[name]
             if request.style == "reversed" and family.answer_kind:
                 raise ConfigError(f"style: reversed writes a number's digits backwards; family {name!r} "
-                                  f"answers with a {family.answer_kind}, choose another style")
+                                  f"does not answer with a number (answer kind {family.answer_kind!r}), "
+                                  "choose another style")
         self.order = Interleave(per_family)
 
     def item(self, i: int) -> dict:

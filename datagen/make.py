@@ -56,6 +56,8 @@ def parse_value(current, text: str, name: str):
         raise ConfigError(f"{name}: expected true or false, got {text!r}")
     if isinstance(current, tuple):
         return parse_range(text, name)
+    if isinstance(current, str):  # a text option (mixed.operators, unit.dimensions): its validate() judges it
+        return text
     try:
         return int(text)
     except ValueError:
@@ -113,6 +115,8 @@ def configs_from_options(types: tuple[str, ...], options: dict, strict: bool = T
             raise ConfigError(f"set: family {family!r} has no option {field!r} (it has {known})")
         if family in overrides:
             default = getattr(families[family].config(), field)
+            if isinstance(default, str) and isinstance(raw, (list, tuple)):
+                raw = ",".join(str(part) for part in raw)  # a YAML list: dimensions: [time, currency]
             if isinstance(raw, str) or isinstance(default, tuple):
                 raw = parse_value(default, str(raw) if not isinstance(raw, (list, tuple)) else
                                   f"{raw[0]}-{raw[1]}", f"set {family}.{field}")

@@ -296,7 +296,7 @@ def render_rounding(cfg: RoundingConfig, values: tuple, lang: str, template: int
     v = round_half_away(u, s, place)
     shown_scale = max(-place, 0)
     shown = fixed(v // pow10(s - shown_scale), shown_scale)
-    answer = canonical(v, s)
+    answer = shown  # the place's trailing zeros are part of the rounding: 2.10 to the hundredths
     sentence = f"{n} ≈ {shown}"
     if style == "steps":
         diff = v - u

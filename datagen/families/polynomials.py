@@ -183,7 +183,9 @@ class PolyExpandConfig:
             raise ConfigError(f"lead_max: {self.lead_max} is outside 1-99")
 
     def extrapolate(self) -> PolyExpandConfig:
-        return grow(self, factors=5, digits=3)
+        # one factor more than trained (so a higher degree), with the trained constants; the
+        # binomial x trinomial class is a degree the training already covers
+        return replace(grow(self, factors=5), trinomial=False)
 
 
 @lru_cache(maxsize=16)
