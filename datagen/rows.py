@@ -454,3 +454,27 @@ def _decode(first: bytes, handle, read: Callable[[IO[bytes]], bytes]) -> Iterato
 def read_rows(path: str | Path, **options) -> RowReader:
     """Shorthand for ``RowReader(path, **options)``."""
     return RowReader(path, **options)
+
+
+def read_yaml(path: str | Path):
+    """A YAML file's data (``yaml.safe_load``); a syntax error is one ``InputError`` naming the file, line
+    and column (PyYAML's own message is several lines and names ``"<unicode string>"``)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        line = None if mark is None else mark.line + 1
+        column = "" if mark is None else f"column {mark.column + 1}: "
+        raise InputError(f"{column}not valid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {' '.join(str(exc).split())}", path=path) from None

