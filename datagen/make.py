@@ -289,7 +289,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--types", help="families, comma or space separated, or a group ('all' = the 14 contest "
                    "families, 'symbolic' = the rest): " + " ".join(ALL_FAMILIES))
     p.add_argument("--n", type=int, default=10000, help="number of problems (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="the same seed and options give the same problems; seeds never overlap (default 0)")
     p.add_argument("--lang", choices=LANGS,
                    help="zh, en, or mix (half each; default, zh with --phrasing contest)")
     p.add_argument("--phrasing", choices=PHRASINGS, default="mix",
@@ -302,8 +303,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing --out (and --json) file")
     p.add_argument("--json", metavar="PATH", help="write the run summary (counts by type and language) as JSON "
                    "here ('-': stdout)")
-    p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
-                   help="processes (output is identical for any value)")
+    workers = min(os.cpu_count() or 1, 8)
+    p.add_argument("--workers", type=int, default=workers,
+                   help=f"processes; the output is identical for any value (default: the CPUs, at most 8: {workers})")
     p.add_argument("--allow-duplicates", action="store_true",
                    help="sample with replacement instead of refusing when a space is too small")
     g = p.add_argument_group("difficulty (applied to every chosen family that has the option)")

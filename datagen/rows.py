@@ -48,6 +48,15 @@ class Reject:
         return InputError(self.reason, path=self.path, line=self.line, field=self.field)
 
 
+_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+          dict: "an object", type(None): "null"}
+
+
+def json_kind(value) -> str:
+    """What a JSON value is, with its article: ``an integer``, ``a list``, ``null``."""
+    return _KINDS.get(type(value), f"a {type(value).__name__}")
+
+
 class Row(NamedTuple):
     """A good row: its 1-based line and its object (a tuple: one is made per row, so cheap)."""
 
@@ -80,7 +89,7 @@ class BlockRows:
 def accept(path: str, line: int, data, raw: str, check: Check | None) -> Row | Reject:
     """The row, or why it is rejected: not an object, or what ``check`` says."""
     if not isinstance(data, dict):
-        return Reject(path, line, f"not a JSON object (a {type(data).__name__})", raw)
+        return Reject(path, line, f"not a JSON object ({json_kind(data)})", raw)
     if check is not None:
         bad = check(data)
         if bad is not None:
@@ -140,7 +149,7 @@ def require_strings(*fields: str) -> Check:
             if name not in data:
                 return name, "missing"
             if not isinstance(data[name], str):
-                return name, f"not a string (a {type(data[name]).__name__})"
+                return name, f"not a string ({json_kind(data[name])})"
         return None
 
     return check

@@ -431,7 +431,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="allow loading a pickled .npy of generations (matched by order); "
                         "unpickling can run code, so only for files you trust")
     q.add_argument("--force", action="store_true", help="replace an existing --json file")
-    q.add_argument("-q", "--quiet", action="store_true")
+    q.add_argument("-q", "--quiet", action="store_true", help="no summary")
     q.set_defaults(handler=run_squad)
 
     r = evsub.add_parser(

@@ -158,3 +158,155 @@ def test_overlong_truncate_is_asked_for_by_name_and_counted_as_the_export_counts
     assert manifest["records"] == 300
     assert manifest["truncated_answers"] == manifest["window"]["overlong"] > 0
     assert manifest["truncated_answers"] == manifest["export"]["mindrecord"]["truncated"]
+
+
+# --- every input checked before any work -----------------------------------------------------
+
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
+STAGED = ["curriculum", "build", "arith_staged", "--skip-mindrecord"]
+
+
+def staged_data(**changes: str) -> list[str]:
+    paths = {"contest": str(FIXTURES / "train.json"), "belle": str(FIXTURES / "school_math_0.25M.json"), **changes}
+    return [arg for name, path in paths.items() for arg in ("--data", f"{name}={path}")]
+
+
+@pytest.mark.parametrize("case", ["unknown name", "missing file", "wrong tokenizer"])
+def test_build_checks_every_input_before_any_work(tmp_path, capsys, case):
+    out = tmp_path / "run"
+    extra = {
+        "unknown name": staged_data(contset=str(FIXTURES / "train.json")),
+        "missing file": staged_data(belle=str(tmp_path / "school_math.json")),
+        "wrong tokenizer": [*staged_data(), "--tokenizer", str(FIXTURES / "train.json")],
+    }[case]
+    assert main([*STAGED, "--out", str(out), *extra]) == 2
+    line = one_line(capsys.readouterr().err)  # no step ran: a step prints its line when done
+    expected = {
+        "unknown name": "--data: unknown name 'contset': spec arith_staged has no {contset} path (it reads belle, "
+                        "contest)",
+        "missing file": f"source file {tmp_path / 'school_math.json'} does not exist",
+        "wrong tokenizer": f"{FIXTURES / 'train.json'}: sha256 ",
+    }[case]
+    assert expected in line
+    assert not out.exists()
+
+
+def test_build_names_every_missing_extra_in_one_message(tmp_path, capsys, monkeypatch):
+    import datagen.extras
+
+    real = datagen.extras.installed
+    monkeypatch.setattr(datagen.extras, "installed", lambda p: p not in ("mindspore", "datasets") and real(p))
+    assert main(["curriculum", "build", "proxy_plain", "--out", str(tmp_path / "run")]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "needs datasets and mindspore, which are not installed; pip install '.[data,mindspore]'" in line
+    monkeypatch.setattr(datagen.extras, "installed", lambda p: p not in ("mindspore", "tiktoken") and real(p))
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"problem": "1 + 1", "solution": "2"}\n', encoding="utf-8")
+    assert main(["export", "--in", str(records), "--to", "mindrecord", "--out", str(tmp_path / "m")]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "needs mindspore and tiktoken, which are not installed; pip install '.[mindspore,data]'" in line
+
+
+# --- shipped specs by name, from any folder --------------------------------------------------
+
+
+def test_a_shipped_spec_builds_by_name_from_another_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["curriculum", "build", "proxy_plain", "--scale", "0.01", "--out", "run", "-q",
+                 "--skip-mindrecord"]) == 0
+    index = json.loads((tmp_path / "run" / "curriculum.json").read_text(encoding="utf-8"))
+    assert index["name"] == "proxy_plain"
+    assert main(["curriculum", "list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == sorted(p.stem for p in (ROOT / "configs" / "curricula").glob("*.yaml"))
+    assert main(["curriculum", "build", "proxy_plan", "--out", "x"]) == 2
+    assert "no shipped spec has that name (shipped: arith_staged, " in capsys.readouterr().err
+
+
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(tmp_path, capsys):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: bad\nstages:\n  - name: a\n    size: [1, 2\n", encoding="utf-8")
+    assert main(["curriculum", "build", str(spec), "--out", str(tmp_path / "run")]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"datagen curriculum build: error: {spec}:5: column 1: not valid YAML: ")
+    assert "<unicode string>" not in line
+
+
+# --- help ------------------------------------------------------------------------------------
+
+
+def _parsers():
+    import argparse
+
+    from datagen.cli import build_parser
+
+    def walk(parser, name):
+        yield name, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    yield from walk(sub, f"{name} {sub_name}")
+
+    return list(walk(build_parser(), "datagen"))
+
+
+def _options(parser):
+    import argparse
+
+    skip = (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)
+    return [a for a in parser._actions if a.option_strings and not isinstance(a, skip)]
+
+
+def test_every_option_has_help_and_shows_its_default():
+    missing = []
+    for name, parser in _parsers():
+        for action in _options(parser):
+            text, default = action.help or "", action.default
+            shown = (default in (None, False) or isinstance(default, bool) or "default" in text
+                     or any(f"{default:{spec}}" in text for spec in ("", ",", "g") if isinstance(default, (int, float)))
+                     or str(default) in text)
+            if not text or not shown:
+                missing.append(f"{name} {action.option_strings[-1]}")
+    assert missing == []
+
+
+def test_every_train_subcommand_takes_quiet_and_tokenizer_reads_the_same_everywhere():
+    parsers = dict(_parsers())
+    train = [name for name in parsers if name.startswith("datagen train ")]
+    assert len(train) >= 6
+    assert [name for name in train if "-q" not in parsers[name]._option_string_actions] == []
+    metavars = {name: action.metavar for name, parser in parsers.items() for action in _options(parser)
+                if "--tokenizer" in action.option_strings}
+    assert len(metavars) >= 4 and set(metavars.values()) == {"PATH"}, metavars
+
+
+def test_train_params_help_lists_every_preset(capsys):
+    from datagen.train.presets import available_presets
+
+    with pytest.raises(SystemExit):
+        main(["train", "params", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert len(available_presets()) >= 6
+    for name in available_presets():
+        assert name in text
+
+
+def test_quiet_silences_the_export_digits_deprecation(tmp_path):
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"problem": "1 + 1", "solution": "2"}\n', encoding="utf-8")
+    args = ["export", "--in", str(records), "--to", "conversation", "--digits", "3"]
+    loud = datagen(*args, "--out", str(tmp_path / "a.json"))
+    assert loud.returncode == 0 and "--digits is deprecated" in loud.stderr
+    quiet = datagen(*args, "--out", str(tmp_path / "b.json"), "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_wording_an_integer(tmp_path):
+    """(The plural of `1 held-out problem` is pinned in test_spec_feasibility.)"""
+    from datagen.rows import RowReader, require_strings
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"problem": 1, "solution": "s"}\n7\n', encoding="utf-8")
+    reader = RowReader(path, check=require_strings("problem", "solution"))
+    assert list(reader) == []
+    assert [r.reason for r in reader.rejects] == ["not a string (an integer)", "not a JSON object (an integer)"]

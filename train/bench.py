@@ -549,12 +549,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--model", default="proxy", help="proxy (a small Llama from scratch), or a preset with "
                    "pretrained weights, e.g. smollm2-135m: accuracy and retention via `train pretrained`")
     c.add_argument("--gguf", metavar="PATH", help="with a pretrained --model: your own Llama GGUF")
-    c.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
-    c.add_argument("--warmup", type=int, default=defaults.warmup_steps)
+    c.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+                   help=f"learning rate after the warm-up ({defaults.schedule})")
+    c.add_argument("--warmup", type=int, default=defaults.warmup_steps,
+                   help=f"linear warm-up steps ({defaults.warmup_steps})")
     c.add_argument("--layers", type=int, help="override the proxy preset's 2 layers")
     c.add_argument("--hidden", type=int, help="override the proxy preset's hidden size 64")
-    c.add_argument("--eval-every", type=int, default=defaults.eval_every)
-    c.add_argument("--eval-limit", type=int, default=defaults.eval_limit, help="items per split on the curve")
+    c.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                   help=f"steps between held-out evaluations ({defaults.eval_every})")
+    c.add_argument("--eval-limit", type=int, default=defaults.eval_limit,
+                   help=f"items per split on the curve ({defaults.eval_limit})")
     c.add_argument("--heldout-limit", type=int, default=0,
                    help="items per split decoded at the end of each run (0: all)")
     c.add_argument("--data", action="append", metavar="NAME=PATH", help="passed to curriculum build")
@@ -562,5 +566,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--resume", action="store_true", help="continue an existing bench folder, keeping finished runs")
     c.add_argument("--force", action="store_true", help="start an existing bench folder over (and replace --json)")
     c.add_argument("--json", metavar="PATH", help="also write bench.json's summary here ('-': stdout)")
-    c.add_argument("-q", "--quiet", action="store_true")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     c.set_defaults(handler=run)
