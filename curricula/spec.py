@@ -13,8 +13,9 @@ from datagen.configs import names, shipped
 from datagen.curricula.templates import TEMPLATES
 
 from datagen.errors import InputError
-from datagen.family import ALL_FAMILIES, OPS, ConfigError, expand_types
+from datagen.family import ALL_FAMILIES, ConfigError, expand_types
 from datagen.generate import LANGS, PHRASINGS, STYLES
+from datagen.make import parse_ops
 from datagen.rows import read_yaml
 
 SOURCE_KINDS = ("synthetic", "contest", "belle", "alpaca", "replay")
@@ -139,11 +140,12 @@ def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> So
     if weight is None and count is None and first is None:
         check.fail(key, "needs a weight, a count, or (contest) first")
     types = _types(check, f"{key}.types", data.get("types"))
-    if data.get("ops"):
-        for ch in str(data["ops"]):
-            if ch not in OPS:
-                check.fail(f"{key}.ops", f"unknown operation {ch!r} (choose from + - * /)")
-        types = tuple(dict.fromkeys([OPS[ch] for ch in str(data["ops"])] + list(types)))
+    if "ops" in data:
+        try:
+            ops = parse_ops(str(data["ops"] or ""))
+        except ConfigError as exc:
+            check.fail(f"{key}.ops", str(exc).removeprefix("ops: "))
+        types = tuple(dict.fromkeys(ops + list(types)))
     options = data.get("options") or {}
     if kind == "synthetic":
         if not types:

@@ -310,3 +310,75 @@ def test_wording_an_integer(tmp_path):
     reader = RowReader(path, check=require_strings("problem", "solution"))
     assert list(reader) == []
     assert [r.reason for r in reader.rejects] == ["not a string (an integer)", "not a JSON object (an integer)"]
+
+
+# --- streams ---------------------------------------------------------------------------------
+
+
+def test_train_plan_summary_goes_to_stderr_and_quiet_silences_it(tmp_path, capsys):
+    import importlib.util
+
+    fixtures = ROOT / "tests" / "fixtures" / "train"
+    spec = importlib.util.spec_from_file_location("tiny_curriculum_edges", fixtures / "tiny_curriculum.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    curriculum = tiny.build(tmp_path / "cur", fake_mindrecords=True)
+    args = ["train", "plan", str(curriculum), "--cards", "4", "--base-checkpoint", "/m/base.ckpt"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and f"written to {tmp_path / 'a'}" in err
+    assert main([*args, "--out", str(tmp_path / "b"), "-q"]) == 0
+    out, err = capsys.readouterr()  # warnings are kept
+    assert out == "" and all(line.startswith("datagen train plan: warning: ") for line in err.splitlines())
+
+
+def test_train_logs_keeps_its_csv_on_stdout_beside_json_path(tmp_path, capsys):
+    log = ROOT / "tests" / "fixtures" / "train" / "mindformers_1_9_two_runs.log"
+    assert main(["train", "logs", str(log)]) == 0
+    alone = capsys.readouterr().out
+    assert alone.startswith("stage,") or alone.splitlines()[0].count(",") >= 2
+    assert main(["train", "logs", str(log), "--json", str(tmp_path / "steps.json")]) == 0
+    out, err = capsys.readouterr()
+    assert out == alone and (tmp_path / "steps.json").is_file()
+    assert main(["train", "logs", str(log), "--json", str(tmp_path / "again.json"), "-q", "--csv",
+                 str(tmp_path / "steps.csv")]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert (tmp_path / "steps.csv").read_text(encoding="utf-8") == alone
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def test_make_default_name_holds_style_lang_and_phrasing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["make", "--ops", "+-", "--n", "50", "-q"]) == 0
+    assert main(["make", "--ops", "+-", "--n", "50", "--style", "steps", "--lang", "zh", "-q"]) == 0
+    assert main(["make", "--ops", "+-", "--n", "50", "--phrasing", "contest", "-q"]) == 0
+    assert main(["make", "--ops", "+-", "--n", "50", "--lang", "mix", "--format", "contest", "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == [
+        "make-add-sub-n50-seed0-contest-phrasing.jsonl",
+        "make-add-sub-n50-seed0-contest.jsonl",
+        "make-add-sub-n50-seed0-steps-zh.jsonl",
+        "make-add-sub-n50-seed0.jsonl",
+    ]
+
+
+@pytest.mark.parametrize("option", ["--ops", "--types"])
+def test_an_empty_ops_or_types_is_an_error_not_every_family(tmp_path, capsys, option):
+    assert main(["make", option, "", "--n", "5", "--out", str(tmp_path / "x.jsonl")]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"{option}: no " in line and not (tmp_path / "x.jsonl").exists()
+
+
+def test_x_and_the_signs_are_documented_aliases_in_make_and_specs(tmp_path, capsys):
+    from datagen.curricula.spec import parse_spec
+
+    with pytest.raises(SystemExit):
+        main(["make", "--help"])
+    assert "x or × for *, ÷ for /" in " ".join(capsys.readouterr().out.split())
+    out = tmp_path / "m.jsonl"
+    assert main(["make", "--ops", "x÷", "--n", "4", "--out", str(out), "-q"]) == 0
+    assert {json.loads(line)["type"] for line in out.read_text(encoding="utf-8").splitlines()} == {"mul", "div"}
+    spec = parse_spec({"name": "s", "stages": [{"name": "a", "size": 4, "sources": [
+        {"kind": "synthetic", "ops": "x÷", "weight": 1}]}]}, "s.yaml")
+    assert spec.stages[0].sources[0].types == ("mul", "div")
