@@ -43,6 +43,8 @@ from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_familie
 from datagen.generate import REVERSED_STYLES, Generator, Request, class_capacities
 from datagen.make import configs_from_options
 from datagen.output import check_target, staged, write_json
+from datagen.progress import console as stderr_console
+from datagen.progress import fit
 from datagen.rng import Interleave, derive_key, water_fill
 from datagen.solve import canonical_key
 
@@ -745,9 +747,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         write_json(args.json, {**index, "out": str(out)})
     if not args.quiet:
-        from rich.console import Console
-
-        Console(stderr=True).print(summary_table(index, out))
+        stderr_console().print(fit(summary_table(index, out)))
     return 0
 
 

@@ -36,6 +36,8 @@ from datagen.curricula.tokenizer import LLAMA3_TOKENIZER_SHA256, Tokenizer, get_
 from datagen.errors import InputError, UsageError
 from datagen.extras import require
 from datagen.output import atomic_open, check_target, publish, scratch_dir
+from datagen.progress import PipeProgress, fit
+from datagen.progress import console as stderr_console
 from datagen.rows import LineBlock, Reject, Row, RowReader, accept, iter_lines
 
 __all__ = [
@@ -400,11 +402,11 @@ def _manifest_text(summary: dict) -> str:
 
 
 def _nothing_to_export(source: Source, rows: int, rejects: RejectLog, dropped: int = 0) -> InputError:
-    if rows == 0:
+    if rows == 0 and rejects.count == 0:
         return InputError("has no rows to export", path=source.name)
-    if rejects.count == rows:
+    if rows == 0:
         first = rejects.first[0]
-        return InputError(f"none of its {rows:,} rows could be exported; the first rejected: {first}",
+        return InputError(f"none of its {rejects.count:,} rows could be exported; the first rejected: {first}",
                           path=source.name)
     return InputError(f"all {dropped:,} records are longer than seq_length + 1 and --overlong drop left "
                       "them out", path=source.name, hint="raise --seq-length or use --overlong truncate")
@@ -521,7 +523,7 @@ def export_mindrecord(
                     rows_in.tally(result.rows, result.blank, result.rejects)
                     rejects.add(result.rejects)
                     sink.write(batch)
-                    totals["rows"] += result.rows + len(result.rejects)
+                    totals["rows"] += result.rows  # good rows, as the row reader and audit count them
                     totals["blank"] += result.blank
                     totals["records"] += batch.records
                     for key in ("truncated", "dropped", "fully_masked", "trained"):
@@ -625,7 +627,7 @@ def export_conversation(
                         emit(("\n" if written == 0 else ",\n") + json.dumps(conversation.as_json(),
                                                                             ensure_ascii=False))
                         written += 1
-                    rows += len(good) + len(bad)
+                    rows += len(good)
                     blank += empty
                     if progress:
                         progress(len(good) + len(bad) + empty, nbytes)
@@ -663,7 +665,7 @@ def summary_table(summary: dict):
     table.add_column("item")
     table.add_column("value", overflow="fold")
     rows = [
-        ("input rows", f"{summary['rows']:,}"),
+        ("input rows (usable)", f"{summary['rows']:,}"),
         ("records written", f"{summary['records']:,}"),
         ("rejected", f"{summary['rejected']:,}"),
     ]
@@ -762,6 +764,8 @@ def run(args: argparse.Namespace) -> int:
     if show and sys.stderr.isatty():
         bar, advance = progress_bar(reader.size)
         bar.start()
+    elif show:
+        advance = PipeProgress("export", None, "rows").advance
     try:
         common = {"source": args.input, "strict": args.strict, "force": args.force, "progress": advance}
         if args.to == "conversation":
@@ -779,16 +783,14 @@ def run(args: argparse.Namespace) -> int:
         with atomic_open(args.json) as handle:
             handle.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     if show:
-        from rich.console import Console
-
-        console = Console(stderr=True, highlight=False)
+        console = stderr_console(highlight=False)
         for reject in summary["rejects"][:REJECTS_SHOWN]:
             where = f"{reject['file']}:{reject['line']}: " + (f"{reject['field']}: " if reject["field"] else "")
             console.print(f"[yellow]rejected[/yellow] {where}{reject['reason']}", markup=True, soft_wrap=True)
         if summary["rejected"] > REJECTS_SHOWN:
             console.print(f"… and {summary['rejected'] - REJECTS_SHOWN:,} more in {summary['rejects_file']}",
                           markup=False)
-        console.print(summary_table(summary))
+        console.print(fit(summary_table(summary)))
         for line in summary["warnings"]:
             print(f"datagen export: warning: {line}", file=sys.stderr)
     return 0

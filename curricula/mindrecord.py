@@ -22,7 +22,7 @@ from datagen.curricula.codec import Batch
 
 from datagen.errors import MissingExtraError
 from datagen.extras import require
-from datagen.output import disk_full
+from datagen.output import disk_full, respect_umask
 
 __all__ = ["SCHEMA", "SCHEMA_DESC", "MindRecordSink", "existing_files", "file_names", "require_mindspore"]
 
@@ -98,7 +98,8 @@ class MindRecordSink:
 
     def __init__(self, path: Path, shards: int, fast: bool = True) -> None:
         file_writer = _import_file_writer()
-        self.path = path
+        self.path = Path(path)
+        self.shards = shards
         with _disk_errors(path):
             self.writer = file_writer(str(path), shard_num=shards, overwrite=True)
             self.writer.add_schema(SCHEMA, SCHEMA_DESC)
@@ -164,6 +165,8 @@ class MindRecordSink:
     def commit(self) -> None:
         with _disk_errors(self.path):
             self.writer.commit()
+        # FileWriter creates its files 0600: give them the mode any other output gets (the umask's)
+        respect_umask(p for p in (self.path.with_name(n) for n in file_names(self.path, self.shards)) if p.exists())
 
     def report(self) -> dict:
         """Which writer ran: ``native`` (blobs to the native call) or ``public``, and why if public."""

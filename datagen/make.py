@@ -19,6 +19,8 @@ from datagen.errors import DatagenError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, GROUPS, OPS, ConfigError, expand_types, load_families
 from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
 from datagen.output import atomic_open, check_target, write_json
+from datagen.progress import PipeProgress, fit
+from datagen.progress import console as stderr_console
 
 CHUNK = 4096
 # option name for each config field a flag can set (others go through --set)
@@ -277,12 +279,14 @@ def run(args: argparse.Namespace) -> int:
             )
             progress.start()
             task = progress.add_task("make", total=args.n)
+        lines = PipeProgress("make", args.n, "problems", quiet=args.quiet)
         try:
             for text, chunk_counts in produce(generator, args.n, args.workers):
                 handle.write(text)
                 counts.update(chunk_counts)
                 if progress:
                     progress.advance(task, sum(chunk_counts.values()))
+                lines.advance(sum(chunk_counts.values()))
         finally:
             if progress:
                 progress.stop()
@@ -290,10 +294,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         write_json(args.json, summary_data(counts, types, elapsed, args.n, out))
     if not args.quiet:
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        console.print(summary_table(counts, types, elapsed, args.n, out))
+        console = stderr_console()
+        console.print(fit(summary_table(counts, types, elapsed, args.n, out)))
         for name, got, share in generator.capped:
             console.print(f"{name}: all {got:,} distinct problems its options allow (an even share was "
                           f"{share:,}); the rest went to the other families")

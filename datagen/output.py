@@ -26,7 +26,7 @@ from typing import IO
 from datagen.errors import OutputError
 
 __all__ = ["DISK_FULL", "OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "disk_full",
-           "named_when_full", "publish", "scratch_dir", "staged", "write_json"]
+           "file_mode", "named_when_full", "respect_umask", "publish", "scratch_dir", "staged", "write_json"]
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # the errors of a full disk or quota
 _LIVE: dict[Path, int] = {}  # temporary path -> pid that owns it (forked workers must not delete)
@@ -106,6 +106,20 @@ def named_when_full(target: str | Path, tmp: Path | None = None) -> Iterator[Non
             inside = tmp is not None and Path(exc.filename).is_relative_to(tmp)
             name = str(Path(target) / Path(exc.filename).relative_to(tmp)) if inside else exc.filename
         raise OSError(exc.errno, os.strerror(exc.errno), name) from None
+
+
+def file_mode() -> int:
+    """The mode ``open()`` gives a new file under this process's umask (0o644 under umask 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def respect_umask(paths: Iterable[Path]) -> None:
+    """Give files a library created private (MindSpore's FileWriter makes them 0600) the usual mode."""
+    mode = file_mode()
+    for path in paths:
+        os.chmod(path, mode)
 
 
 def disk_full(path: str | Path) -> bool:

@@ -382,3 +382,57 @@ def test_x_and_the_signs_are_documented_aliases_in_make_and_specs(tmp_path, caps
     spec = parse_spec({"name": "s", "stages": [{"name": "a", "size": 4, "sources": [
         {"kind": "synthetic", "ops": "x÷", "weight": 1}]}]}, "s.yaml")
     assert spec.stages[0].sources[0].types == ("mul", "div")
+
+
+def test_make_audit_and_export_print_progress_lines_on_a_pipe(tmp_path, monkeypatch, capsys, big_inputs):
+    import datagen.progress
+
+    records, contest = big_inputs
+    monkeypatch.setattr(datagen.progress, "PIPE_EVERY_S", 0.0)  # every update, for the test
+    assert main(["make", "--n", "10000", "--workers", "1", "--out", str(tmp_path / "m.jsonl")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("make: ")]
+    assert lines[0].startswith("make: 4,096/10,000 problems (41%), ") and lines[-1].startswith(
+        "make: 10,000/10,000 problems (100%), ")
+    assert main(["audit", str(contest), "--out", str(tmp_path / "audit")]) == 0
+    assert any(line.startswith("audit: ") and " lines, " in line for line in capsys.readouterr().err.splitlines())
+    assert main(["export", "--in", str(records), "--to", "conversation", "--out", str(tmp_path / "c.json")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("export: ")]
+    assert lines and lines[-1].startswith("export: 30,000 rows, ")
+    assert main(["make", "--n", "10000", "--workers", "1", "--out", str(tmp_path / "q.jsonl"), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_summaries_without_a_terminal_keep_titles_and_paths_whole(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = tmp_path / ("a-rather-long-folder-name-that-a-narrow-table-would-cut-" * 2) / "problems.jsonl"
+    assert main(["make", "--ops", "+", "--n", "10", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"output: {out}\n" in err and f"wrote 10 problems to {out}\n" in err
+    assert any(line.startswith("datagen make: 10 problems in ") for line in err.splitlines())
+
+
+def test_mindrecord_files_get_the_umask_mode_not_0600(tmp_path):
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"problem": "1 + 1", "solution": "2"}\n', encoding="utf-8")
+    old = os.umask(0o027)
+    try:
+        assert main(["export", "--in", str(records), "--to", "mindrecord", "--out", str(tmp_path / "t.mindrecord"),
+                     "-q", "--shards", "2", "--workers", "0"]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("t.mindrecord*")}
+    assert modes == {name: 0o640 for name in ("t.mindrecord0", "t.mindrecord0.db", "t.mindrecord1",
+                                              "t.mindrecord1.db", "t.mindrecord.manifest.json")}
+
+
+def test_audit_and_export_count_rows_the_same_way(tmp_path):
+    source = tmp_path / "train.json"
+    source.write_text('{"problem": "计算 1 + 1 等于多少？", "solution": "1 + 1 = 2"}\n\n{"problem": 3}\nnot json\n'
+                      '{"problem": "计算 2 + 2 等于多少？", "solution": "2 + 2 = 4"}\n', encoding="utf-8")
+    assert main(["audit", str(source), "--out", str(tmp_path / "a"), "--json", str(tmp_path / "a.json"), "-q"]) == 0
+    assert main(["export", "--in", str(source), "--to", "conversation", "--out", str(tmp_path / "c.json"),
+                 "--json", str(tmp_path / "e.json"), "-q"]) == 0
+    audit = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    export = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
+    assert [audit[k] for k in ("rows", "rejected", "blank")] == [export[k] for k in ("rows", "rejected", "blank")]
+    assert (export["rows"], export["rejected"], export["blank"]) == (2, 2, 1)
