@@ -436,3 +436,24 @@ def test_audit_and_export_count_rows_the_same_way(tmp_path):
     export = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
     assert [audit[k] for k in ("rows", "rejected", "blank")] == [export[k] for k in ("rows", "rejected", "blank")]
     assert (export["rows"], export["rejected"], export["blank"]) == (2, 2, 1)
+
+
+# --- the suite leaves nothing behind ---------------------------------------------------------
+
+
+def test_the_suite_leaves_no_mindformers_logs_or_temporary_folders(tmp_path):
+    """A test module that imports MindFormers, run as the suite runs it: nothing left in the temp folder,
+    nothing in the working folder (MindFormers' default log folder is ./output)."""
+    pytest.importorskip("mindformers")
+    temp, work = tmp_path / "tmp", tmp_path / "work"
+    temp.mkdir()
+    work.mkdir()
+    env = {k: v for k, v in ENV.items() if k != "LOCAL_DEFAULT_PATH"} | {"TMPDIR": str(temp)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+                           "-c", str(ROOT / "pyproject.toml"), str(ROOT / "tests" / "test_train_params.py"),
+                           "-k", "tiny_count_equals_mindformers"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout
+    leftovers = sorted(p.name for p in temp.iterdir() if p.name.startswith("datagen-mf-"))
+    assert leftovers == [] and not (work / "output").exists()
