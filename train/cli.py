@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from datagen.errors import EXIT_GATE_FAIL, MissingExtraError, UsageError
+from datagen.errors import EXIT_GATE_FAIL, UsageError
 from datagen.extras import from_import_error, require
 from datagen.output import check_target, write_json
 
@@ -396,10 +396,7 @@ def run_logs(args: argparse.Namespace) -> int:
     if args.plot == "-":
         raise UsageError("--plot: a PNG needs a file path, not '-'")
     if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise MissingExtraError("datagen train logs --plot", "matplotlib", "plot") from None
+        require("datagen train logs --plot", "matplotlib")
     try:
         records = parse_logs(args.log_dir)
     except _errors() as exc:

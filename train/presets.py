@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from datagen.rows import read_yaml
 
 # keys a preset's model_config must give: the parameter count depends on every one of them
 REQUIRED_DIMS = ("hidden_size", "num_layers", "num_heads", "vocab_size", "intermediate_size", "seq_length")
@@ -97,8 +97,7 @@ def load_preset(name: str) -> Preset:
             path = configs_dir() / "models" / f"{name.replace('-', '_')}.yaml"
         if not path.is_file():
             raise PresetError(f"unknown model {name!r} (choose from {', '.join(available_presets())})")
-    with open(path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+    raw = read_yaml(path)  # a syntax error: one line with the file, line and column
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: a model preset must be a mapping")
     try:
