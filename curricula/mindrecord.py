@@ -10,27 +10,32 @@ test compares). If MindSpore's internals are not as expected the public call doe
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
+import errno
+import os
 import re
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 from datagen.curricula.codec import Batch
 
 from datagen.errors import MissingExtraError
+from datagen.extras import require
+from datagen.output import disk_full, respect_umask
 
 __all__ = ["SCHEMA", "SCHEMA_DESC", "MindRecordSink", "existing_files", "file_names", "require_mindspore"]
 
 SCHEMA = {"input_ids": {"type": "int32", "shape": [-1]}, "labels": {"type": "int32", "shape": [-1]}}
 SCHEMA_DESC = "qa"
+NEEDS = ("mindspore", "numpy")  # what writing a MindRecord imports
 NATIVE = "native"  # FileWriter's native write_raw_data, fed ready blobs after the first row
 PUBLIC = "public"  # FileWriter.write_raw_data for every row
 
 
 def require_mindspore(what: str = "datagen export --to mindrecord") -> None:
-    """Fail before any work when MindSpore is not installed (cheap: nothing is imported)."""
-    if importlib.util.find_spec("mindspore") is None:
-        raise MissingExtraError(what, "mindspore", "mindspore")
+    """Fail before any work when what a MindRecord needs is not installed (cheap: nothing is imported)."""
+    require(what, *NEEDS)
 
 
 def file_names(out: Path, shards: int) -> list[str]:
@@ -76,13 +81,28 @@ def blob_rows(batch: Batch):
     return matrix
 
 
+@contextlib.contextmanager
+def _disk_errors(path: Path) -> Iterator[None]:
+    """MindSpore reports a full disk as a ``RuntimeError`` with its C++ stack: make it the ``OSError``
+    it is (the entry point prints one line; the output's staging names the file)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if "No free disk" in str(exc) or disk_full(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from None
+        raise
+
+
 class MindRecordSink:
     """MindSpore's FileWriter with the schema MindFormers reads, fed whole batches."""
 
     def __init__(self, path: Path, shards: int, fast: bool = True) -> None:
         file_writer = _import_file_writer()
-        self.writer = file_writer(str(path), shard_num=shards, overwrite=True)
-        self.writer.add_schema(SCHEMA, SCHEMA_DESC)
+        self.path = Path(path)
+        self.shards = shards
+        with _disk_errors(path):
+            self.writer = file_writer(str(path), shard_num=shards, overwrite=True)
+            self.writer.add_schema(SCHEMA, SCHEMA_DESC)
         self.fast = fast
         self.native = None
         self.rows = 0
@@ -110,6 +130,10 @@ class MindRecordSink:
         return native
 
     def write(self, batch: Batch) -> None:
+        with _disk_errors(self.path):
+            self._write(batch)
+
+    def _write(self, batch: Batch) -> None:
         n, width = batch.records, batch.width
         if n == 0:
             return
@@ -139,7 +163,10 @@ class MindRecordSink:
             )
 
     def commit(self) -> None:
-        self.writer.commit()
+        with _disk_errors(self.path):
+            self.writer.commit()
+        # FileWriter creates its files 0600: give them the mode any other output gets (the umask's)
+        respect_umask(p for p in (self.path.with_name(n) for n in file_names(self.path, self.shards)) if p.exists())
 
     def report(self) -> dict:
         """Which writer ran: ``native`` (blobs to the native call) or ``public``, and why if public."""

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
+from datagen.configs import names, shipped
 from datagen.curricula.templates import TEMPLATES
 
 from datagen.errors import InputError
-from datagen.family import ALL_FAMILIES, OPS, ConfigError, expand_types
+from datagen.family import ALL_FAMILIES, ConfigError, expand_types
 from datagen.generate import LANGS, PHRASINGS, STYLES
+from datagen.make import parse_ops
+from datagen.rows import read_yaml
 
 SOURCE_KINDS = ("synthetic", "contest", "belle", "alpaca", "replay")
 SYNTHETIC_OPTIONS = ("digits", "decimals", "negative", "terms", "exponents", "steps_sig", "set")
@@ -137,11 +140,12 @@ def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> So
     if weight is None and count is None and first is None:
         check.fail(key, "needs a weight, a count, or (contest) first")
     types = _types(check, f"{key}.types", data.get("types"))
-    if data.get("ops"):
-        for ch in str(data["ops"]):
-            if ch not in OPS:
-                check.fail(f"{key}.ops", f"unknown operation {ch!r} (choose from + - * /)")
-        types = tuple(dict.fromkeys([OPS[ch] for ch in str(data["ops"])] + list(types)))
+    if "ops" in data:
+        try:
+            ops = parse_ops(str(data["ops"] or ""))
+        except ConfigError as exc:
+            check.fail(f"{key}.ops", str(exc).removeprefix("ops: "))
+        types = tuple(dict.fromkeys(ops + list(types)))
     options = data.get("options") or {}
     if kind == "synthetic":
         if not types:
@@ -272,15 +276,43 @@ def scale_spec(spec: Spec, factor: float) -> Spec:
     return replace(parse_spec(raw, spec.path), scale=factor)
 
 
+def shipped_specs() -> list[Path]:
+    """The curriculum specs shipped in ``datagen.configs`` (``configs/curricula``)."""
+    return [shipped("curricula", name) for name in names("curricula")]
+
+
+def find_spec(name: str | Path) -> Path:
+    """A spec file: the path given, else the shipped spec of that name (``arith_staged``), from any folder."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    found = shipped("curricula", str(name))
+    if found is not None:
+        return found
+    if path.suffix in (".yaml", ".yml") or os.sep in str(name) or "/" in str(name):
+        raise SpecError(f"{path}: no such file (shipped specs, usable by name: {', '.join(names('curricula'))})")
+    raise SpecError(f"{name}: no such file, and no shipped spec has that name (shipped: "
+                    f"{', '.join(names('curricula'))}; `datagen curriculum list` shows them)")
+
+
 def load_spec(path: str | Path) -> Spec:
-    path = Path(path)
+    path = find_spec(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        data = read_yaml(path)
+    except InputError as exc:
+        raise SpecError(str(exc)) from None
     return parse_spec(data, str(path))
+
+
+def data_names(spec: Spec) -> set[str]:
+    """The ``{name}`` placeholders of the spec's source paths: the names ``--data NAME=PATH`` may give."""
+    found = set()
+    for stage in spec.stages:
+        for source in stage.sources:
+            m = PLACEHOLDER.match(source.path or "")
+            if m:
+                found.add(m.group(1))
+    return found
 
 
 def resolve_path(spec: Spec, source: Source, data_args: dict[str, str]) -> Path:

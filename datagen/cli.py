@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from datagen import signals
+from datagen import __version__, signals
 from datagen.errors import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, DatagenError, Terminated, UsageError
-from datagen.output import cleanup
+from datagen.output import DISK_FULL, cleanup
 
 # (module, function) that adds each subcommand; imported only when present so a
 # missing optional part never breaks the others
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="datagen",
         description="Synthetic bilingual math data, curricula, MindRecord export and scoring.",
     )
+    parser.add_argument("--version", action="version", version=f"datagen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name, function in COMMANDS:
         try:
@@ -41,6 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         getattr(module, function)(sub)
     return parser
+
+
+def _reader_closed() -> int:
+    """The reader of standard output went away (``| head``): a normal end, like other CLIs.
+
+    Standard output is pointed at /dev/null so that the interpreter's final flush stays quiet.
+    """
+    cleanup()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     except DatagenError as exc:
         print(f"datagen {name}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        return _reader_closed()
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         # an OS refusal on a path the user gave: say which, never a traceback
         target = exc.filename if exc.filename is not None else "a path"
         print(f"datagen {name}: error: {target}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        cleanup()  # free the space the partial output took before saying so
+        target = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"datagen {name}: error: {target}{os.strerror(exc.errno)}; nothing partial was left at the "
+              "output path", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         cleanup()

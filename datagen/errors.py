@@ -61,15 +61,24 @@ class OutputError(DatagenError):
     """An output that cannot be written, or that exists and ``--force`` was not given."""
 
 
-class MissingExtraError(DatagenError):
-    """An optional package is not installed; the message names the extra that brings it."""
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
-    def __init__(self, what: str, package: str, extra: str) -> None:
-        super().__init__(
-            f"{what} needs {package}, which is not installed", hint=INSTALL_HINT.format(extra=extra)
-        )
-        self.package = package
-        self.extra = extra
+
+class MissingExtraError(DatagenError):
+    """Optional packages are not installed; the message names them all and the extras that bring them
+    (``datagen.extras.require`` builds it from the packages a command needs)."""
+
+    def __init__(self, what: str, package: str | list[str], extra: str | list[str]) -> None:
+        packages = [package] if isinstance(package, str) else list(package)
+        extras = [extra] if isinstance(extra, str) else list(extra)
+        which = "which is" if len(packages) == 1 else "which are"
+        super().__init__(f"{what} needs {_and(packages)}, {which} not installed",
+                         hint=INSTALL_HINT.format(extra=",".join(extras)))
+        self.packages = packages
+        self.extras = extras
+        self.package = _and(packages)
+        self.extra = ",".join(extras)
 
 
 class Terminated(BaseException):

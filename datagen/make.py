@@ -19,6 +19,8 @@ from datagen.errors import DatagenError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, GROUPS, OPS, ConfigError, expand_types, load_families
 from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
 from datagen.output import atomic_open, check_target, write_json
+from datagen.progress import PipeProgress, fit
+from datagen.progress import console as stderr_console
 
 CHUNK = 4096
 # option name for each config field a flag can set (others go through --set)
@@ -64,18 +66,32 @@ def parse_value(current, text: str, name: str):
         raise ConfigError(f"{name}: expected an integer, got {text!r}") from None
 
 
-def select_types(ops: str | None, types: str | None) -> tuple[str, ...]:
+# other spellings of an operation: x and × for * (a bare * is a shell glob), ÷ for /
+OP_ALIASES = {"x": "*", "×": "*", "÷": "/"}
+OPS_HELP = "+ - * / (x or × for *, ÷ for /)"
+
+
+def parse_ops(ops: str) -> list[str]:
+    """The families of an operations string such as ``+-x/`` (commas and spaces ignored), in order."""
     chosen: list[str] = []
-    aliases = {"x": "*", "×": "*", "÷": "/"}
-    if ops:
-        for ch in ops.replace(",", "").replace(" ", ""):
-            ch = aliases.get(ch, ch)
-            if ch not in OPS:
-                raise ConfigError(f"ops: unknown operation {ch!r} (choose from + - * /)")
-            if OPS[ch] not in chosen:
-                chosen.append(OPS[ch])
-    if types:
-        chosen.extend(t for t in expand_types(types.replace(",", " ").split()) if t not in chosen)
+    for ch in ops.replace(",", "").replace(" ", ""):
+        ch = OP_ALIASES.get(ch, ch)
+        if ch not in OPS:
+            raise ConfigError(f"ops: unknown operation {ch!r} (choose from {OPS_HELP})")
+        if OPS[ch] not in chosen:
+            chosen.append(OPS[ch])
+    if not chosen:
+        raise ConfigError(f"ops: no operation given (choose from {OPS_HELP}); leave --ops out for every family")
+    return chosen
+
+
+def select_types(ops: str | None, types: str | None) -> tuple[str, ...]:
+    chosen: list[str] = parse_ops(ops) if ops is not None else []
+    if types is not None:
+        names = types.replace(",", " ").split()
+        if not names:
+            raise ConfigError("types: no family given; leave --types out for every contest family")
+        chosen.extend(t for t in expand_types(names) if t not in chosen)
     return tuple(chosen) if chosen else tuple(FAMILY_ORDER)
 
 
@@ -183,11 +199,19 @@ def produce(generator: Generator, n: int, workers: int):
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def default_out(types: tuple[str, ...], n: int, seed: int, fmt: str) -> Path:
+def default_out(types: tuple[str, ...], n: int, seed: int, fmt: str, style: str = "contest",
+                lang: str | None = None, phrasing: str = "mix") -> Path:
+    """``data/make-<types>-n<N>-seed<S>[-<style>][-<lang>][-contest-phrasing][-contest].jsonl``: every
+    option that changes the problems but is not its default is in the name, so runs never collide."""
     groups = [group for group, members in GROUPS.items() if set(types) == set(members)]
     name = groups[0] if groups else "-".join(types)
-    suffix = "-contest" if fmt == "contest" else ""
-    return Path("data") / f"make-{name}-n{n}-seed{seed}{suffix}.jsonl"
+    default_lang = "zh" if phrasing == "contest" else "mix"
+    parts = [f"make-{name}", f"n{n}", f"seed{seed}"]
+    parts += [style] if style != "contest" else []
+    parts += [lang] if lang is not None and lang != default_lang else []
+    parts += ["contest-phrasing"] if phrasing != "mix" else []
+    parts += ["contest"] if fmt == "contest" else []
+    return Path("data") / ("-".join(parts) + ".jsonl")
 
 
 def summary_table(counts: Counter, types: tuple[str, ...], elapsed: float, n: int, out: str):
@@ -239,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
         generator = Generator(request)
     except ConfigError as exc:
         raise UsageError(f"--{exc}") from None
-    out = args.out if args.out is not None else str(default_out(types, args.n, args.seed, args.format))
+    out = args.out if args.out is not None else str(
+        default_out(types, args.n, args.seed, args.format, args.style, args.lang, args.phrasing))
     if args.json is not None and args.json == "-" and out == "-":
         raise UsageError("--json: standard output already carries the problems (--out -); give a path")
     check_target(out, args.force)
@@ -258,12 +283,14 @@ def run(args: argparse.Namespace) -> int:
             )
             progress.start()
             task = progress.add_task("make", total=args.n)
+        lines = PipeProgress("make", args.n, "problems", quiet=args.quiet)
         try:
             for text, chunk_counts in produce(generator, args.n, args.workers):
                 handle.write(text)
                 counts.update(chunk_counts)
                 if progress:
                     progress.advance(task, sum(chunk_counts.values()))
+                lines.advance(sum(chunk_counts.values()))
         finally:
             if progress:
                 progress.stop()
@@ -271,10 +298,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         write_json(args.json, summary_data(counts, types, elapsed, args.n, out))
     if not args.quiet:
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        console.print(summary_table(counts, types, elapsed, args.n, out))
+        console = stderr_console()
+        console.print(fit(summary_table(counts, types, elapsed, args.n, out)))
         for name, got, share in generator.capped:
             console.print(f"{name}: all {got:,} distinct problems its options allow (an even share was "
                           f"{share:,}); the rest went to the other families")
@@ -289,11 +314,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="generate problems with exact answers",
         description="Generate bilingual math problems with exact answers as JSON Lines.",
     )
-    p.add_argument("--ops", help="operations, e.g. '+-*/' (add sub mul div)")
+    p.add_argument("--ops", help=f"operations, e.g. '+-*/' (add sub mul div): {OPS_HELP}")
     p.add_argument("--types", help="families, comma or space separated, or a group ('all' = the 14 contest "
                    "families, 'symbolic' = the rest): " + " ".join(ALL_FAMILIES))
     p.add_argument("--n", type=int, default=10000, help="number of problems (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="the same seed and options give the same problems; seeds never overlap (default 0)")
     p.add_argument("--lang", choices=LANGS,
                    help="zh, en, or mix (half each; default, zh with --phrasing contest)")
     p.add_argument("--phrasing", choices=PHRASINGS, default="mix",
@@ -302,12 +328,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", choices=STYLES, default="contest", help="solution style (default contest)")
     p.add_argument("--format", choices=FORMATS, default="records",
                    help="records (full JSON records) or contest ({problem, solution} like train.json)")
-    p.add_argument("--out", help="output path, '-' for stdout (default: data/make-....jsonl)")
+    p.add_argument("--out", help="output path, '-' for stdout (default: data/make-<types>-n<N>-seed<S>.jsonl, "
+                   "with the style, language and phrasing when not the defaults)")
     p.add_argument("--force", action="store_true", help="replace an existing --out (and --json) file")
     p.add_argument("--json", metavar="PATH", help="write the run summary (counts by type and language) as JSON "
                    "here ('-': stdout)")
-    p.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
-                   help="processes (output is identical for any value)")
+    workers = min(os.cpu_count() or 1, 8)
+    p.add_argument("--workers", type=int, default=workers,
+                   help=f"processes; the output is identical for any value (default: the CPUs, at most 8: {workers})")
     p.add_argument("--allow-duplicates", action="store_true",
                    help="sample with replacement instead of refusing when a space is too small")
     g = p.add_argument_group("difficulty (applied to every chosen family that has the option)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import itertools
 import json
 import os
@@ -23,9 +24,10 @@ from typing import IO
 from datagen.errors import OutputError
 from datagen.signals import held
 
-__all__ = ["OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "publish",
-           "scratch_dir", "staged", "write_json"]
+__all__ = ["DISK_FULL", "OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "disk_full",
+           "file_mode", "named_when_full", "respect_umask", "publish", "scratch_dir", "staged", "write_json"]
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # the errors of a full disk or quota
 _LIVE: dict[Path, int] = {}  # temporary path -> pid that owns it (forked workers must not delete)
 _COUNTER = itertools.count()
 
@@ -88,6 +90,49 @@ def check_target(path: str | Path, force: bool, *, option: str = "--out", direct
         raise
 
 
+@contextlib.contextmanager
+def named_when_full(target: str | Path, tmp: Path | None = None) -> Iterator[None]:
+    """A full disk while writing ``target`` reads as ``OSError(ENOSPC, ..., target)``: the entry point
+    names the output in one line. A write to an open file does not say which file it was, and a file
+    inside the temporary ``tmp`` is named as it would be in ``target``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        name = str(target)
+        if exc.filename is not None:
+            inside = tmp is not None and Path(exc.filename).is_relative_to(tmp)
+            name = str(Path(target) / Path(exc.filename).relative_to(tmp)) if inside else exc.filename
+        raise OSError(exc.errno, os.strerror(exc.errno), name) from None
+
+
+def file_mode() -> int:
+    """The mode ``open()`` gives a new file under this process's umask (0o644 under umask 022)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def respect_umask(paths: Iterable[Path]) -> None:
+    """Give files a library created private (MindSpore's FileWriter makes them 0600) the usual mode."""
+    mode = file_mode()
+    for path in paths:
+        os.chmod(path, mode)
+
+
+def disk_full(path: str | Path) -> bool:
+    """Whether the file system holding ``path`` (or its nearest existing parent) has no room left."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        stats = os.statvfs(probe)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
 def _replace(tmp: Path, target: Path) -> None:
     if tmp.is_dir() and target.exists():
         # a directory cannot be renamed over a non-empty one: move the old aside, then drop it
@@ -117,7 +162,8 @@ def staged(target: str | Path, *, directory: bool = False) -> Iterator[Path]:
     try:
         if directory:
             tmp.mkdir()
-        yield tmp
+        with named_when_full(target, tmp):
+            yield tmp
         _replace(tmp, target)
     finally:
         if os.getpid() == _LIVE.get(tmp):
@@ -168,7 +214,8 @@ def scratch_dir(beside: str | Path) -> Iterator[Path]:
     _LIVE[tmp] = os.getpid()
     try:
         tmp.mkdir()
-        yield tmp
+        with named_when_full(beside):
+            yield tmp
     finally:
         if os.getpid() == _LIVE.get(tmp):
             _LIVE.pop(tmp, None)

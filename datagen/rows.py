@@ -48,6 +48,15 @@ class Reject:
         return InputError(self.reason, path=self.path, line=self.line, field=self.field)
 
 
+_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+          dict: "an object", type(None): "null"}
+
+
+def json_kind(value) -> str:
+    """What a JSON value is, with its article: ``an integer``, ``a list``, ``null``."""
+    return _KINDS.get(type(value), f"a {type(value).__name__}")
+
+
 class Row(NamedTuple):
     """A good row: its 1-based line and its object (a tuple: one is made per row, so cheap)."""
 
@@ -80,7 +89,7 @@ class BlockRows:
 def accept(path: str, line: int, data, raw: str, check: Check | None) -> Row | Reject:
     """The row, or why it is rejected: not an object, or what ``check`` says."""
     if not isinstance(data, dict):
-        return Reject(path, line, f"not a JSON object (a {type(data).__name__})", raw)
+        return Reject(path, line, f"not a JSON object ({json_kind(data)})", raw)
     if check is not None:
         bad = check(data)
         if bad is not None:
@@ -140,7 +149,7 @@ def require_strings(*fields: str) -> Check:
             if name not in data:
                 return name, "missing"
             if not isinstance(data[name], str):
-                return name, f"not a string (a {type(data[name]).__name__})"
+                return name, f"not a string ({json_kind(data[name])})"
         return None
 
     return check
@@ -454,3 +463,27 @@ def _decode(first: bytes, handle, read: Callable[[IO[bytes]], bytes]) -> Iterato
 def read_rows(path: str | Path, **options) -> RowReader:
     """Shorthand for ``RowReader(path, **options)``."""
     return RowReader(path, **options)
+
+
+def read_yaml(path: str | Path):
+    """A YAML file's data (``yaml.safe_load``); a syntax error is one ``InputError`` naming the file, line
+    and column (PyYAML's own message is several lines and names ``"<unicode string>"``)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 at byte {exc.start}", path=path) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        line = None if mark is None else mark.line + 1
+        column = "" if mark is None else f"column {mark.column + 1}: "
+        raise InputError(f"{column}not valid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {' '.join(str(exc).split())}", path=path) from None

@@ -9,13 +9,13 @@ so an existing file is kept unless ``--force``; summaries go to stderr, data to 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from datagen.errors import EXIT_GATE_FAIL, EXIT_OK, InputError, MissingExtraError, UsageError
+from datagen.errors import EXIT_GATE_FAIL, EXIT_OK, InputError, UsageError
+from datagen.extras import require
 
 PROGRESS_MIN = 20_000  # show a progress bar from this many items on
 
@@ -43,8 +43,8 @@ def _check_outputs(args: argparse.Namespace, options: tuple[str, ...]) -> None:
 
 
 def _check_plot(args: argparse.Namespace) -> None:
-    if getattr(args, "plot", None) and importlib.util.find_spec("matplotlib") is None:
-        raise MissingExtraError("--plot", "matplotlib", "plot")
+    if getattr(args, "plot", None):
+        require("--plot", "matplotlib")
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -431,7 +431,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="allow loading a pickled .npy of generations (matched by order); "
                         "unpickling can run code, so only for files you trust")
     q.add_argument("--force", action="store_true", help="replace an existing --json file")
-    q.add_argument("-q", "--quiet", action="store_true")
+    q.add_argument("-q", "--quiet", action="store_true", help="no summary")
     q.set_defaults(handler=run_squad)
 
     r = evsub.add_parser(

@@ -2,11 +2,25 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# MindFormers opens its log folder when imported, under $LOCAL_DEFAULT_PATH (default ./output, i.e. the
+# checkout): one folder for the whole session, set before any test module imports it (subprocesses
+# inherit it) and removed when the session ends, so the suite leaves neither ./output nor temp folders
+_MINDFORMERS_LOGS = None
+if "LOCAL_DEFAULT_PATH" not in os.environ:
+    _MINDFORMERS_LOGS = tempfile.mkdtemp(prefix="datagen-mf-")
+    os.environ["LOCAL_DEFAULT_PATH"] = _MINDFORMERS_LOGS
+
+
+def pytest_unconfigure(config):
+    if _MINDFORMERS_LOGS is not None:
+        shutil.rmtree(_MINDFORMERS_LOGS, ignore_errors=True)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def test_reader_collects_every_bad_row_with_line_field_and_reason(tmp_path):
         (5, None, "not valid UTF-8"),
         (6, None, "not a JSON object"),
     ]
-    assert str(reader.rejects[0]) == f"{path}:3: problem: not a string (a int)"
+    assert str(reader.rejects[0]) == f"{path}:3: problem: not a string (an integer)"
 
 
 def test_reader_stop_policy_raises_at_the_first_bad_row(tmp_path):
@@ -58,7 +58,7 @@ def test_reader_reads_a_json_list_item_by_item_with_line_numbers(tmp_path, monke
     reader = RowReader(path, required=("problem",))
     assert [row.line for row in reader] == [2, 3, 4, 5, 6]
     assert reader.format == "json-list"
-    assert [(r.line, r.reason) for r in reader.rejects] == [(7, "not a JSON object (a int)")]
+    assert [(r.line, r.reason) for r in reader.rejects] == [(7, "not a JSON object (an integer)")]
 
 
 def test_reader_refuses_a_broken_list_and_names_the_line(tmp_path):

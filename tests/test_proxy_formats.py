@@ -53,7 +53,7 @@ def test_export_rejects_and_counts_rows_the_bare_template_cannot_show(tmp_path):
     tokenizer = load_tokenizer(digits=1)
     summary = ex.export_mindrecord(rows, tmp_path / "t.mindrecord", "bare", tokenizer=tokenizer, digits=1,
                                    seq_length=64)
-    assert (summary["rows"], summary["records"], summary["rejected"]) == (3, 2, 1)
+    assert (summary["rows"], summary["records"], summary["rejected"]) == (2, 2, 1)
     assert summary["rejects"][0]["field"] == "problem"
     assert "template bare" in summary["rejects"][0]["reason"]
 

@@ -117,6 +117,10 @@ def test_shipped_spec_builds_at_reduced_size_with_exports(path, tmp_path):
         assert len(conversation) == len(rows)
         mindrecord = manifest["export"]["mindrecord"]
         assert mindrecord["records"] == len(rows) and mindrecord["seq_length"] == spec.seq_length
+        # no answer is cut: every record fits the window, and the export agrees
+        assert manifest["truncated_answers"] == entry["truncated_answers"] == 0 == mindrecord["truncated"]
+        assert manifest["window"]["overlong"] == 0 and manifest["window"]["policy"] == "refuse"
+        assert manifest["window"]["longest"] <= spec.seq_length + 1
         assert mindrecord["tokenizer"]["sha256"].startswith("82e9d319")
         assert entry["mindrecord"] == f"{entry['dir']}/train.mindrecord"
         for name, digest in manifest["files"].items():

@@ -39,7 +39,7 @@ def test_a_json_list_with_a_bad_item_keeps_the_item_numbering(tmp_path):
     report = LoadReport("x")
     records = list(belle_records(path, report))
     assert [r["id"] for r in records] == ["bellemath0", "bellemath2"]
-    assert [(r.line, r.reason) for r in report.rejected] == [(2, "not a JSON object (a int)")]
+    assert [(r.line, r.reason) for r in report.rejected] == [(2, "not a JSON object (an integer)")]
 
 
 def test_any_alpaca_file_keeps_its_own_prefix():

@@ -109,7 +109,7 @@ def test_synthetic_source_smaller_than_its_share_names_the_source(tmp_path, caps
     code, err = build(tmp_path, data, capsys)
     assert code == 2
     assert ("stages[0].sources[0]: 51 sqrt problems asked (an even share of its 50 rows and room for "
-            "the 1 held-out problems it skips), but its options (digits 1, decimals 0, steps_sig 10) allow "
+            "the 1 held-out problem it skips), but its options (digits 1, decimals 0, steps_sig 10) allow "
             "only 10; lower stages[0].size or stages[0].sources[0].weight, or widen sqrt's space in "
             "stages[0].sources[0].options") in err
     assert "--allow-duplicates" not in err

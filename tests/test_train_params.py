@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
 import pytest
 from datagen.train.params import TargetError, backbone, contest_score, count_lora, llama_tree, match_targets
@@ -145,7 +143,6 @@ def test_cli_bad_input_exits_2_with_one_message(capsys, argv, needle):
 
 @pytest.fixture(scope="module")
 def mindformers():
-    os.environ.setdefault("LOCAL_DEFAULT_PATH", tempfile.mkdtemp(prefix="datagen-mf-"))
     pytest.importorskip("mindspore")
     return pytest.importorskip("mindformers")
 

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -223,7 +222,6 @@ def test_curriculum_without_mindrecords_names_the_stage(curriculum):
 
 
 def test_rendered_yaml_loads_with_mindformers_config_loader(curriculum, tmp_path):
-    os.environ.setdefault("LOCAL_DEFAULT_PATH", tempfile.mkdtemp(prefix="datagen-mf-"))
     pytest.importorskip("mindspore")
     pytest.importorskip("mindformers")
     from unittest import mock

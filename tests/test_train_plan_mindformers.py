@@ -23,14 +23,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-# MindFormers opens its log folder at import time, under $LOCAL_DEFAULT_PATH (default ./output)
-os.environ.setdefault("LOCAL_DEFAULT_PATH", tempfile.mkdtemp(prefix="datagen-mf-"))
 pytest.importorskip("mindspore")
 pytest.importorskip("mindformers")
 
@@ -193,7 +190,9 @@ def trained(rendered):
         env.pop("LOCAL_DEFAULT_PATH", None)
         harness = [sys.executable, str(Path(__file__).with_name("mindformers_stage.py"))]
         command = [*harness, str(rendered / label / "finetune.yaml"), str(report)]
-        done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
+        # in the run folder: without LOCAL_DEFAULT_PATH MindFormers logs to ./output, never the checkout's
+        done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600,
+                              cwd=rendered)
         assert done.returncode == 0, done.stderr[-3000:]
         reports.append(json.loads(report.read_text()))
     assert {p: p.read_bytes() for p in rendered.rglob("*.yaml")} == before  # overrides stayed in memory
@@ -242,7 +241,8 @@ def test_squad_entry_evaluates_the_last_stage_with_mindformers_evaluate(rendered
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     env.pop("LOCAL_DEFAULT_PATH", None)
     command = [sys.executable, str(Path(__file__).with_name("mindformers_stage.py")), "--eval", str(rendered)]
-    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=600,
+                          cwd=rendered)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "tokenizer Llama3Tokenizer from" in output and "predict/predict.py" in output

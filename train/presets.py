@@ -7,11 +7,10 @@ configures.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from datagen.rows import read_yaml
 
 # keys a preset's model_config must give: the parameter count depends on every one of them
 REQUIRED_DIMS = ("hidden_size", "num_layers", "num_heads", "vocab_size", "intermediate_size", "seq_length")
@@ -22,18 +21,14 @@ class PresetError(ValueError):
 
 
 def configs_dir() -> Path:
-    """The ``configs/`` folder: ``$DATAGEN_CONFIGS``, else the one beside the package, else ``./configs``."""
-    candidates = []
-    if os.environ.get("DATAGEN_CONFIGS"):
-        candidates.append(Path(os.environ["DATAGEN_CONFIGS"]))
-    candidates.append(Path(__file__).resolve().parent.parent / "configs")
-    candidates.append(Path.cwd() / "configs")
-    for candidate in candidates:
-        if (candidate / "models").is_dir():
-            return candidate
-    raise PresetError(
-        "cannot find the configs/ folder with the model presets; set DATAGEN_CONFIGS to its path"
-    )
+    """The ``configs/`` folder, as ``datagen.configs`` finds it (the one home for locating configs)."""
+    from datagen.configs import configs_dir as find
+
+    found = find()
+    if not (found / "models").is_dir():
+        raise PresetError(f"{found} holds no models/ folder with the model presets; set DATAGEN_CONFIGS to "
+                          "a configs/ folder")
+    return found
 
 
 @dataclass(frozen=True)
@@ -102,8 +97,7 @@ def load_preset(name: str) -> Preset:
             path = configs_dir() / "models" / f"{name.replace('-', '_')}.yaml"
         if not path.is_file():
             raise PresetError(f"unknown model {name!r} (choose from {', '.join(available_presets())})")
-    with open(path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+    raw = read_yaml(path)  # a syntax error: one line with the file, line and column
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: a model preset must be a mapping")
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import importlib.util
 import json
 import os
 import time
@@ -27,7 +26,7 @@ from datagen.train.plan import PlanOptions, render_plan, write_plan
 from datagen.train.presets import load_preset
 
 from datagen import signals
-from datagen.errors import MissingExtraError
+from datagen.extras import require
 from datagen.output import atomic_open, check_target, staged
 
 
@@ -92,9 +91,7 @@ def require_mindspore() -> None:
 
     Only looks them up: importing MindFormers opens its log folder in the working directory.
     """
-    missing = [name for name in ("mindspore", "mindformers") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise MissingExtraError("datagen train smoke", " and ".join(missing), "mindspore")
+    require("datagen train smoke", "mindspore", "mindformers")
 
 
 def single_record_curriculum(path: Path, template: str | None, heldout: tuple[str, ...]) -> Curriculum:
