@@ -173,7 +173,28 @@ class DivConfig(ArithmeticConfig):
     """Division; contest style shows 28 significant digits, steps truncate at steps_sig."""
 
 
-register(Family("add", AddConfig, spaces_for(False), render_sum("+", ADD), ADD, op="+"))
-register(Family("sub", SubConfig, spaces_for(False), render_sum("-", SUB), SUB, op="-"))
-register(Family("mul", MulConfig, spaces_for(False), render_mul, MUL, op="*"))
-register(Family("div", DivConfig, spaces_for(True), render_div, DIV, op="/"))
+def sum_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) + num(ops[1])
+
+
+def difference_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) - num(ops[1])
+
+
+def product_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) * num(ops[1])
+
+
+def quotient_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) / num(ops[1])
+
+
+CONTEST = {"group": "contest", "fields": ("a", "b")}
+register(Family("add", AddConfig, spaces_for(False), render_sum("+", ADD), ADD, op="+", value=sum_value,
+                notations=(("+",),), **CONTEST))
+register(Family("sub", SubConfig, spaces_for(False), render_sum("-", SUB), SUB, op="-", value=difference_value,
+                notations=(("-",),), **CONTEST))
+register(Family("mul", MulConfig, spaces_for(False), render_mul, MUL, op="*", value=product_value,
+                notations=(("*",), ("×",)), **CONTEST))
+register(Family("div", DivConfig, spaces_for(True), render_div, DIV, op="/", value=quotient_value,
+                notations=(("/",), ("÷",)), **CONTEST))

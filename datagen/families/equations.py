@@ -100,4 +100,10 @@ def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: 
     }
 
 
-register(Family("linear_eq", LinearEqConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    """-b / a, written as the contest computed it in doubles: (0 - b) / a."""
+    return (num(0) - num(ops[1])) / num(ops[0])
+
+
+register(Family("linear_eq", LinearEqConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "b"),
+                value=value, floats=True, notations=(("x", "=", "0"),)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register
@@ -76,4 +77,14 @@ def render(cfg: FractionConfig, values: tuple, lang: str, template: int, style: 
     }
 
 
-register(Family("fraction", FractionConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0) -> Fraction:
+    return Fraction(int(ops[0]), int(ops[1]))
+
+
+def reduced_text(value: Fraction) -> str:
+    """The answer is a reduced fraction, c/d (an integer when d is 1)."""
+    return f"{value.numerator}/{value.denominator}" if value.denominator != 1 else str(value.numerator)
+
+
+register(Family("fraction", FractionConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "b"),
+                value=value, answer_text=reduced_text, notations=(("/",),)))

@@ -90,4 +90,9 @@ def render(cfg: FuncValueConfig, values: tuple, lang: str, template: int, style:
     }
 
 
-register(Family("func_value", FuncValueConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    return num(ops[0]) * num(ops[1]) ** int(ops[2])
+
+
+register(Family("func_value", FuncValueConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "x", "n"),
+                value=value))

@@ -75,4 +75,9 @@ def render(cfg: PowConfig, values: tuple, lang: str, template: int, style: str) 
     }
 
 
-register(Family("pow", PowConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    return num(ops[0]) ** int(ops[1])
+
+
+register(Family("pow", PowConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "n"), value=value,
+                notations=(("^",),)))

@@ -138,4 +138,13 @@ def render(cfg: MeanConfig, values: tuple, lang: str, template: int, style: str)
     }
 
 
-register(Family("mean", MeanConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    """The sum left to right, then one division (the contest's float order)."""
+    total = num(ops[0])
+    for term in ops[1:]:
+        total = total + num(term)
+    return total / num(len(ops))
+
+
+register(Family("mean", MeanConfig, spaces, render, PROBLEMS, group="contest", fields=("data",), value=value,
+                floats=True))

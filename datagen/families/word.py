@@ -57,6 +57,10 @@ def area_spaces(cfg: AreaConfig) -> list[Space]:
     ]
 
 
+def product_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) * num(ops[1])
+
+
 def render_product(texts, sentence, names, scale_of, floats: bool = False):
     """Shared shape of area and mass: the answer is the exact product of two operands.
 
@@ -95,6 +99,9 @@ register(
         area_spaces,
         render_product(AREA, AREA_SENTENCE, ("l", "w"), lambda c: (c.decimals, c.decimals)),
         AREA,
+        group="contest",
+        fields=("l", "w"),
+        value=product_value,
     )
 )
 
@@ -155,6 +162,10 @@ register(
             MASS, MASS_SENTENCE, ("d", "v"), lambda c: (c.density_decimals, c.volume_decimals), floats=True
         ),
         MASS,
+        group="contest",
+        fields=("d", "v"),
+        value=product_value,
+        floats=True,
     )
 )
 
@@ -262,7 +273,14 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
     }
 
 
-register(Family("discount", DiscountConfig, discount_spaces, render_discount, DISCOUNT))
+def discount_value(ops, num, lang="zh", template=0):
+    """(p - q) / p * 100, or (q - p) / p * 100 where the phrasing asks for the rise."""
+    p, q = num(ops[0]), num(ops[1])
+    return (q - p) / p * num(100) if discount_rises(lang, template) else (p - q) / p * num(100)
+
+
+register(Family("discount", DiscountConfig, discount_spaces, render_discount, DISCOUNT, group="contest",
+                fields=("p", "q"), value=discount_value, floats=True))
 
 # --- growth -----------------------------------------------------------------
 
@@ -335,4 +353,11 @@ def render_growth(cfg: GrowthConfig, values: tuple, lang: str, template: int, st
     }
 
 
-register(Family("growth", GrowthConfig, growth_spaces, render_growth, GROWTH))
+def growth_value(ops, num, lang="zh", template=0):
+    """s * (1 + g / 100); English phrasings state the sales in yuan and ask for yuan."""
+    amount = num(ops[0]) * num(YUAN_PER_WAN) if lang == "en" else num(ops[0])
+    return amount * (num(1) + num(ops[1]) / num(100))
+
+
+register(Family("growth", GrowthConfig, growth_spaces, render_growth, GROWTH, group="contest", fields=("s", "g"),
+                value=growth_value, floats=True))
