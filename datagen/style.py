@@ -1,0 +1,48 @@
+"""Solution styles: which text a record's solution shows, chosen in one place for every family.
+
+A family's ``render`` makes the texts a style may need and asks ``styled`` for the one wanted:
+
+* ``contest``: the result in the contest's sentence (``A + B = R``, ``方程的解为：R``);
+* ``bare``: the result alone;
+* ``steps``: a chain of checkable lines (datagen/steps.py);
+* ``reversed`` / ``bare_reversed``: the contest / bare text with the result's digits written backwards
+  (the scorer reads them back), for small models that learn carries least-significant digit first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from datagen.numbers import reverse_digits
+
+STYLES = ("contest", "bare", "steps", "reversed", "bare_reversed")
+# styles whose result digits are written in reverse (the scorer reads them back)
+REVERSED_STYLES = ("reversed", "bare_reversed")
+
+# a text (its policy "exact"), a (text, policy) pair, or a function making either
+Choice = str | tuple[str, str] | Callable[[], "str | tuple[str, str]"]
+
+
+def _made(choice: Choice) -> tuple[str, str]:
+    if callable(choice):
+        choice = choice()
+    return (choice, "exact") if isinstance(choice, str) else choice
+
+
+def styled(style: str, *, bare: Choice, steps: Choice, contest: Choice | None = None) -> tuple[str, str]:
+    """(solution, solution_policy) of ``style``.  Only the choices the style needs are made, so a
+    costly one (the steps) is best a function; ``contest`` defaults to ``bare``."""
+    if style == "steps":
+        return _made(steps)
+    if contest is None:
+        contest = bare
+    if style == "contest":
+        return _made(contest)
+    if style == "bare":
+        return _made(bare)
+    if style not in REVERSED_STYLES:
+        raise ValueError(f"unknown style {style!r} (choose from {', '.join(STYLES)})")
+    result, _ = _made(bare)
+    text, policy = _made(contest) if style == "reversed" else (result, _made(bare)[1])
+    at = text.rfind(result)
+    return text[:at] + reverse_digits(result) + text[at + len(result):], policy
