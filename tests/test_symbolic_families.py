@@ -170,6 +170,8 @@ def check_answer(record: dict) -> None:
         assert Q(answer) == Q(ops["b"]) * Q(ops["p"]) / 100
     elif family == "percent_ratio":
         assert Q(answer) == Q(ops["a"]) / Q(ops["b"]) * 100
+    elif family == "mod":
+        assert int(answer) == sympy.Mod(int(ops["a"]), int(ops["b"]))
     elif family == "unit":
         value, a, b = ops["v"], ops["a"], ops["b"]
         if " " in value:  # compound: "2 小时 15" + 分钟

@@ -20,4 +20,5 @@ from datagen.families import (  # noqa: F401, I001  (import registers, in this o
     facts,
     units,
     percent,
+    remainder,
 )
