@@ -12,9 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from datagen.family import ConfigError, Family, load_families
-from datagen.numbers import reverse_digits
 from datagen.rng import Interleave, Permutation, derive_key, mix64, water_fill
-from datagen.style import REVERSED_STYLES, STYLES
+from datagen.style import REVERSED_STYLES, STYLES, reverse_result
 
 LANGS = ("zh", "en", "mix")
 FORMATS = ("records", "contest")
@@ -101,9 +100,7 @@ def reversed_body(
     """The ``base`` solution (contest or bare) with its result written in reversed-digit order."""
     body = family.render(config, values, lang, template, base)
     result = family.render(config, values, lang, template, "bare")["solution"]
-    solution = body["solution"]
-    at = solution.rfind(result)
-    body["solution"] = solution[:at] + reverse_digits(result) + solution[at + len(result):]
+    body["solution"] = reverse_result(body["solution"], result)
     return body
 
 

@@ -1,6 +1,7 @@
 """Solution styles: which text a record's solution shows, chosen in one place for every family.
 
-A family's ``render`` makes the texts a style may need and asks ``styled`` for the one wanted:
+A family's ``render`` makes the texts a style may need and asks ``styled`` for the one wanted; the
+generator makes the reversed styles of every family from its contest and bare texts (``reverse_result``):
 
 * ``contest``: the result in the contest's sentence (``A + B = R``, ``方程的解为：R``);
 * ``bare``: the result alone;
@@ -30,19 +31,18 @@ def _made(choice: Choice) -> tuple[str, str]:
 
 
 def styled(style: str, *, bare: Choice, steps: Choice, contest: Choice | None = None) -> tuple[str, str]:
-    """(solution, solution_policy) of ``style``.  Only the choices the style needs are made, so a
-    costly one (the steps) is best a function; ``contest`` defaults to ``bare``."""
+    """(solution, solution_policy) of ``style``: contest, bare or steps.  Only the choice the style
+    shows is made, so a costly one (the steps) is best a function; ``contest`` defaults to ``bare``."""
     if style == "steps":
         return _made(steps)
-    if contest is None:
-        contest = bare
-    if style == "contest":
-        return _made(contest)
     if style == "bare":
         return _made(bare)
-    if style not in REVERSED_STYLES:
-        raise ValueError(f"unknown style {style!r} (choose from {', '.join(STYLES)})")
-    result, _ = _made(bare)
-    text, policy = _made(contest) if style == "reversed" else (result, _made(bare)[1])
+    if style == "contest":
+        return _made(bare if contest is None else contest)
+    raise ValueError(f"unknown style {style!r} for a render (choose from contest, bare, steps)")
+
+
+def reverse_result(text: str, result: str) -> str:
+    """``text`` with the last occurrence of ``result`` (the bare solution) written backwards."""
     at = text.rfind(result)
-    return text[:at] + reverse_digits(result) + text[at + len(result):], policy
+    return text[:at] + reverse_digits(result) + text[at + len(result):]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from datagen.style import styled
+from datagen.style import reverse_result, styled
 
 
 def never():
@@ -21,15 +21,18 @@ def test_only_the_shown_choice_is_made():
     assert styled("steps", bare=never, steps=lambda: "1 + 2 = 3") == ("1 + 2 = 3", "exact")
 
 
-def test_reversed_styles_write_the_last_result_backwards():
-    # the result 120 also appears earlier in the text: only its last occurrence is reversed
-    contest = ("120 - 0 = 120", "sig28")
-    assert styled("reversed", bare="120", contest=contest, steps=never) == ("120 - 0 = 021", "sig28")
-    assert styled("bare_reversed", bare=("-1.25", "float64"), steps=never) == ("-52.1", "float64")
-    # contest defaults to bare
+def test_contest_defaults_to_bare():
     assert styled("contest", bare="7", steps=never) == ("7", "exact")
+
+
+def test_reversing_writes_the_last_result_backwards():
+    # the result 120 also appears earlier in the text: only its last occurrence is reversed
+    assert reverse_result("120 - 0 = 120", "120") == "120 - 0 = 021"
+    assert reverse_result("-1.25", "-1.25") == "-52.1"
 
 
 def test_an_unknown_style_is_refused():
     with pytest.raises(ValueError, match="unknown style 'fancy'"):
         styled("fancy", bare="1", steps=never)
+    with pytest.raises(ValueError, match="unknown style 'reversed'"):
+        styled("reversed", bare="1", steps=never)
