@@ -30,16 +30,22 @@ def _made(choice: Choice) -> tuple[str, str]:
     return (choice, "exact") if isinstance(choice, str) else choice
 
 
-def styled(style: str, *, bare: Choice, steps: Choice, contest: Choice | None = None) -> tuple[str, str]:
-    """(solution, solution_policy) of ``style``: contest, bare or steps.  Only the choice the style
-    shows is made, so a costly one (the steps) is best a function; ``contest`` defaults to ``bare``."""
+def styled(
+    style: str, *, bare: Choice, steps: Choice, contest: str | Callable[[str], str] | None = None
+) -> tuple[str, str]:
+    """(solution, solution_policy) of ``style``: contest, bare or steps.
+
+    ``bare`` and ``steps`` are made only for the styles that show them, so a costly one (the steps)
+    is best a function.  ``contest`` is a text, or a function of the bare text (the result put in the
+    contest's sentence), or None for the bare text itself; it has the bare text's policy."""
     if style == "steps":
         return _made(steps)
-    if style == "bare":
-        return _made(bare)
-    if style == "contest":
-        return _made(bare if contest is None else contest)
-    raise ValueError(f"unknown style {style!r} for a render (choose from contest, bare, steps)")
+    if style not in ("bare", "contest"):
+        raise ValueError(f"unknown style {style!r} for a render (choose from contest, bare, steps)")
+    text, policy = _made(bare)
+    if style == "bare" or contest is None:
+        return text, policy
+    return (contest(text) if callable(contest) else contest), policy
 
 
 def reverse_result(text: str, result: str) -> str:

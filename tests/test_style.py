@@ -12,6 +12,9 @@ def never():
 def test_each_style_shows_its_choice_and_policy():
     choices = {"bare": "12.5", "contest": "5 * 2.5 = 12.5", "steps": lambda: ("5 * 2.5\n= 12.5", "sig10")}
     assert styled("contest", **choices) == ("5 * 2.5 = 12.5", "exact")
+    # a contest sentence around the bare result shares the bare text's policy
+    shown = lambda: ("0.3333", "sig4")  # noqa: E731
+    assert styled("contest", bare=shown, contest=lambda r: f"1 / 3 = {r}", steps=never) == ("1 / 3 = 0.3333", "sig4")
     assert styled("bare", **choices) == ("12.5", "exact")
     assert styled("steps", **choices) == ("5 * 2.5\n= 12.5", "sig10")
 

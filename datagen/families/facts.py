@@ -16,6 +16,7 @@ from functools import lru_cache
 from datagen.families.radicals import constant, digit_axis
 from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import canonical, fixed, pow10
+from datagen.style import styled
 
 
 @lru_cache(maxsize=1)
@@ -92,22 +93,21 @@ def divisor_render(which: str):
         gcd = math.gcd(a, b)
         value = gcd if which == "gcd" else a * b // gcd
         answer = str(value)
-        if style == "steps":
+
+        def steps() -> str:
             lines = euclid_lines(a, b)
             if which == "lcm":
                 lines.append(f"{a} * {b} / {gcd} = {a * b} / {gcd} = {value}")
             lines.append(sentence[lang].format(r=answer))
-            solution = "\n".join(lines)
-        elif style == "bare":
-            solution = answer
-        else:
-            solution = sentence[lang].format(r=answer)
+            return "\n".join(lines)
+
+        solution, policy = styled(style, bare=answer, contest=sentence[lang].format(r=answer), steps=steps)
         return {
             "problem": texts[lang][template].format(a=a, b=b),
             "answer": answer,
             "answer_policy": "exact",
             "solution": solution,
-            "solution_policy": "exact",
+            "solution_policy": policy,
             "operands": [str(a), str(b)],
         }
 
@@ -200,7 +200,8 @@ def render_prime(cfg: PrimeConfig, values: tuple, lang: str, template: int, styl
     prime = bool(_isprime()(n))
     answer = "yes" if prime else "no"
     sentence = PRIME_SENTENCE[lang][prime].format(n=n)
-    if style == "steps":
+
+    def steps() -> str:
         if prime:
             r = math.isqrt(n)
             divisions = " = ".join(f"{p} * {n // p} + {n % p}" for p in trial_primes(r))
@@ -208,17 +209,15 @@ def render_prime(cfg: PrimeConfig, values: tuple, lang: str, template: int, styl
         else:
             p = smallest_factor(n)
             lines = [f"{n} = {p} * {n // p}", sentence]
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = PRIME_BARE[lang][prime]
-    else:
-        solution = sentence
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=PRIME_BARE[lang][prime], contest=sentence, steps=steps)
     return {
         "problem": PRIME[lang][template].format(n=n),
         "answer": answer,
         "answer_policy": "symbolic",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [str(n)],
     }
 
@@ -386,18 +385,15 @@ def render_place(cfg: PlaceValueConfig, values: tuple, lang: str, template: int,
     answer = str(digit)
     name = ZH_PLACES[place] if lang == "zh" else EN_PLACE[place]
     sentence = PLACE_SENTENCE[lang].format(place=name, r=answer)
-    if style == "steps":
-        solution = f"{n} = {expanded_form(u, s)}\n{sentence}"
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = sentence
+    solution, policy = styled(
+        style, bare=answer, contest=sentence, steps=lambda: f"{n} = {expanded_form(u, s)}\n{sentence}"
+    )
     return {
         "problem": PLACE_VALUE[lang][template].format(n=n, place=name),
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [n, str(place)],
     }
 

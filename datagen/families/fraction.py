@@ -8,6 +8,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("将分数 {a}/{b} 进行简化。", "把 {a}/{b} 化成最简分数。", "{a}/{b} 的最简形式是什么？"),
@@ -60,19 +61,18 @@ def render(cfg: FractionConfig, values: tuple, lang: str, template: int, style: 
     (c, d), k = values
     a, b = c * k, d * k
     reduced = f"{c}/{d}"
-    if style == "steps":
+
+    def steps() -> str:
         lines = [f"{a} = {k} * {c}", f"{b} = {k} * {d}", f"{a}/{b} = {reduced}", SENTENCE[lang].format(r=reduced)]
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = reduced
-    else:
-        solution = SENTENCE[lang].format(r=reduced)
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=reduced, contest=SENTENCE[lang].format(r=reduced), steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(a=a, b=b),
         "answer": reduced,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [str(a), str(b)],
     }
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 from datagen.families.forms import number
 from datagen.families.radicals import constant, digit_axis
 from datagen.family import Family, Space, check_range, range_axis, register
+from datagen.style import styled
 
 PERCENT_OF = {
     "zh": ("{b} 的 {p}% 是多少？", "求 {b} 的 {p}%。", "计算 {p}% × {b}。"),
@@ -60,18 +61,15 @@ def render_percent(cfg: PercentConfig, values: tuple, lang: str, template: int, 
         chain = f"{a} / {b} * 100 = {number(Fraction(p, 100))} * 100 = {p}"
         operands = ["ratio", a, str(b)]
     sentence = PERCENT_SENTENCE[kind][lang].format(a=a, b=b, p=p, r=answer)
-    if style == "steps":
-        solution = f"{chain}\n{sentence}"
-    elif style == "bare":
-        solution = answer if kind == "of" else f"{answer}%"
-    else:
-        solution = sentence
+    solution, policy = styled(
+        style, bare=answer if kind == "of" else f"{answer}%", contest=sentence, steps=lambda: f"{chain}\n{sentence}"
+    )
     return {
         "problem": problem,
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": operands,
     }
 
