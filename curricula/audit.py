@@ -17,10 +17,10 @@ from datagen.output import check_target, staged, write_json
 from datagen.progress import PipeProgress, fit
 from datagen.progress import console as stderr_console
 from datagen.rows import Reject, RowReader, require_strings
-from datagen.solve import check_size
+from datagen.solve import check_size, solvable
 
-FAMILY_TYPES = "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
-TYPES = FAMILY_TYPES + ["competition", "unknown"]
+# the families a row can be classified as (the re-solver's), then the rest
+TYPES = [*solvable(), "competition", "unknown"]
 OUTPUTS = ("records.jsonl", "rejects.jsonl", "summary.json")
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import fields, replace
+from dataclasses import fields
 from fractions import Fraction
 from pathlib import Path
 
@@ -153,19 +153,6 @@ def training_options(spec: Spec, family: str) -> dict:
     return options
 
 
-def extrapolated(config):
-    """Numbers beyond the training range: each digits knob moves past its maximum (a family whose
-    config has ``extrapolate()`` says itself: more terms, higher degree, ...)."""
-    if hasattr(config, "extrapolate"):
-        return config.extrapolate()
-    changes = {}
-    for name in config.__dataclass_fields__:
-        value = getattr(config, name)
-        if name.endswith("digits") and isinstance(value, tuple):
-            changes[name] = (value[1] + 1, value[1] + 2)
-    return replace(config, **changes) if changes else None
-
-
 def heldout_configs(spec: Spec, types: tuple[str, ...]) -> dict[str, dict]:
     splits: dict[str, dict] = {"in_distribution": {}, "extrapolate": {}}
     for family in types:
@@ -183,7 +170,7 @@ def heldout_configs(spec: Spec, types: tuple[str, ...]) -> dict[str, dict]:
                 far = None
             far = far if far != base else None
         else:
-            far = extrapolated(base)
+            far = load_families()[family].extrapolate(base)
         if far is not None:
             try:
                 far.validate()

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.family import FAMILY_ORDER
+from datagen.family import load_families
 from datagen.solve import (
     BRACKETED,
     FIELD,
@@ -26,6 +26,7 @@ from datagen.solve import (
     TooLarge,
     canonical_number,
     phrasings,
+    solvable,
     solve_fields,
 )
 
@@ -37,8 +38,7 @@ EDGE = r"(?<![\d.])"
 END = r"(?!\.?\d)"
 # bare notations: the family is the operator's; a/b may be a fraction to simplify as well
 BINARY = re.compile(rf"{EDGE}(?P<a>{BRACKETED})\s*(?P<op>[-+*/×÷])\s*(?P<b>{BRACKETED}){END}")
-BINARY_FAMILIES = {"+": ("add",), "-": ("sub",), "*": ("mul",), "×": ("mul",), "/": ("div", "fraction"),
-                   "÷": ("div",)}
+BINARY_OPS = "+-*/×÷"
 POWER = re.compile(rf"{EDGE}(?P<p>{BRACKETED})\s*\^\s*(?P<n>\d+){END}")
 ROOT = re.compile(rf"√\s*(?P<a>{BRACKETED}){END}")
 EQUATION = re.compile(rf"{EDGE}{FIELD['eq']}{END}")
@@ -75,14 +75,18 @@ def _gates() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
     gates: dict[str, list[tuple[str, ...]]] = {}
     for words, phrasing in _gated_phrasings():
         gates.setdefault(phrasing.family, []).append(words)
-    for op, families in BINARY_FAMILIES.items():
-        for family in families:
-            gates[family].append((op,))
-    gates["pow"].append(("^",))
-    gates["sqrt"].append(("√",))
-    gates["linear_eq"].append(("x", "=", "0"))
+    families = load_families()
+    for name in solvable():
+        gates[name].extend(families[name].notations)
     return {family: tuple((max(words, key=len), words) for words in dict.fromkeys(sets))
             for family, sets in gates.items()}
+
+
+@lru_cache(maxsize=1)
+def _binary_families() -> dict[str, tuple[str, ...]]:
+    """Operator -> the families whose bare notation ``A op B`` it writes (a/b: div, and a fraction)."""
+    families = load_families()
+    return {op: tuple(name for name in solvable() if (op,) in families[name].notations) for op in BINARY_OPS}
 
 
 def families_in(text: str) -> set[str]:
@@ -113,9 +117,10 @@ def problem_keys(text: str, families: Iterable[str] | None = None) -> set[tuple]
         if phrasing.family in wanted and all(word in text for word in words):
             for m in phrasing.embedded.finditer(text):
                 add(_key(phrasing.family, m.groupdict(), phrasing))
-    if wanted & {"add", "sub", "mul", "div", "fraction"}:
+    binary = _binary_families()
+    if wanted & {family for families in binary.values() for family in families}:
         for m in BINARY.finditer(text):
-            for family in BINARY_FAMILIES[m["op"]]:
+            for family in binary[m["op"]]:
                 if family in wanted:
                     add(_key(family, {"a": m["a"].strip("()").strip(), "b": m["b"].strip("()").strip()}))
     if "pow" in wanted:
@@ -169,7 +174,7 @@ class HeldoutScan:
     def __init__(self, heldout_keys: Iterable[tuple]) -> None:
         # family keys only; text keys (rows without operands) are matched by the caller
         self.keys = {key for key in heldout_keys
-                     if key and key[0] in FAMILY_ORDER and all(isinstance(op, str) for op in key[1:])}
+                     if key and key[0] in solvable() and all(isinstance(op, str) for op in key[1:])}
         # per family, each key filed under the forms of its longest number (the rarest in text)
         self.by_number: dict[str, dict[str, list[tuple[frozenset[str], ...]]]] = {}
         for key in self.keys:

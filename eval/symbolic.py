@@ -35,13 +35,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+from datagen.family import load_families
+
 SYMBOLIC = "symbolic"
-FAMILY_KINDS = {
-    "surd": "radical", "rationalize": "radical", "quadratic": "roots", "linear_system": "system",
-    "poly_expand": "expanded", "poly_factor": "factored", "derivative": "polynomial", "prime": "boolean",
-    "unit": "quantity",
-}
-KINDS = frozenset(FAMILY_KINDS.values())
 MAX_TEXT = 400  # longer answer regions are never right here, and keep parsing cheap
 MAX_DIGITS = 40
 MAX_EXPONENT = 64
@@ -630,6 +626,13 @@ class SymbolicGold:
         return False
 
 
+@lru_cache(maxsize=64)
+def family_kind(family: str) -> str | None:
+    """The answer kind a family declares at its registration (None: a number, or no such family)."""
+    found = load_families().get(family)
+    return found.answer_kind if found else None
+
+
 def infer_kind(answer: str) -> str:
     text = answer.strip()
     if text in ("yes", "no"):
@@ -647,7 +650,7 @@ def symbolic_gold(answer: str, family: str = "", style: str = "") -> SymbolicGol
     """Read a record's symbolic answer; raises ``eval.compare.GoldError`` when it is not one."""
     from datagen.eval.compare import GoldError
 
-    kind = FAMILY_KINDS.get(family) or infer_kind(answer)
+    kind = family_kind(family) or infer_kind(answer)
     gold = SymbolicGold(answer.strip(), kind)
     try:
         gold_value(gold)

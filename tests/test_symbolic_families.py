@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import sympy
-from datagen.curricula.build import extrapolated, record_key
+from datagen.curricula.build import record_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from symcheck import X, Y, check_steps, equal, sym
@@ -171,6 +171,8 @@ def check_answer(record: dict) -> None:
         assert Q(answer) == Q(ops["b"]) * Q(ops["p"]) / 100
     elif family == "percent_ratio":
         assert Q(answer) == Q(ops["a"]) / Q(ops["b"]) * 100
+    elif family == "mod":
+        assert int(answer) == sympy.Mod(int(ops["a"]), int(ops["b"]))
     elif family == "unit":
         value, a, b = ops["v"], ops["a"], ops["b"]
         if " " in value:  # compound: "2 小时 15" + 分钟
@@ -258,7 +260,7 @@ def test_every_step_of_steps_solutions_is_true(family, seed):
 
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
 def test_extrapolate_split_answers_and_steps_hold_too(family):
-    config = extrapolated(FAMILIES[family].config())
+    config = FAMILIES[family].extrapolate(FAMILIES[family].config())
     config.validate()
     records = make(family, 30, 5, "steps", config)
     for record in records:
