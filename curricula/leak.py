@@ -208,3 +208,113 @@ class HeldoutScan:
                 if hit is not None:
                     return hit
         return None
+
+
+# ---- benchmark decontamination: shared n-grams and canonical problems -------------------------------
+
+# CJK has no spaces: each Han, kana or Hangul character is a token; other letters and numbers are
+# words; the arithmetic signs are tokens (1 + 2 and 1 - 2 differ; a hyphen between letters is not);
+# other punctuation and all spacing are dropped. NFKC folds full-width forms (１２．５，？) to ASCII first.
+CJK = "\u2e80-\u2fff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+TOKEN = re.compile(rf"[{CJK}]|\d+(?:\.\d+)?|[^\W\d_{CJK}]+|[+*/=^√%<>]|(?<![^\W\d_])-|-(?![^\W\d_])")
+SIGNS = str.maketrans({"×": "*", "÷": "/", "\u2212": "-", "\u2013": "-"})
+NGRAM = 13
+# an item shorter than the n-gram is matched whole, if it has at least this many tokens
+MIN_TOKENS = 4
+
+
+def tokens(text: str) -> list[str]:
+    """The decontamination tokens of ``text``: spacing, punctuation and width do not matter."""
+    import unicodedata
+
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(SIGNS)
+    return TOKEN.findall(text.lower())
+
+
+class NgramIndex:
+    """Benchmark items by their n-grams: which item (if any) shares one with a text.
+
+    Items of ``n`` tokens or more are filed under every n-gram; shorter ones (of at least
+    ``min_tokens``) are matched whole, filed under their first ``min_tokens`` tokens.
+    """
+
+    def __init__(self, n: int = NGRAM, min_tokens: int = MIN_TOKENS) -> None:
+        if n < 1 or min_tokens < 1:
+            raise ValueError("n-gram and minimum lengths must be positive")
+        self.n = n
+        self.min_tokens = min(min_tokens, n)
+        self.grams: dict[tuple[str, ...], int] = {}
+        self.short: dict[tuple[str, ...], list[tuple[tuple[str, ...], int]]] = {}
+
+    def add(self, text: str, item: int) -> bool:
+        """File ``text`` as benchmark item ``item``; False when it is too short to be matched."""
+        words = tokens(text)
+        n = self.n
+        if len(words) >= n:
+            for at in range(len(words) - n + 1):
+                self.grams.setdefault(tuple(words[at:at + n]), item)
+            return True
+        if len(words) >= self.min_tokens:
+            whole = tuple(words)
+            self.short.setdefault(whole[:self.min_tokens], []).append((whole, item))
+            return True
+        return False
+
+    def found(self, text: str) -> tuple[int, str] | None:
+        """(item, the shared tokens joined by spaces) of the first match in ``text``, else None."""
+        words = tokens(text)
+        n, grams = self.n, self.grams
+        if grams:
+            for at in range(len(words) - n + 1):
+                gram = tuple(words[at:at + n])
+                item = grams.get(gram)
+                if item is not None:
+                    return item, " ".join(gram)
+        if self.short:
+            m, short = self.min_tokens, self.short
+            for at in range(len(words) - m + 1):
+                for whole, item in short.get(tuple(words[at:at + m]), ()):
+                    if tuple(words[at:at + len(whole)]) == whole:
+                        return item, " ".join(whole)
+        return None
+
+
+class Contamination:
+    """Benchmark items, by shared n-gram and by canonical problem (``HeldoutScan``'s keys).
+
+    ``add(text, item)`` files an item's text; ``found(texts, keys)`` tells whether a training
+    row (its texts, and its own canonical keys when it has operands) meets any item.
+    """
+
+    def __init__(self, n: int = NGRAM, min_tokens: int = MIN_TOKENS) -> None:
+        self.ngrams = NgramIndex(n, min_tokens)
+        self.items: dict[tuple, int] = {}
+        self._scan: HeldoutScan | None = None
+
+    def add(self, text: str, item: int) -> bool:
+        """File an item; False when it can be matched neither way (too short, no family problem)."""
+        filed = self.ngrams.add(text, item)
+        for key in problem_keys(text):
+            self.items.setdefault(key, item)
+            filed = True
+        self._scan = None
+        return filed
+
+    def found(self, texts: Iterable[str], keys: Iterable[tuple] = ()) -> tuple[str, int, str] | None:
+        """("canonical" | "ngram", item, what matched), else None."""
+        for key in keys:
+            if key in self.items:
+                return "canonical", self.items[key], " ".join(map(str, key))
+        if self._scan is None:
+            self._scan = HeldoutScan(self.items)
+        texts = [t for t in texts if t]
+        for text in texts:
+            key = self._scan.found(text)
+            if key is not None:
+                return "canonical", self.items[key], " ".join(map(str, key))
+        for text in texts:
+            hit = self.ngrams.found(text)
+            if hit is not None:
+                return "ngram", hit[0], hit[1]
+        return None
