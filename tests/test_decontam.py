@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from datagen.cli import main
 from datagen.curricula.decontam import load_benchmarks
 from datagen.curricula.leak import NgramIndex, tokens
+
+from datagen.cli import main
 from datagen.generate import Generator, Request
 
 FIXTURES = Path(__file__).parent / "fixtures"
