@@ -115,19 +115,25 @@ def row_texts(row: dict) -> list[str]:
     return texts
 
 
-def row_keys(row: dict) -> list[tuple]:
-    """A generated row's own canonical problem (family + operands), if it has one."""
-    if row.get("operands") and isinstance(row.get("type"), str):
-        try:
-            return [canonical_key(row["type"], row["operands"])]
-        except (TypeError, ValueError, ArithmeticError):
-            return []
-    return []
+def row_keys(row: dict, bench: Benchmarks) -> list[tuple] | None:
+    """A generated row's own canonical problem (family + operands); None for a row without one.
+
+    Empty when no item's problem has all of the row's numbers (the key could match none).
+    """
+    operands = row.get("operands")
+    if not operands or not isinstance(row.get("type"), str) or not isinstance(operands, list):
+        return None
+    if not bench.index.may_hold(operands):
+        return []
+    try:
+        return [canonical_key(row["type"], operands)]
+    except (TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def contamination(row: dict, bench: Benchmarks) -> dict | None:
     """Why ``row`` meets a benchmark item (how, which file and item, what matched), else None."""
-    hit = bench.index.found(row_texts(row), row_keys(row))
+    hit = bench.index.found(row_texts(row), row_keys(row, bench))
     if hit is None:
         return None
     how, item, matched = hit
