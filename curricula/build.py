@@ -21,6 +21,7 @@ from dataclasses import fields, replace
 from fractions import Fraction
 from pathlib import Path
 
+from datagen.curricula import decontam
 from datagen.curricula.leak import HeldoutScan
 from datagen.curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from datagen.curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
@@ -592,8 +593,10 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
                                  "types": sorted({r["type"] for r in rows}), "sha256": sha256_file(path)})
     margin_keys = [record_key(r) for r in heldout.get("in_distribution", [])]
     builder = StageBuilder(spec, heldout_keys, data_args, work, margin_keys, steps)
+    bench = decontam.spec_benchmarks(spec)
     for k, stage in enumerate(spec.stages, start=1):
         records, info = builder.build(stage, k)
+        records, info["benchmark_removed"] = decontam.clean_stage(records, bench)
         name = stage_dir_name(spec, stage.name)
         stage_dir = work / name
         stage_dir.mkdir()
@@ -605,7 +608,8 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
             "curriculum": spec.name, "stage": stage.name, "index": k, "records": len(records),
             "style": stage.style, "template": spec.template, "seq_length": spec.seq_length,
             "digits": spec.digits, "seed": info["seed"], "source_counts": info["counts"],
-            "leaks_removed": info["leaks_removed"], **tally(records),
+            "leaks_removed": info["leaks_removed"], "benchmark_removed": info["benchmark_removed"],
+            **tally(records),
             "rejected_rows": len(rejects), "rejects_sample": rejects[:20],
             "export": exported, "files": files, "spec": spec.raw,
         }

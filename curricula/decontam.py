@@ -152,6 +152,30 @@ def clean(rows: Iterable[dict], bench: Benchmarks, removed: Counter | None = Non
     return kept
 
 
+def spec_benchmarks(spec) -> Benchmarks | None:
+    """The spec's ``benchmarks:`` files, indexed (a relative path is tried beside the spec too)."""
+    if not spec.benchmarks:
+        return None
+    paths = []
+    for k, text in enumerate(spec.benchmarks):
+        path = Path(text)
+        if not path.is_absolute() and not path.exists() and spec.path:
+            path = Path(spec.path).parent / text
+        if not path.is_file():
+            raise InputError(f"benchmark file {text} does not exist", path=spec.path, field=f"benchmarks[{k}]")
+        paths.append(path)
+    return load_benchmarks(paths)
+
+
+def clean_stage(records: list[dict], bench: Benchmarks | None) -> tuple[list[dict], dict]:
+    """A stage's rows without the benchmark's, and the removed counts ("how file": n)."""
+    if bench is None:
+        return records, {}
+    removed: Counter = Counter()
+    kept = clean(records, bench, removed)
+    return kept, {f"{how} {path}": n for (how, path), n in sorted(removed.items())}
+
+
 def run_against(args: argparse.Namespace) -> int:
     """The ``datagen audit --against`` command: records.jsonl (clean), removed.jsonl, summary.json."""
     if args.ngram < 1:

@@ -143,3 +143,31 @@ def test_load_benchmarks_counts_items_per_file(files):
     folder, _ = files
     bench = load_benchmarks([SQUAD, folder / "zh_reading.jsonl"])
     assert bench.per_file == {str(SQUAD): 10, str(folder / "zh_reading.jsonl"): 3}
+
+
+def test_a_curriculum_naming_benchmarks_drops_their_rows_from_every_stage(tmp_path):
+    contest = FIXTURES / "specs" / "train.json"
+    rows = [json.loads(line) for line in contest.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    bench = tmp_path / "test.jsonl"  # three of the contest file's own problems, respaced
+    bench.write_text("".join(json.dumps({"problem": r["problem"].replace(" ", "")}, ensure_ascii=False) + "\n"
+                             for r in rows[:3]), encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"""name: bench
+seq_length: 64
+benchmarks: [{bench.name}]
+heldout: {{count: 5, types: [add]}}
+stages:
+  - name: one
+    size: 30
+    sources:
+      - {{kind: synthetic, ops: "+", weight: 1}}
+      - {{kind: contest, path: "{contest}", first: 10}}
+""", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["curriculum", "build", str(spec), "--out", str(out), "--skip-mindrecord", "-q"]) == 0
+    manifest = json.loads((out / "stage1_one" / "manifest.json").read_text())
+    trained = {r["problem"] for r in (json.loads(x) for x in (out / "stage1_one" / "train.jsonl").open())}
+    leaked = {r["problem"] for r in rows[:3]} & trained
+    assert leaked == set() and sum(manifest["benchmark_removed"].values()) == manifest["source_counts"][1] - \
+        sum(1 for r in (json.loads(x) for x in (out / "stage1_one" / "train.jsonl").open()) if r["source"] == "contest")
+    assert manifest["benchmark_removed"] == {f"canonical {bench}": 3}
