@@ -26,7 +26,7 @@ from datagen.curricula.leak import HeldoutScan
 from datagen.curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from datagen.curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
 
-from datagen import signals
+from datagen import card, signals
 from datagen.errors import MissingExtraError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
 from datagen.generate import REVERSED_STYLES, Generator, Request, class_capacities
@@ -560,7 +560,7 @@ def load_libraries(skip_mindrecord: bool) -> None:
 
 
 def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mindrecord=False, log=print,
-          *, force: bool = False, steps: Steps | None = None) -> dict:
+          *, force: bool = False, steps: Steps | None = None, command: str | None = None) -> dict:
     """Build every stage of ``spec`` into ``out``, staged beside it and renamed when complete.
 
     An existing ``out`` is kept unless ``force`` (then replaced only once the new build is whole).
@@ -571,10 +571,10 @@ def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mind
     check_target(out, force, directory=True)
     steps = steps or Steps(False, log)
     with staged(out, directory=True) as work:
-        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps)
+        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps, command)
 
 
-def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, steps: Steps) -> dict:
+def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, steps: Steps, command=None) -> dict:
     started = time.perf_counter()
     log = steps.log
     heldout = make_heldout(spec, steps)
@@ -627,6 +627,10 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
         import yaml
 
         yaml.safe_dump(spec.raw, handle, allow_unicode=True, sort_keys=False)
+    inputs = {s.path: str(resolve_path(spec, s, data_args)) for st in spec.stages for s in st.sources
+              if s.kind not in ("synthetic", "replay")}
+    stages = [json.loads((work / s["dir"] / "manifest.json").read_text(encoding="utf-8")) for s in index["stages"]]
+    (work / "README.md").write_text(card.for_curriculum(spec, work, index, stages, inputs, command), encoding="utf-8")
     return index
 
 
@@ -659,7 +663,10 @@ def run(args: argparse.Namespace) -> int:
     load_libraries(args.skip_mindrecord)
     log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     with Steps(sys.stderr.isatty() and not args.quiet, log) as steps:
-        index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord, force=args.force, steps=steps)
+        index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord, force=args.force, steps=steps,
+                      command=card.command_line(args))
+    if args.save_to_disk:
+        card.save_curriculum(args.save_to_disk, out, index)
     if args.json is not None:
         write_json(args.json, {**index, "out": str(out)})
     if not args.quiet:
@@ -685,5 +692,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--force", action="store_true",
                    help="replace an existing output folder (kept until the new one is complete)")
     b.add_argument("--json", metavar="PATH", help="write the index (curriculum.json) here too ('-': stdout)")
+    b.add_argument("--save-to-disk", metavar="DIR", help="also save every stage and held-out set as a split of "
+                   "a Hugging Face datasets dataset in DIR (load_from_disk), the dataset card with them")
     b.add_argument("-q", "--quiet", action="store_true")
     b.set_defaults(handler=run)

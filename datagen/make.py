@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from datagen import shard, signals
+from datagen import card, shard, signals
 from datagen.errors import DatagenError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, GROUPS, OPS, ConfigError, expand_types, load_families
 from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
@@ -252,6 +252,7 @@ def make_parts(args: argparse.Namespace, out: str) -> int:
     quiet = args.quiet
     manifests = shard.run_command(args, "datagen.make:write_part", options, out,
                                   log=(lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr)))
+    card.after_parts(args, out, manifests, options)
     if args.json is not None:
         write_json(args.json, {"out": out, "parts": [{k: m[k] for k in ("part", "items", "files", "skipped")}
                                                      for m in manifests]})
@@ -301,6 +302,7 @@ def run(args: argparse.Namespace) -> int:
             if progress:
                 progress.stop()
     elapsed = time.perf_counter() - started
+    card.after_make(args, out, counts, types, {name: getattr(args, name) for name in PART_OPTIONS})
     if args.json is not None:
         write_json(args.json, summary_data(counts, types, elapsed, args.n, out))
     if not args.quiet:
@@ -353,6 +355,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--steps-sig", type=int, help="significant digits shown by --style steps when inexact")
     g.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE",
                    help="any family option, e.g. mass.density_decimals=1 (repeatable)")
+    card.add_options(p)
     shard.add_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run)
