@@ -245,7 +245,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("shards (past one machine)")
     g.add_argument("--shard", metavar="K/N", help="write only part K of N (counted from 0) to OUT.part-K-of-N, "
                    "with a manifest and a .done marker; e.g. from a Slurm array: --shard $SLURM_ARRAY_TASK_ID/16")
-    g.add_argument("--shards", type=int, metavar="N", help="write all N parts (finished ones are skipped) on "
+    g.add_argument("--parts", type=int, metavar="N", help="write all N parts (finished ones are skipped) on "
                    "--engine, --workers at a time")
     g.add_argument("--engine", choices=ENGINES, default="local",
                    help="what runs the parts: local processes (default) or Ray tasks")
@@ -254,19 +254,19 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def requested(args: argparse.Namespace) -> bool:
-    return getattr(args, "shard", None) is not None or getattr(args, "shards", None) is not None
+    return getattr(args, "shard", None) is not None or getattr(args, "parts", None) is not None
 
 
 def plan(args: argparse.Namespace) -> tuple[list[int], int]:
     """(the parts this command runs, N)."""
-    if args.shard is not None and args.shards is not None:
-        raise UsageError("give --shard K/N (one part) or --shards N (all parts), not both", field="--shard")
+    if args.shard is not None and args.parts is not None:
+        raise UsageError("give --shard K/N (one part) or --parts N (all parts), not both", field="--shard")
     if args.shard is not None:
         k, n = parse_shard(args.shard)
         return [k], n
-    if args.shards < 1:
-        raise UsageError(f"must be at least 1, got {args.shards}", field="--shards")
-    return list(range(args.shards)), args.shards
+    if args.parts < 1:
+        raise UsageError(f"must be at least 1, got {args.parts}", field="--parts")
+    return list(range(args.parts)), args.parts
 
 
 def run_command(args: argparse.Namespace, writer: str, options: dict, out: str | Path,

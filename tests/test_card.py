@@ -72,7 +72,7 @@ def test_make_card_and_save_to_disk_round_trip(tmp_path):
 
 def test_a_complete_set_of_parts_has_its_card(tmp_path):
     out = tmp_path / "p.jsonl"
-    assert main(["make", "--n", "300", "--out", str(out), "--shards", "3", "-q"]) == 0
+    assert main(["make", "--n", "300", "--out", str(out), "--parts", "3", "-q"]) == 0
     meta = read_card(tmp_path / "p.jsonl.README.md")["datagen"]
     parts = [shard.part_path(out, k, 3) for k in range(3)]
     assert [(o["path"], o["sha256"]) for o in meta["outputs"]] == [(p.name, sha(p)) for p in parts]
