@@ -26,7 +26,7 @@ from datagen.curricula.leak import HeldoutScan
 from datagen.curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
 from datagen.curricula.spec import Source, Spec, SpecError, Stage, load_spec, resolve_path, scale_spec
 
-from datagen import card, signals
+from datagen import card, shard, signals
 from datagen.errors import MissingExtraError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
 from datagen.generate import REVERSED_STYLES, Generator, Request, class_capacities
@@ -655,6 +655,10 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not path:
             raise UsageError(f"--data: expected NAME=PATH, got {item!r}")
         data_args[name] = path
+    if shard.requested(args):
+        from datagen.curricula.build_parts import run_parts
+
+        return run_parts(args, data_args)
     out = Path(args.out)
     spec = scale_spec(load_spec(args.spec), args.scale)
     check_target(out, args.force, directory=True)
@@ -695,4 +699,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--save-to-disk", metavar="DIR", help="also save every stage and held-out set as a split of "
                    "a Hugging Face datasets dataset in DIR (load_from_disk), the dataset card with them")
     b.add_argument("-q", "--quiet", action="store_true")
+    shard.add_options(b, workers=True)
     b.set_defaults(handler=run)

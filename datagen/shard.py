@@ -74,8 +74,10 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def file_entry(path: Path) -> dict:
-    return {"path": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+def file_entry(path: Path, root: Path | None = None) -> dict:
+    """A file's name (relative to ``root``, default its folder), size and sha256."""
+    name = str(path.relative_to(root)) if root is not None else path.name
+    return {"path": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def options_digest(options: dict) -> str:
@@ -116,7 +118,7 @@ def finished(task: Task, force: bool = False) -> dict | None:
         raise OutputError(f"{part} was made with other options; pass --force to make it again",
                           field="--shard")
     for entry in data.get("files", []):
-        path = part.with_name(entry["path"])
+        path = part.parent / entry["path"]
         if not path.is_file() or path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
             return None
     return data
@@ -134,7 +136,7 @@ def run_part(task: Task, force: bool = False) -> dict:
     for stale in (marker_path(part), manifest_path(part)):
         stale.unlink(missing_ok=True)
     info = dict(_writer(task.writer)(task.options, task.k, task.n, part))
-    files = [file_entry(Path(p)) for p in info.pop("files")]
+    files = [file_entry(Path(p), part.parent) for p in info.pop("files")]
     manifest = {
         "datagen_version": __version__, "writer": task.writer, "part": task.k, "parts": task.n,
         **info, "files": files, "options": task.options, "options_sha256": options_digest(task.options),
@@ -241,8 +243,12 @@ def concatenate(paths: Iterable[Path], target: Path) -> str:
 # ---- the command-line face, the same for make, curriculum build and export --------------------------
 
 
-def add_options(parser: argparse.ArgumentParser) -> None:
+def add_options(parser: argparse.ArgumentParser, *, workers: bool = False) -> None:
+    """--shard, --parts, --engine, --ray-address (and --workers, for a command without its own)."""
     g = parser.add_argument_group("shards (past one machine)")
+    if workers:
+        g.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
+                       help="with --parts: parts made at a time (output is identical for any value)")
     g.add_argument("--shard", metavar="K/N", help="write only part K of N (counted from 0) to OUT.part-K-of-N, "
                    "with a manifest and a .done marker; e.g. from a Slurm array: --shard $SLURM_ARRAY_TASK_ID/16")
     g.add_argument("--parts", type=int, metavar="N", help="write all N parts (finished ones are skipped) on "

@@ -203,3 +203,42 @@ def test_mindrecord_total_is_trimmed_or_padded_to_data_parallel_times_batch(tmp_
     assert [len(s) for s in shards] == [180] * 4
     first = read_dataset(mindrecord_dataset(index_path(trimmed)))[0]
     assert sum(row == first for s in shards for row in s) >= 21  # the 20 pads are copies of the first record
+
+
+# ---- curriculum build in parts --------------------------------------------------------------------------
+
+FIXTURES = ROOT / "tests" / "fixtures"
+MIXED = FIXTURES / "curricula" / "mixed.yaml"
+DATA = ["--data", f"contest={FIXTURES / 'contest' / 'train_sample.json'}",
+        "--data", f"belle={FIXTURES / 'belle' / 'school_math_sample.json'}"]
+STAGE_FILES = ("stage1_one/train.jsonl", "stage1_one/conversation.json", "stage2_two/train.jsonl",
+               "stage2_two/conversation.json")
+
+
+@pytest.fixture(scope="module")
+def whole_build(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cb") / "one"
+    assert main(["curriculum", "build", str(MIXED), "--out", str(out), "-q", *DATA]) == 0
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 3, 7])
+def test_curriculum_parts_concatenate_to_one_process_bytes(tmp_path, whole_build, n):
+    out = tmp_path / "cb"
+    skip = ["--skip-mindrecord"] if n != 3 else []
+    assert main(["curriculum", "build", str(MIXED), "--out", str(out), "--parts", str(n), "--workers", "2",
+                 "-q", *DATA, *skip]) == 0
+    for name in STAGE_FILES:
+        assert b"".join((p / name).read_bytes() for p in parts_of(out, n)) == (whole_build / name).read_bytes()
+    for name in ("heldout/in_distribution.jsonl", "heldout/extrapolate.jsonl", "spec.yaml"):
+        assert (parts_of(out, n)[0] / name).read_bytes() == (whole_build / name).read_bytes()
+    if n == 3:
+        pytest.importorskip("mindspore")
+        import mindspore.dataset as ds
+
+        def rows(files):
+            return read_dataset(ds.MindDataset([str(f) for f in files], columns_list=["input_ids", "labels"],
+                                               shuffle=False))
+
+        assert rows(p / "stage1_one" / "train.mindrecord" for p in parts_of(out, n)) == \
+            rows([whole_build / "stage1_one" / "train.mindrecord"])
