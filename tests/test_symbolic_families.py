@@ -380,7 +380,7 @@ def test_rounding_keeps_the_places_trailing_zeros_and_the_judge_accepts_them():
 
 def test_poly_expand_extrapolates_to_more_factors_and_a_higher_degree_not_longer_numbers():
     trained = FAMILIES["poly_expand"].config()
-    far = extrapolated(trained)
+    far = FAMILIES["poly_expand"].extrapolate(trained)
     far.validate()
     trained_degree = trained.factors[1]
     for record in make("poly_expand", 60, 3, "contest", far):
