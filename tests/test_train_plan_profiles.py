@@ -145,9 +145,9 @@ def test_research_tokenizer_is_imported_for_r1_1_to_r1_5(curriculum, tmp_path):
         assert plan(curriculum, out, "--mindformers", version) == 0
         script = (out / "eval" / "squad_eval.sh").read_text()
         assert '--tokenizer-module "$MINDFORMERS_HOME/research/llama3/llama3_tokenizer.py"' in script
-        assert f'python "{out.resolve()}/eval/squad_eval.py"' in script
-        assert (out / "eval" / "squad_eval.py").read_text() == (
-            Path(__file__).parents[1] / "train" / "squad_entry.py"
+        assert f'python "{out.resolve()}/mindformers_entry.py" --run_mode eval' in script
+        assert (out / "mindformers_entry.py").read_text() == (
+            Path(__file__).parents[1] / "train" / "mindformers_entry.py"
         ).read_text()
 
 
@@ -220,7 +220,7 @@ def test_existing_run_dir_is_refused_before_any_work_and_force_keeps_outputs(tmp
     (out / "stage1_add" / "output" / "checkpoint" / "kept.ckpt").write_bytes(b"x")
     assert plan(curriculum, out, "--force") == 0
     assert (out / "stage1_add" / "output" / "checkpoint" / "kept.ckpt").read_bytes() == b"x"
-    assert (out / "eval" / "squad_eval.py").is_file() and os.access(out / "run_all.sh", os.X_OK)
+    assert (out / "mindformers_entry.py").is_file() and os.access(out / "run_all.sh", os.X_OK)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".run")]
 
 
@@ -300,3 +300,73 @@ def test_checkpoints_are_picked_by_epoch_and_step_not_by_name_or_time(tmp_path):
     (tmp_path / "checkpoint" / "rank_1").mkdir()
     _touch(tmp_path / "checkpoint" / "rank_1" / "x_rank_1-99_1.ckpt", age=0)
     assert "/rank_0/" in predict_script.find_checkpoint(str(tmp_path / "checkpoint"))
+
+
+# What each branch's source says (mindspore-lab/mindformers, read with git show):
+# * scripts/msrun_launcher.sh takes "[EXECUTE_ORDER] [WORKER_NUM] [MASTER_PORT] [LOG_DIR] [JOIN]
+#   [CLUSTER_TIME_OUT]" on r1.1.0 (:36, :64-73), r1.5.0 (:62) and r1.8.0 (:61); r1.5.0 (:146-150) and
+#   r1.8.0 (:147-150) print "You should use python instead of using msrun while running a single rank"
+#   and exit 0 when WORKER_NUM is 1 (r1.1.0 has no such check);
+# * run_mindformer.py's argparse has --config, --run_mode, --use_parallel (str2bool), --load_checkpoint
+#   and --auto_trans_ckpt (str2bool) on r1.1.0 (:51-127), r1.5.0 (:84-172) and r1.8.0 (:82-170);
+# * the snapshot has no r1.9 branch; the 1.9.0 wheel ships neither file (the --device cpu route).
+MSRUN_ARGS = ("WORKER_NUM", "MASTER_PORT", "LOG_DIR", "JOIN", "CLUSTER_TIME_OUT")
+RUN_MINDFORMER_FLAGS = {"--config", "--run_mode", "--use_parallel", "--load_checkpoint", "--auto_trans_ckpt"}
+SINGLE_WORKER_REFUSED = {"1.1.0": False, "1.5.0": True, "1.8.0": True}
+
+
+def _launch_line(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+@pytest.mark.parametrize("version", sorted(SINGLE_WORKER_REFUSED))
+def test_one_card_runs_run_mindformer_in_one_process_and_four_go_through_msrun(curriculum, tmp_path, version):
+    import shlex
+
+    one, four = tmp_path / "one", tmp_path / "four"
+    assert plan(curriculum, one, "--mindformers", version, "--cards", "1") == 0
+    assert plan(curriculum, four, "--mindformers", version) == 0
+    single = (one / "stage1_add" / "launch.sh").read_text()
+    assert "msrun" not in single  # r1.5+'s launcher exits 0 without training for one worker
+    words = shlex.split(_launch_line(single, "python run_mindformer.py"))
+    flags = {w for w in words if w.startswith("--")}
+    assert flags <= RUN_MINDFORMER_FLAGS and flags == RUN_MINDFORMER_FLAGS
+    assert words[words.index("--use_parallel") + 1] == "False"
+    assert "$OUTPUT/train.log" in single
+
+    multi = (four / "stage1_add" / "launch.sh").read_text()
+    words = shlex.split(_launch_line(multi, "bash scripts/msrun_launcher.sh"))
+    order, rest = words[2], words[3:]
+    assert len(rest) == len(MSRUN_ARGS) and rest[0] == "4" and rest[3] == "True"
+    inner = shlex.split(order)
+    assert inner[0] == "run_mindformer.py" and {w for w in inner if w.startswith("--")} == RUN_MINDFORMER_FLAGS
+    assert inner[inner.index("--use_parallel") + 1] == "True"
+    assert "msrun_log/worker_0.log" in multi
+
+
+def test_checkpoint_network_copy_is_counted_for_r1_1_to_r1_5_only(curriculum, tmp_path, capsys):
+    for version, warned in (("1.1.0", True), ("1.5.0", True), ("1.6.0", False), ("1.9.0", False)):
+        assert plan(curriculum, tmp_path / version, "--mindformers", version) == 0
+        err = capsys.readouterr().err
+        assert ("checkpoint_network/, about 16.1 GB per stage" in err) is warned, version
+
+
+@pytest.mark.parametrize(
+    "records, batch, sink, steps", [(2, 2, 1, 1), (10, 2, 1, 5), (8, 2, 2, 4), (24, 2, 2, 12)]
+)
+def test_sink_size_divides_each_epochs_steps(tmp_path, capsys, records, batch, sink, steps):
+    """MindFormers trains int(steps / sink_size x epochs) sinks: 1 step under sink_size 2 would train 0."""
+    cur = tiny_curriculum.build(tmp_path / "cur", fake_mindrecords=True, records=records)
+    out = tmp_path / "run"
+    assert plan(cur, out, "--batch-size", str(batch)) == 0
+    err = capsys.readouterr().err
+    for config in stage_yamls(out):
+        assert config["runner_config"]["sink_size"] == sink
+        assert config["runner_config"]["sink_mode"] is True
+    manifest = json.loads((out / "plan.json").read_text())
+    first = manifest["stages"][0]
+    assert first["steps_per_epoch"] == steps and first["sink_size"] == sink
+    epochs = first["epochs"]
+    # the name MindSpore gives the last file: <prefix>_rank_<r>-<sinks>_<sink_size>
+    assert first["last_checkpoint"] == f"llama3_8b_lora_rank_{{rank}}-{epochs * steps // sink}_{sink}.ckpt"
+    assert ("no multiple of the contest's sink_size 2" in err) is (sink != 2)

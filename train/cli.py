@@ -195,6 +195,7 @@ def run_plan(args: argparse.Namespace) -> int:
         master_port=args.master_port,
         seed=args.seed,
         mindformers=args.mindformers,
+        device=args.device,
     )
     try:
         preset = load_preset(args.model)
@@ -484,6 +485,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to write")
     plan.add_argument("--model", default="llama3_8b", help="model preset (default llama3_8b)")
     plan.add_argument("--cards", type=_positive_int, help="NPUs (default: the preset's)")
+    plan.add_argument(
+        "--device",
+        choices=("npu", "cpu"),
+        default="npu",
+        help="cpu: a plan that runs here as written (MindFormers' Trainer on the CPU, one process), "
+        "to check the whole path before paying for NPUs (default npu)",
+    )
     plan.add_argument(
         "--model-parallel",
         type=_positive_int,
