@@ -370,3 +370,78 @@ def test_sink_size_divides_each_epochs_steps(tmp_path, capsys, records, batch, s
     # the name MindSpore gives the last file: <prefix>_rank_<r>-<sinks>_<sink_size>
     assert first["last_checkpoint"] == f"llama3_8b_lora_rank_{{rank}}-{epochs * steps // sink}_{sink}.ckpt"
     assert ("no multiple of the contest's sink_size 2" in err) is (sink != 2)
+
+
+@pytest.fixture()
+def fake_transform(monkeypatch):
+    """mindspore.transform_checkpoints as it picks its inputs: the alphabetically last .ckpt of each rank
+    folder (MindSpore 2.9 parallel/checkpoint_transform.py:516-520, ``rank_ckpts.sort()`` then the last)."""
+    ms = pytest.importorskip("mindspore")
+    calls = []
+
+    def transform(src, dst, prefix, src_strategy, dst_strategy):
+        import glob
+
+        chosen = {}
+        for rank_dir in sorted(glob.glob(os.path.join(src, "rank_[0-9]*"))):
+            files = sorted(glob.glob(os.path.join(rank_dir, "*.ckpt")))
+            chosen[os.path.basename(rank_dir)] = os.path.basename(files[-1])
+        os.makedirs(os.path.join(dst, "rank_0"))
+        Path(dst, "rank_0", f"{prefix}0.ckpt").write_text(json.dumps(chosen))
+        calls.append(chosen)
+
+    monkeypatch.setattr(ms, "transform_checkpoints", transform)
+    return calls
+
+
+def _two_epochs_kept(root: Path, ranks: int = 2) -> Path:
+    """What keep_checkpoint_max 2 leaves after 150 sinks of 2 steps: epoch 75 and epoch 150 per rank."""
+    folder = root / "checkpoint"
+    for rank in range(ranks):
+        (folder / f"rank_{rank}").mkdir(parents=True)
+        for epoch in (75, 150):
+            (folder / f"rank_{rank}" / f"llama3_8b_lora_rank_{rank}-{epoch}_2.ckpt").write_bytes(b"w" * epoch)
+    (root / "strategy.ckpt").write_bytes(b"s")
+    return folder
+
+
+def test_merge_takes_the_last_epoch_not_the_alphabetically_last_file(tmp_path, fake_transform):
+    folder = _two_epochs_kept(tmp_path)
+    assert sorted(p.name for p in (folder / "rank_0").iterdir())[-1].endswith("-75_2.ckpt")  # the trap
+    merged = predict_script.find_checkpoint(str(folder), str(tmp_path / "strategy.ckpt"), str(tmp_path / "w"))
+    assert json.loads(Path(merged).read_text()) == {
+        "rank_0": "llama3_8b_lora_rank_0-150_2.ckpt",
+        "rank_1": "llama3_8b_lora_rank_1-150_2.ckpt",
+    }
+
+
+def test_merge_takes_exactly_the_named_checkpoint_and_is_rebuilt_when_it_changes(tmp_path, fake_transform):
+    folder = _two_epochs_kept(tmp_path)
+    strategy, work = str(tmp_path / "strategy.ckpt"), str(tmp_path / "w")
+    named = "llama3_8b_lora_rank_{rank}-75_2.ckpt"  # a plan may name an earlier epoch: it gets that one
+    first = predict_script.find_checkpoint(str(folder), strategy, work, named, 2)
+    assert json.loads(Path(first).read_text())["rank_1"] == "llama3_8b_lora_rank_1-75_2.ckpt"
+    again = predict_script.find_checkpoint(str(folder), strategy, work, named, 2)
+    assert again == first and len(fake_transform) == 1  # same source: the merge is reused
+    shard = folder / "rank_1" / "llama3_8b_lora_rank_1-75_2.ckpt"
+    shard.write_bytes(b"retrained")  # re-training rewrites the file: new size and time
+    rebuilt = predict_script.find_checkpoint(str(folder), strategy, work, named, 2)
+    assert rebuilt != first and len(fake_transform) == 2
+    assert not Path(first).exists()  # the stale merge is gone
+    assert sorted(os.listdir(Path(work) / "merged_checkpoint")) == [Path(rebuilt).parents[1].name]
+    with pytest.raises(SystemExit, match=r"rank_0/llama3_8b_lora_rank_0-9_2.ckpt: the checkpoint the plan names"):
+        predict_script.find_checkpoint(str(folder), strategy, work, "llama3_8b_lora_rank_{rank}-9_2.ckpt", 2)
+
+
+def test_predict_and_squad_scripts_name_the_last_stages_final_checkpoint(curriculum, tmp_path):
+    out = tmp_path / "run"
+    assert plan(curriculum, out, "--batch-size", "4") == 0  # 48 records: 12 steps, 1 epoch in stage 2
+    name = "llama3_8b_lora_rank_{rank}-6_2.ckpt"
+    assert json.loads((out / "plan.json").read_text())["stages"][1]["last_checkpoint"] == name
+    squad = (out / "eval" / "squad_eval.sh").read_text()
+    predict = (out / "predict" / "predict_extrapolate.sh").read_text()
+    for text in (squad, predict):
+        assert f'--checkpoint_name "{name}"' in text and "--ranks 4" in text
+        assert f'--work_dir "{out.resolve()}/predict"' in text
+    assert 'CHECKPOINT="$(python' in squad and '--load_checkpoint "$CHECKPOINT"' in squad
+    assert load(out / "eval" / "squad_eval.yaml")["auto_trans_ckpt"] is False
