@@ -225,6 +225,9 @@ def test_existing_run_dir_is_refused_before_any_work_and_force_keeps_outputs(tmp
 
 
 def test_rendered_stage_yaml_matches_the_contest_yaml_key_by_key(curriculum, tmp_path):
+    """Against the contest's yaml as first committed publicly: Kahsolt/MindSpore-2024-AI-model-develop-challenge,
+    P2#模型微调赛题/stage1/experiments/finetune_trials/run-0/run_llama3_8b_8k_800T_A2_64G_lora_dis_256.yaml
+    (commit 63be1ea, blob 09a994a4); the fixture holds its flattened values, not the file."""
     facts = json.loads((FIXTURES / "contest_lora_dis_256_facts.json").read_text(encoding="utf-8"))
     cur = tiny_curriculum.build(tmp_path / "cur256", fake_mindrecords=True, seq_length=256)
     out = tmp_path / "run"

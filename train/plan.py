@@ -56,6 +56,7 @@ from datagen.output import atomic_open, check_target, staged
 
 PREDICT_SCRIPT = Path(__file__).with_name("predict_script.py")
 MINDFORMERS_ENTRY = Path(__file__).with_name("mindformers_entry.py")
+CPU_TRAIN_STEP = Path(__file__).with_name("cpu_train_step.py")
 RESEARCH_TOKENIZER = "research/llama3/llama3_tokenizer.py"  # relative to the MindFormers checkout
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
 
@@ -380,8 +381,8 @@ def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | 
         f"dataset sinking in {planned.sink_size}-step sinks" if planned.sink_size else "no dataset sinking"
     )
     where = (
-        "CPU (--device cpu): no runner_wrapper (MindSpore's plain train step: no overflow check, no "
-        "gradient clipping), no sinking"
+        "CPU (--device cpu): runner_wrapper CpuTrainOneStepCell (register/cpu_train_step.py: "
+        "MFTrainOneStepCell with an IsFinite overflow check, which the CPU has a kernel for), no sinking"
         if plan.cpu
         else f"max_device_memory {plan.options.max_device_memory}: sized for a 64 GB card (Atlas 800T A2 "
         "64G); lower it on a 32 GB card"
@@ -420,6 +421,7 @@ def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | 
         command=command,
         master_port=plan.options.master_port,
         launcher=plan.launcher,
+        register_path=f"{plan.run_root}/register" if plan.cpu else "",
     )
     return {
         f"{label}/finetune.yaml": dump_yaml(planned.config, header),
@@ -667,6 +669,8 @@ def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, ou
     checkpoint = final_checkpoint(plan, stages[-1])
     files["predict/predict.py"] = PREDICT_SCRIPT.read_text(encoding="utf-8")
     files["mindformers_entry.py"] = MINDFORMERS_ENTRY.read_text(encoding="utf-8")
+    if plan.cpu:
+        files["register/cpu_train_step.py"] = CPU_TRAIN_STEP.read_text(encoding="utf-8")
     predict = []
     for heldout in curriculum.heldout:
         predict_set, entry = predict_files(plan, heldout, checkpoint)

@@ -41,6 +41,7 @@ class StageLaunch:
     # "msrun": scripts/msrun_launcher.sh, several workers; "python": run_mindformer.py in one
     # process (r1.5+'s launcher refuses one worker); "entry": the plan's own entry, no checkout
     launcher: str = "msrun"
+    register_path: str = ""  # the folder MindFormers' auto_register imports yaml-named classes from
 
 
 def launch_script(stage: StageLaunch, home: str) -> str:
@@ -74,6 +75,7 @@ def launch_script(stage: StageLaunch, home: str) -> str:
             'mkdir -p "$OUTPUT"',
             *(['cd "$MINDFORMERS_HOME"'] if stage.launcher == "python" else []),
             'export LOCAL_DEFAULT_PATH="$OUTPUT"',  # where MindFormers opens its log folder on import
+            *([f'export REGISTER_PATH="{stage.register_path}"'] if stage.register_path else []),
             f'python {stage.command} > "{log}" 2>&1 || {{ tail -20 "{log}" >&2; '
             f'echo "{stage.label}: training failed; see {log}" >&2; exit 1; }}',
         ]

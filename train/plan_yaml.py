@@ -43,6 +43,8 @@ CPU_MODEL_CONFIG = {
 # MindFormers' greedy ``generate`` takes mint.argmax (ArgMaxExt: no CPU kernel in MindSpore 2.9);
 # sampling from the top 1 token with the numpy post-processing is the same choice through its config
 CPU_GREEDY = {"do_sample": True, "top_k": 1, "top_p": 1.0}
+# MFTrainOneStepCell with an overflow check that has a CPU kernel (train/cpu_train_step.py)
+CPU_WRAPPER = {"type": "CpuTrainOneStepCell", "auto_register": "cpu_train_step.CpuTrainOneStepCell"}
 
 
 def cpu_workers(cores: int | None) -> int:
@@ -190,9 +192,9 @@ def finetune_config(
     """One stage's finetune yaml: the shared blocks, then schedule, dataset, layout and checkpoints.
 
     On a CPU (``device_target`` CPU) three more keys change: no dataset sinking (it needs a device
-    queue), ``workers`` dataset workers, and no ``runner_wrapper``: MindFormers then hands the
-    network and optimizer to MindSpore's ``Model``, whose plain train step has no overflow check
-    (the wrapper's reads ``NPUGetFloatStatusV2``, which has no CPU kernel) and no gradient clipping.
+    queue), ``workers`` dataset workers, and the train wrapper: ``CpuTrainOneStepCell``
+    (``train/cpu_train_step.py``, registered by MindFormers from ``$REGISTER_PATH`` through
+    ``auto_register``), whose overflow check the CPU can run; the wrapper's other keys stay.
     """
     layout = parallel_layout(cards, model_parallel)
     run = RunKeys(seed, output_dir, load_checkpoint, src_strategy, auto_trans_ckpt, cards > 1)
@@ -220,7 +222,8 @@ def finetune_config(
     if device_target == "CPU":
         config["runner_config"]["sink_mode"] = False
         dataset_section["num_parallel_workers"] = cpu_workers(workers)
-        config.pop("runner_wrapper", None)
+        kept = {k: v for k, v in config["runner_wrapper"].items() if k != "type"}
+        config["runner_wrapper"] = {**CPU_WRAPPER, **kept}
     return config
 
 

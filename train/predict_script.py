@@ -13,7 +13,7 @@ On Ascend it calls MindFormers' ``generate`` with each batch right-padded to one
 pad id (``generate`` finds a row's end as its last non-pad token and refuses rows of different
 lengths) and cuts each output at its prompt's length; ``--greedy`` decodes by repeated forward
 calls instead (what works on a CPU, where ``generate``'s argmax has no kernel).  The SQuAD entry
-(``eval/squad_eval.py``) imports this file for ``register_mindformers_tokenizer``, on releases
+(``mindformers_entry.py``) imports this file for ``register_mindformers_tokenizer``, on releases
 that have no ``Llama3Tokenizer`` of their own.
 """
 
