@@ -448,3 +448,30 @@ def test_predict_and_squad_scripts_name_the_last_stages_final_checkpoint(curricu
         assert f'--work_dir "{out.resolve()}/predict"' in text
     assert 'CHECKPOINT="$(python' in squad and '--load_checkpoint "$CHECKPOINT"' in squad
     assert load(out / "eval" / "squad_eval.yaml")["auto_trans_ckpt"] is False
+
+
+def test_cpu_plan_runs_one_process_without_a_checkout_and_refuses_cards(curriculum, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "plan", str(curriculum), "--model", "tiny", "--device", "cpu", "--out", str(out)]) == 0
+    launch = (out / "stage1_add" / "launch.sh").read_text()
+    assert "MINDFORMERS_HOME" not in launch and "msrun" not in launch
+    assert f'python "{out.resolve()}/mindformers_entry.py" --run_mode finetune' in launch
+    assert f'export REGISTER_PATH="{out.resolve()}/register"' in launch
+    config = stage_yamls(out)[0]
+    assert config["runner_wrapper"] == {
+        "type": "CpuTrainOneStepCell",
+        "auto_register": "cpu_train_step.CpuTrainOneStepCell",
+        "scale_sense": 1.0,
+        "use_clip_grad": True,
+    }
+    assert config["train_dataset"]["batch_size"] == 2  # the tiny preset's cpu_batch_size
+    assert (out / "register" / "cpu_train_step.py").is_file()
+    for path in ("predict/predict_extrapolate.sh", "eval/squad_eval.sh"):
+        assert "MINDFORMERS_HOME" not in (out / path).read_text()
+    assert "--greedy \\\n    --device_target CPU" in (out / "predict" / "predict_extrapolate.sh").read_text()
+    assert json.loads((out / "plan.json").read_text())["mindformers"]["version"] == "1.9.0"  # the installed one
+    assert main(["train", "plan", str(curriculum), "--model", "tiny", "--device", "cpu", "--cards", "4",
+                 "--out", str(tmp_path / "four")]) == 2
+    err = capsys.readouterr().err
+    assert "--device cpu runs on one process; --cards 4 needs NPUs" in err
+    assert not (tmp_path / "four").exists()

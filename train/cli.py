@@ -499,9 +499,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     plan.add_argument(
         "--mindformers",
-        default="1.1.0",
         metavar="VERSION",
-        help="MindFormers release on the NPU host: 1.1.0 (the contest's zip, default), 1.2-1.5, 1.6+ (1.9.0)",
+        help="MindFormers release on the host: 1.1.0 (the contest's zip, the default on an NPU), 1.2-1.5, "
+        "1.6+ (1.9.0; with --device cpu the default is the installed release)",
     )
     _add_lora_options(plan)
     group = plan.add_argument_group("training (defaults: the preset's; epochs: each stage's)")

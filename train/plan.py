@@ -50,7 +50,7 @@ from datagen.train.plan_yaml import (  # noqa: F401  (re-exported: train.model a
     render_model_config,
 )
 from datagen.train.presets import Preset
-from datagen.train.profiles import DEFAULT_VERSION, Profile, profile_for
+from datagen.train.profiles import CPU_DEFAULT_VERSION, DEFAULT_VERSION, Profile, profile_for
 
 from datagen.output import atomic_open, check_target, staged
 
@@ -87,7 +87,7 @@ class PlanOptions:
     device_target: str = "Ascend"
     max_device_memory: str = "58GB"  # of a 64 GB card (the contest's Atlas 800T A2 64G)
     seed: int = 0
-    mindformers: str = DEFAULT_VERSION  # the MindFormers release on the NPU host
+    mindformers: str | None = None  # the MindFormers release on the host (None: see mindformers_version)
     device: str = "npu"  # "cpu": the whole plan runs here, on MindFormers' Trainer, before paying for NPUs
     cores: int | None = None  # the CPU host's cores (default: this machine's)
 
@@ -170,6 +170,7 @@ class Resolved:
     home: str
     template: dict
     profile: Profile
+    version: str
     warnings: list[str]
 
     @property
@@ -198,11 +199,26 @@ class Resolved:
         return self.batch_size * self.layout["data_parallel"]
 
 
+def mindformers_version(options: PlanOptions) -> str:
+    """``--mindformers``, else the contest's release on an NPU, the installed one on a CPU (1.9.0 if none)."""
+    if options.mindformers:
+        return options.mindformers
+    if options.device != "cpu":
+        return DEFAULT_VERSION
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mindformers")
+    except PackageNotFoundError:
+        return CPU_DEFAULT_VERSION
+
+
 def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_dir: str | Path) -> Resolved:
     """Fill in the defaults (the preset's, the curriculum's) and reject what cannot run."""
     lora = resolve_lora(preset, options)
     count = count_lora(preset, lora.rank, lora.targets, lora.alpha)
-    profile = profile_for(options.mindformers)
+    version = mindformers_version(options)
+    profile = profile_for(version)
     if options.device not in ("npu", "cpu"):
         raise PlanError(f"--device {options.device}: expected npu or cpu")
     cpu = options.device == "cpu"
@@ -254,6 +270,7 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
         home=home,
         template=load_template(preset.template),
         profile=profile,
+        version=version,
         warnings=warnings,
     )
 
@@ -609,7 +626,7 @@ def plan_manifest(
         },
         "model": plan.preset.name,
         "mindformers": {
-            "version": plan.options.mindformers,
+            "version": plan.version,
             "profile": plan.profile.name,
             "releases": plan.profile.releases,
             "checkpoint_callback": plan.profile.checkpoint_callback,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datagen.train.plan_yaml import PlanError
 
 DEFAULT_VERSION = "1.1.0"  # the contest's mindformers.zip
+CPU_DEFAULT_VERSION = "1.9.0"  # --device cpu when no mindformers is installed where the plan is rendered
 
 
 @dataclass(frozen=True)
