@@ -308,8 +308,8 @@ def test_checkpoints_are_picked_by_epoch_and_step_not_by_name_or_time(tmp_path):
 # What each branch's source says (mindspore-lab/mindformers, read with git show):
 # * scripts/msrun_launcher.sh takes "[EXECUTE_ORDER] [WORKER_NUM] [MASTER_PORT] [LOG_DIR] [JOIN]
 #   [CLUSTER_TIME_OUT]" on r1.1.0 (usage :36, parsed :64), r1.5.0 (:62, :90) and r1.8.0 (:61, :89);
-#   r1.5.0 (:146-150) and r1.8.0 (:147-150) print "You should use python instead of using msrun while running a single rank"
-#   and exit 0 when WORKER_NUM is 1 (r1.1.0 has no such check);
+#   r1.5.0 (:146-150) and r1.8.0 (:147-150) print "You should use python instead of using msrun while
+#   running a single rank" and exit 0 when WORKER_NUM is 1 (r1.1.0 has no such check);
 # * run_mindformer.py's argparse has --config, --run_mode, --use_parallel (str2bool), --load_checkpoint
 #   and --auto_trans_ckpt (str2bool) on r1.1.0 (:51-127), r1.5.0 (:84-172) and r1.8.0 (:82-170);
 # * the snapshot has no r1.9 branch; the 1.9.0 wheel ships neither file (the --device cpu route).
