@@ -475,3 +475,9 @@ def test_cpu_plan_runs_one_process_without_a_checkout_and_refuses_cards(curricul
     err = capsys.readouterr().err
     assert "--device cpu runs on one process; --cards 4 needs NPUs" in err
     assert not (tmp_path / "four").exists()
+
+
+def test_cpu_plan_for_another_release_than_the_installed_one_is_warned(curriculum, tmp_path, capsys):
+    argv = ["train", "plan", str(curriculum), "--model", "tiny", "--device", "cpu", "--mindformers", "1.1.0"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    assert "--device cpu runs the MindFormers installed here (1.9.0, profile 1.6+)" in capsys.readouterr().err

@@ -250,6 +250,15 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
     warnings = []
     if layout["data_parallel"] > 1:
         warnings.append(checkpoint_disk_warning(preset, count, layout))
+    if cpu and options.mindformers:
+        installed = mindformers_version(PlanOptions(device="cpu"))
+        if profile_for(installed).name != profile.name:
+            warnings.append(
+                f"--device cpu runs the MindFormers installed here ({installed}, profile "
+                f"{profile_for(installed).name}), but --mindformers {options.mindformers} renders profile "
+                f"{profile.name}'s names ({profile.checkpoint_callback}, {profile.optimizer['type']}); "
+                "leave --mindformers out to render for the installed release"
+            )
     if profile.saves_network_copy and not cpu:
         warnings.append(network_copy_warning(preset, count, profile))
     return Resolved(
