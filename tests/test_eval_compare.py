@@ -55,6 +55,7 @@ def test_fraction_family_needs_the_reduced_fraction():
     ("0.374", True),  # within one unit of the last digit (0.00070 < 0.001)
     ("0.375", False),  # off by more than one unit of the last digit
     ("0.38", False),  # within 0.01, but 2 significant digits
+    ("0.39", False),  # off by more than one unit of the last digit
     ("0.3734", False),
     ("0.37329702", False),
     ("3.733e-1", True),  # 4 significant digits in scientific notation
