@@ -68,7 +68,8 @@ def test_a_full_disk_ends_in_one_line_and_exit_2_leaving_nothing(full_disk, big_
         "export-conversation": ["export", "--in", str(records), "--to", "conversation", "--out", str(out)],
         "export-mindrecord": ["export", "--in", str(records), "--to", "mindrecord", "--out", str(out),
                               "--workers", "0"],
-        "build": ["curriculum", "build", "proxy_plain", "--scale", "0.2", "--out", str(out)],
+        "build": ["curriculum", "build", str(ROOT / "configs" / "curricula" / "proxy_plain.yaml"), "--scale", "0.2",
+                  "--out", str(out)],
     }[command]
     done = datagen(*args, "-q")
     assert done.returncode == 2, done.stderr
@@ -91,8 +92,7 @@ def test_a_reader_that_closes_the_pipe_is_a_normal_end(big_inputs, tmp_path, com
     args = command.format(records=records, contest=contest, tmp=tmp_path).split()
     proc = subprocess.Popen([sys.executable, "-m", "datagen.cli", *args, "-q"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)
-    proc.stdout.read(10)
-    proc.stdout.close()  # like `| head -c 10`
+    proc.stdout.close()  # a reader that is gone before the first write, like `| head -c 0`
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, stderr
     assert stderr == ""
