@@ -457,3 +457,11 @@ def test_the_suite_leaves_no_mindformers_logs_or_temporary_folders(tmp_path):
     assert " passed" in done.stdout
     leftovers = sorted(p.name for p in temp.iterdir() if p.name.startswith("datagen-mf-"))
     assert leftovers == [] and not (work / "output").exists()
+
+
+def test_bench_takes_shipped_spec_names_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "curricula", "proxy_plain", "proxy_stps", "--seeds", "2"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "proxy_stps: no such file, and no shipped spec has that name" in line
+    assert "proxy_plain" not in line.split("(shipped:")[0]  # the first name was found

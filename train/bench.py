@@ -476,9 +476,12 @@ def check_bench_folder(out: Path, force: bool, resume: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     if len(args.specs) < 2:
         raise UsageError("curricula: give at least two specs to compare")
-    for path in args.specs:
-        if not Path(path).is_file():
-            raise UsageError(f"{path}: no such spec file")
+    from datagen.curricula.spec import SpecError, find_spec
+
+    try:  # a path, or a shipped spec's name from any folder
+        args.specs = [str(find_spec(path)) for path in args.specs]
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
     if args.seeds < 2 and args.seed_list is None:
         raise UsageError("--seeds: at least 2 (6 or more for a paired test that can reach p < 0.05)")
     if args.force and args.resume:
