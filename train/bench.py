@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import yaml
+from datagen.curricula.spec import data_options
 from datagen.train.proxy import RISING_POINTS, ProxyOptions
 
 from datagen.errors import MissingExtraError, OutputError, UsageError
@@ -209,8 +210,7 @@ def prepare(spec, size: int, folder: Path, data_args: list[str] | None, say) -> 
             handle.write(text)
         say(f"building {spec.name} at {size:,} records")
         build = ["curriculum", "build", str(spec_path), "--out", str(curriculum), "--force", "-q"]
-        for item in data_args or []:
-            build += ["--data", item]
+        build += data_options(spec, data_args)
         run_command(build, folder / "build.log")
     return curriculum, text
 
