@@ -465,3 +465,12 @@ def test_bench_takes_shipped_spec_names_too(tmp_path, capsys, monkeypatch):
     line = one_line(capsys.readouterr().err)
     assert "proxy_stps: no such file, and no shipped spec has that name" in line
     assert "proxy_plain" not in line.split("(shipped:")[0]  # the first name was found
+
+
+def test_a_bench_passes_each_spec_only_the_data_it_reads():
+    from datagen.curricula.spec import data_options, load_spec
+
+    given = ["contest=train.json", "belle=school_math.json"]
+    assert data_options(load_spec("arith_synthetic"), given) == []
+    assert data_options(load_spec("contest_baseline"), given) == ["--data", "contest=train.json"]
+    assert data_options(load_spec("arith_staged"), given) == ["--data", given[0], "--data", given[1]]
