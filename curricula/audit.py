@@ -11,16 +11,17 @@ from collections import Counter
 from pathlib import Path
 
 from datagen.curricula.contest import SUB_VERDICTS, TooLarge, assess, classify, language
+from datagen.curricula.leak import NGRAM
 
 from datagen.errors import InputError, OutputError
 from datagen.output import check_target, staged, write_json
 from datagen.progress import PipeProgress, fit
 from datagen.progress import console as stderr_console
 from datagen.rows import Reject, RowReader, require_strings
-from datagen.solve import check_size
+from datagen.solve import check_size, solvable
 
-FAMILY_TYPES = "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
-TYPES = FAMILY_TYPES + ["competition", "unknown"]
+# the families a row can be classified as (the re-solver's), then the rest
+TYPES = [*solvable(), "competition", "unknown"]
 OUTPUTS = ("records.jsonl", "rejects.jsonl", "summary.json")
 
 
@@ -165,6 +166,10 @@ def check_out(out: Path, source: Path, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.against:
+        from datagen.curricula.decontam import run_against
+
+        return run_against(args)
     source = Path(args.input)
     check_input(source)
     out = Path(args.out)
@@ -215,5 +220,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(replaced whole; must not exist, or be empty, unless --force)")
     p.add_argument("--force", action="store_true", help="replace an earlier audit in --out (and --json)")
     p.add_argument("--json", metavar="PATH", help="also write the summary as JSON here ('-': stdout)")
+    p.add_argument("--against", nargs="+", metavar="BENCH", help="decontaminate INPUT (any training rows) "
+                   "instead: remove rows sharing an n-gram or a canonical problem with an item of these benchmark "
+                   "files (SQuAD JSON, JSON Lines or JSON lists); writes records.jsonl, removed.jsonl, summary.json")
+    p.add_argument("--ngram", type=int, default=NGRAM, help="with --against: tokens per shared n-gram (a CJK "
+                   f"character is a token; default {NGRAM})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.set_defaults(handler=run)

@@ -17,10 +17,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import fields, replace
+from dataclasses import fields
 from fractions import Fraction
 from pathlib import Path
 
+from datagen.curricula import decontam
 from datagen.curricula.leak import HeldoutScan
 from datagen.curricula.mindrecord import NEEDS as MINDRECORD_NEEDS
 from datagen.curricula.sources import LoadReport, alpaca_records, belle_records, contest_records
@@ -36,7 +37,7 @@ from datagen.curricula.spec import (
     shipped_specs,
 )
 
-from datagen import signals
+from datagen import card, shard, signals
 from datagen.errors import UsageError
 from datagen.extras import from_import_error, require
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
@@ -153,19 +154,6 @@ def training_options(spec: Spec, family: str) -> dict:
     return options
 
 
-def extrapolated(config):
-    """Numbers beyond the training range: each digits knob moves past its maximum (a family whose
-    config has ``extrapolate()`` says itself: more terms, higher degree, ...)."""
-    if hasattr(config, "extrapolate"):
-        return config.extrapolate()
-    changes = {}
-    for name in config.__dataclass_fields__:
-        value = getattr(config, name)
-        if name.endswith("digits") and isinstance(value, tuple):
-            changes[name] = (value[1] + 1, value[1] + 2)
-    return replace(config, **changes) if changes else None
-
-
 def heldout_configs(spec: Spec, types: tuple[str, ...]) -> dict[str, dict]:
     splits: dict[str, dict] = {"in_distribution": {}, "extrapolate": {}}
     for family in types:
@@ -183,7 +171,7 @@ def heldout_configs(spec: Spec, types: tuple[str, ...]) -> dict[str, dict]:
                 far = None
             far = far if far != base else None
         else:
-            far = extrapolated(base)
+            far = load_families()[family].extrapolate(base)
         if far is not None:
             try:
                 far.validate()
@@ -581,7 +569,7 @@ def load_libraries(skip_mindrecord: bool, tokenizer_path=None) -> None:
     aborts at exit)."""
     check_extras(skip_mindrecord, tokenizer_path)
     what = _what(skip_mindrecord)
-    with signals.deferred():
+    with signals.held():
         try:
             if not skip_mindrecord:
                 import mindspore.mindrecord  # noqa: F401
@@ -609,7 +597,8 @@ def check_inputs(spec: Spec, data_args: dict, tokenizer_path=None):
 
 
 def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mindrecord=False, log=print,
-          *, force: bool = False, steps: Steps | None = None, overlong: str = "refuse") -> dict:
+          *, force: bool = False, steps: Steps | None = None, overlong: str = "refuse",
+          command: str | None = None) -> dict:
     """Build every stage of ``spec`` into ``out``, staged beside it and renamed when complete.
 
     An existing ``out`` is kept unless ``force`` (then replaced only once the new build is whole).
@@ -625,7 +614,8 @@ def build(spec: Spec, out: Path, data_args: dict, tokenizer_path=None, skip_mind
     check_target(out, force, directory=True)
     steps = steps or Steps(False, log)
     with staged(out, directory=True) as work:
-        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps, tokenizer, overlong)
+        return _build_into(spec, work, data_args, tokenizer_path, skip_mindrecord, steps, tokenizer, overlong,
+                           command)
 
 
 def fit_window(spec: Spec, stage: Stage, records: list[dict], tokenizer, overlong: str,
@@ -665,7 +655,7 @@ def fit_window(spec: Spec, stage: Stage, records: list[dict], tokenizer, overlon
 
 
 def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, steps: Steps, tokenizer,
-                overlong: str) -> dict:
+                overlong: str, command: str | None = None) -> dict:
     started = time.perf_counter()
     log = steps.log
     heldout = make_heldout(spec, steps)
@@ -684,8 +674,10 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
                                  "types": sorted({r["type"] for r in rows}), "sha256": sha256_file(path)})
     margin_keys = [record_key(r) for r in heldout.get("in_distribution", [])]
     builder = StageBuilder(spec, heldout_keys, data_args, work, margin_keys, steps)
+    bench = decontam.spec_benchmarks(spec)
     for k, stage in enumerate(spec.stages, start=1):
         records, info = builder.build(stage, k)
+        records, info["benchmark_removed"] = decontam.clean_stage(records, bench)
         records, window = fit_window(spec, stage, records, tokenizer, overlong, steps)
         name = stage_dir_name(spec, stage.name)
         stage_dir = work / name
@@ -698,7 +690,8 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
             "curriculum": spec.name, "stage": stage.name, "index": k, "records": len(records),
             "style": stage.style, "template": spec.template, "seq_length": spec.seq_length,
             "digits": spec.digits, "seed": info["seed"], "source_counts": info["counts"],
-            "leaks_removed": info["leaks_removed"], **tally(records),
+            "leaks_removed": info["leaks_removed"], "benchmark_removed": info["benchmark_removed"],
+            **tally(records),
             "rejected_rows": len(rejects), "rejects_sample": rejects[:20],
             "truncated_answers": window["truncated_answers"], "window": window, "export": exported,
             "files": files, "spec": spec.raw,
@@ -719,6 +712,10 @@ def _build_into(spec, work: Path, data_args, tokenizer_path, skip_mindrecord, st
         import yaml
 
         yaml.safe_dump(spec.raw, handle, allow_unicode=True, sort_keys=False)
+    inputs = {s.path: str(resolve_path(spec, s, data_args)) for st in spec.stages for s in st.sources
+              if s.kind not in ("synthetic", "replay")}
+    stages = [json.loads((work / s["dir"] / "manifest.json").read_text(encoding="utf-8")) for s in index["stages"]]
+    (work / "README.md").write_text(card.for_curriculum(spec, work, index, stages, inputs, command), encoding="utf-8")
     return index
 
 
@@ -743,6 +740,10 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not path:
             raise UsageError(f"--data: expected NAME=PATH, got {item!r}")
         data_args[name] = path
+    if shard.requested(args):
+        from datagen.curricula.build_parts import run_parts
+
+        return run_parts(args, data_args)
     out = Path(args.out)
     spec = scale_spec(load_spec(args.spec), args.scale)
     check_target(out, args.force, directory=True)
@@ -755,7 +756,9 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     with Steps(sys.stderr.isatty() and not args.quiet, log) as steps:
         index = build(spec, out, data_args, args.tokenizer, args.skip_mindrecord, force=args.force, steps=steps,
-                      overlong=args.overlong)
+                      overlong=args.overlong, command=card.command_line(args))
+    if args.save_to_disk:
+        card.save_curriculum(args.save_to_disk, out, index)
     if args.json is not None:
         write_json(args.json, {**index, "out": str(out)})
     if not args.quiet:
@@ -797,7 +800,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--force", action="store_true",
                    help="replace an existing output folder (kept until the new one is complete)")
     b.add_argument("--json", metavar="PATH", help="write the index (curriculum.json) here too ('-': stdout)")
+    b.add_argument("--save-to-disk", metavar="DIR", help="also save every stage and held-out set as a split of "
+                   "a Hugging Face datasets dataset in DIR (load_from_disk), the dataset card with them")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress, step lines or summary")
+    shard.add_options(b, workers=True)
     b.set_defaults(handler=run)
     listing = inner.add_parser("list", help="the shipped specs, usable by name from any folder")
     listing.set_defaults(handler=run_list)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from datagen.curricula.prompt import PromptFormat, format_from_rendering
+
 from datagen.errors import InputError, MissingExtraError
 
 ROLES = ("user", "assistant")
@@ -68,9 +70,19 @@ def conversation_turns(turns: Any, where: str = "conversation") -> tuple[str, ..
 
 
 @dataclass(frozen=True)
-class ChatTemplate:
+class JinjaChatTemplate:
+    """A model's own Jinja chat template; ``prompt_format`` is its one prompt format (``curricula.prompt``)."""
+
     name: str
     source: str
+
+    @property
+    def prompt_format(self) -> PromptFormat:
+        """The format read off this template's rendering (the same text, as one ``PromptFormat``)."""
+        if self.source not in _FORMATS:
+            _FORMATS[self.source] = format_from_rendering(
+                self.name, lambda turns, ask: self.render(turns, add_generation_prompt=ask))
+        return _FORMATS[self.source]
 
     def render(self, turns: Sequence[str], add_generation_prompt: bool = False) -> str:
         """The template's text for alternating user/assistant ``turns``."""
@@ -92,6 +104,7 @@ class ChatTemplate:
 
 
 _COMPILED: dict[str, Any] = {}
+_FORMATS: dict[str, PromptFormat] = {}
 
 
 def _compiled(source: str, environment):
@@ -107,14 +120,14 @@ class ChatCodec:
     (``curricula.gguf_tokenizer.GGUFTokenizer`` does); ``bos`` is prepended once when given.
     """
 
-    def __init__(self, tokenizer, template: ChatTemplate, bos: int | None = None) -> None:
+    def __init__(self, tokenizer, template: JinjaChatTemplate, bos: int | None = None) -> None:
         self.tokenizer = tokenizer
         self.template = template
         self.head = [] if bos is None else [int(bos)]
 
     def prompt_ids(self, turns: Sequence[str]) -> list[int]:
         """What the model reads before it writes the answer to the last of ``turns`` (a human turn)."""
-        return self.head + self.tokenizer.encode(self.template.render(turns, add_generation_prompt=True))
+        return self.head + self.tokenizer.encode(self.template.prompt_format.prompt(turns[-1], turns[:-1]))
 
     def sample(self, turns: Sequence[str], where: str = "conversation") -> Sample:
         """Every token of a conversation (human/gpt pairs) and the spans trained: each answer + EOS."""

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from datagen.family import load_families
 from datagen.numbers import terminating_scale
 from datagen.solve import F, Solved, TooLarge, solve
 
@@ -14,8 +15,6 @@ __all__ = ["TooLarge", "assess", "classify", "judge", "language", "shown_value",
 CJK = re.compile(r"[\u3400-\u9fff]")
 SHOWN = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 SHOWN_FRACTION = re.compile(r"[-+]?\d+\s*/\s*\d+")
-# families whose contest solutions were computed with Python floats (942.0 克, 3920.0000000000005)
-FLOAT_FAMILIES = frozenset({"linear_eq", "mean", "mass", "discount", "growth"})
 # IEEE double: one rounding moves a value by at most 2**-53 of itself; a stated value may differ
 # from the contest's formula evaluated in doubles by twice the worst-case rounding error (another
 # evaluation order, repr's rounding)
@@ -86,32 +85,23 @@ class _Double:
         return self._rounded(quotient, error)
 
 
-def _exact(value: int) -> _Double:
-    return _Double(Fraction(value), Fraction(0))
+def _double(operand: str | int) -> _Double:
+    """An operand as the contest parsed it (one rounding), or an integer constant (exact)."""
+    if isinstance(operand, int):
+        return _Double(Fraction(operand), Fraction(0))
+    return _Double(F(operand))
 
 
 def float_error(solved: Solved) -> Fraction:
     """How far the contest's float computation of ``solved`` can be from the exact answer.
 
-    The formulas are the contest's: -b / a, sum / n, d * v, (p - q) / p * 100, s * (1 + g / 100).
+    The formula is the family's own value, evaluated in doubles as the contest's own phrasing reads it
+    (-b / a, sum / n, d * v, (p - q) / p * 100, s * (1 + g / 100)).
     """
-    ops = [_Double(F(op)) for op in solved.operands]
-    family = solved.type
-    if family == "linear_eq":
-        result = (_exact(0) - ops[1]) / ops[0]
-    elif family == "mean":
-        total = ops[0]
-        for term in ops[1:]:
-            total = total + term
-        result = total / _exact(len(ops))
-    elif family == "mass":
-        result = ops[0] * ops[1]
-    elif family == "discount":
-        result = (ops[0] - ops[1]) / ops[0] * _exact(100)
-    elif family == "growth":
-        result = ops[0] * (_exact(1) + ops[1] / _exact(100))
-    else:
-        raise KeyError(family)
+    family = load_families()[solved.type]
+    if not family.floats:
+        raise KeyError(solved.type)
+    result = family.value(solved.operands, _double)
     # phrasings that state the amounts in other units (yuan for 万元) scale the error with the answer
     scale = abs(solved.value / result.value) if solved.value and result.value else 1
     return result.error * scale
@@ -142,7 +132,7 @@ def judge(solved: Solved, shown: str) -> str | None:
     scale = terminating_scale(exact.denominator) if solved.value is not None else None
     if (scale is None or scale > 4) and error < Fraction(10) ** number.as_tuple().exponent:
         return "rounded"
-    float_family = solved.type in FLOAT_FAMILIES and solved.value is not None
+    float_family = load_families()[solved.type].floats and solved.value is not None
     if float_family and error <= FLOAT_SLACK * float_error(solved) + abs(value) * UNIT_ROUNDOFF:
         return "float64"
     return None

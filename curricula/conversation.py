@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from datagen.curricula.prompt import format_from_rendering, register_format
 from datagen.curricula.templates import TemplateError, human_turn
 
 from datagen.errors import InputError, MissingExtraError, UsageError
@@ -176,36 +177,36 @@ def render_prompt(turns: Sequence[str], chat_template: str = DEFAULT_CHAT_TEMPLA
 
 
 def _fastchat_template(name: str) -> ChatTemplate:
-    """A fastchat template, rendered by fastchat itself so that the text is exactly MindFormers'."""
+    """A fastchat template, rendered by fastchat itself so that the text is exactly MindFormers'.
+
+    Its prompt format (``curricula.prompt``) is read off fastchat's own rendering and must equal the
+    registered one, so the prompt trained on is the prompt asked and the one echo removal strips.
+    """
     try:
-        from fastchat.conversation import SeparatorStyle, get_conv_template
+        from fastchat.conversation import get_conv_template
     except ImportError:
         raise MissingExtraError(f"rendering conversations with {name}", "fastchat (fschat)", "data") from None
     conv = get_conv_template(name)
 
-    def render(turns: Sequence[str]) -> str:
+    def render(turns: Sequence[str | None]) -> str:
         conv.messages = []  # one object reused: rendering resets its messages every time
         for i, text in enumerate(turns):
             conv.append_message(conv.roles[i % 2], text)
         return conv.get_prompt()
 
-    system = conv.system_template.format(system_message=conv.system_message)
-    user, assistant = conv.roles[0] + ":", conv.sep + conv.roles[1] + ":"
+    fmt = register_format(format_from_rendering(name, lambda turns, ask: render([*turns, None] if ask else turns)))
     # the cached path's cut argument needs "ROLE: " heads, role names of letters and a space separator
-    cached = (
-        conv.sep_style == SeparatorStyle.ADD_COLON_TWO
-        and conv.sep == " "
-        and all(r.isalpha() and r.isascii() for r in conv.roles)
-    )
+    user = fmt.user.rstrip(" ")
+    cached = fmt.user == user + " " and fmt.answer_lead == " " and user[:-1].isalpha() and user.isascii()
     return ChatTemplate(
         name=name,
         render=render,
-        round_separator=conv.sep2,
-        answer_separator=conv.sep + conv.roles[1] + ": ",
+        round_separator=fmt.end,
+        answer_separator=fmt.assistant + fmt.answer_lead,
         # MindFormers masks len(tokens("... ASSISTANT: ")) - 1: the space before the answer is trained
         instruction_trim=1,
-        heads=(system + conv.sep + user, user) if cached else None,
-        answer_role=assistant if cached else None,
+        heads=(fmt.system + user, user) if cached else None,
+        answer_role=fmt.assistant if cached else None,
     )
 
 

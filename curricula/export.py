@@ -588,8 +588,11 @@ def export_conversation(
     force: bool = False,
     allow_empty: bool = False,
     progress: Progress | None = None,
+    part: tuple[int, int] | None = None,
 ) -> dict:
     """Write the conversation JSON list MindFormers' preprocessing reads; return the summary.
+
+    ``part`` (K, N): write part K of N of the list (datagen.shard), so that the N parts joined are the list.
 
     Records become ``[human: template(problem), gpt: solution]``; conversations are
     validated and written as given (a leading non-human turn dropped). ``out_path`` ``-``
@@ -618,13 +621,15 @@ def export_conversation(
                     handle.write(data)
                     size += len(data)
 
-                emit("[")
+                first, last = (part[0] == 0, part[0] == part[1] - 1) if part else (True, True)
+                if first:
+                    emit("[")
                 for unit in rows_in.units():
                     good, bad, empty, nbytes = unit_conversations(unit, template, rows_in.stem)
                     rows_in.tally(len(good), empty, bad)
                     rejects.add(bad)
                     for conversation in good:
-                        emit(("\n" if written == 0 else ",\n") + json.dumps(conversation.as_json(),
+                        emit(("\n" if written == 0 and first else ",\n") + json.dumps(conversation.as_json(),
                                                                             ensure_ascii=False))
                         written += 1
                     rows += len(good)
@@ -633,7 +638,8 @@ def export_conversation(
                         progress(len(good) + len(bad) + empty, nbytes)
                 if written == 0 and not allow_empty:
                     raise _nothing_to_export(rows_in, rows, rejects)
-                emit("\n]\n" if written else "]\n")
+                if last:
+                    emit("]\n" if written == 0 and first else "\n]\n")
                 handle.flush()
         finally:
             kept_rejects = rejects.close()
@@ -744,6 +750,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json == "-" and to_stdout:
         raise UsageError("--out - already writes to standard output; give --json a path", field="--json")
     # the --force policy and the missing extras, before any work
+    if args.shard is not None or args.parts is not None:
+        from datagen.curricula.export_parts import run_parts
+
+        return run_parts(args, split_digits)
     check_outputs(args.out, args.to, args.force)
     if args.json and args.json != "-":
         check_target(args.json, args.force, option="--json")
@@ -838,4 +848,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write every row through FileWriter.write_raw_data (slower; same bytes)")
     p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of rejecting it")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, summary or warnings")
+    from datagen.curricula import export_parts
+
+    export_parts.add_options(p)
     p.set_defaults(handler=run, split_digits_given=False)

@@ -81,6 +81,7 @@ class Spec:
     heldout: Heldout = Heldout()
     data: dict = field(default_factory=dict)
     description: str = ""
+    benchmarks: tuple[str, ...] = ()  # every stage is decontaminated against these files
     path: str = ""
     raw: dict = field(default_factory=dict)
     scale: float = 1.0  # set by scale_spec: every size of the file multiplied by this
@@ -179,7 +180,7 @@ def _source(check: _Checker, key: str, data: dict, stage_names: list[str]) -> So
 def parse_spec(data: Any, where: str = "<spec>") -> Spec:
     check = _Checker(where)
     check.only(data, "", ("name", "description", "template", "seq_length", "digits", "seed", "heldout", "data",
-                          "stages"))
+                          "stages", "benchmarks"))
     if not isinstance(data.get("name"), str) or not data["name"]:
         check.fail("name", "required, a non-empty string")
     template = check.choice(data, "", "template", tuple(TEMPLATES), "alpaca_zh")
@@ -241,10 +242,13 @@ def parse_spec(data: Any, where: str = "<spec>") -> Spec:
     )
     data_paths = data.get("data") or {}
     check.only(data_paths, "data", ("contest", "belle", "alpaca"))
+    benchmarks = data.get("benchmarks") or []
+    if not isinstance(benchmarks, list) or not all(isinstance(b, str) and b for b in benchmarks):
+        check.fail("benchmarks", "a list of benchmark file paths (SQuAD JSON, JSON Lines or JSON lists)")
     return Spec(
         name=data["name"], stages=tuple(stages), template=template, seq_length=seq_length, digits=digits,
         seed=seed, heldout=heldout, data=dict(data_paths), description=str(data.get("description", "")),
-        path=where, raw=data,
+        path=where, raw=data, benchmarks=tuple(benchmarks),
     )
 
 

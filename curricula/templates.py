@@ -1,8 +1,8 @@
 """The one prompt-template registry: export, prediction inputs and echo stripping all use it.
 
-A template turns a problem into the human turn of a conversation.  MindFormers' Llama3
-preprocessing then renders the conversation with fastchat's ``vicuna_v1.1`` template,
-so the text the model sees at inference is ``inference_prompt(name, problem)``.
+A template turns a problem into the human turn of a conversation.  The chat template's prompt
+format (``curricula.prompt``: ``vicuna_v1.1`` for MindFormers' Llama3 preprocessing) then wraps
+that turn, so the text the model sees at inference is ``inference_prompt(name, problem)``.
 
 ``bare`` rewrites a two-operand arithmetic problem as its equation, ``123+456=``, for proxy
 curricula whose comparison is about the answer, not the prompt (fewer tokens, same signal).
@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from datagen.curricula.prompt import DEFAULT_FORMAT, get_format
+
 from datagen.errors import UsageError
 
 ALPACA_HEAD = (
@@ -24,12 +26,6 @@ ALPACA_TAIL = "\n\n### Response:"
 ZH_PREFIX = (
     "你正在进行LoRA微调以加强你的数学处理能力，接下来，你会收到一个数学问题，你必须精准的给出这个数学问题的答案。\n"
 )
-
-VICUNA_SYSTEM = (
-    "A chat between a curious user and an artificial intelligence assistant. "
-    "The assistant gives helpful, detailed, and polite answers to the user's questions."
-)
-VICUNA_ROLES = ("USER", "ASSISTANT")
 
 
 BARE_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
@@ -89,16 +85,16 @@ def human_turn(name: str, problem: str) -> str:
     return get_template(name).render(problem)
 
 
-def inference_prompt(name: str, problem: str) -> str:
-    """The text MindFormers' vicuna_v1.1 rendering puts before the answer, up to ``ASSISTANT:``."""
-    user, assistant = VICUNA_ROLES
-    return f"{VICUNA_SYSTEM} {user}: {human_turn(name, problem)} {assistant}:"
+def inference_prompt(name: str, problem: str, chat_template: str = DEFAULT_FORMAT) -> str:
+    """The text the chat template's rendering puts before the answer (vicuna: up to ``ASSISTANT:``)."""
+    return get_format(chat_template).prompt(human_turn(name, problem))
 
 
-def strip_echo(name: str, problem: str, output: str) -> str:
+def strip_echo(name: str, problem: str, output: str, chat_template: str = DEFAULT_FORMAT) -> str:
     """Remove an echoed prompt from generated text (the prediction keeps only the answer part)."""
     try:
-        prefixes: tuple[str, ...] = (inference_prompt(name, problem), human_turn(name, problem), problem)
+        prefixes: tuple[str, ...] = (
+            inference_prompt(name, problem, chat_template), human_turn(name, problem), problem)
     except TemplateError:  # a template that cannot show this problem cannot have been echoed
         prefixes = (problem,)
     for prefix in prefixes:

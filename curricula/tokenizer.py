@@ -73,8 +73,9 @@ class Tokenizer(Protocol):
 class TokenizerEntry:
     name: str
     load: Callable[..., Tokenizer] | str  # a loader, or "module:function" imported on first use
-    chat_template: str  # name in curricula.conversation's registry
+    chat_template: str  # name in curricula.prompt's (and curricula.conversation's) registry
     description: str = ""
+    end_texts: tuple[str, ...] = ()  # special tokens that end a generation, as text (cut when scoring)
 
     def loader(self) -> Callable[..., Tokenizer]:
         if callable(self.load):
@@ -87,10 +88,11 @@ TOKENIZERS: dict[str, TokenizerEntry] = {}
 
 
 def register_tokenizer(
-    name: str, load: Callable[..., Tokenizer] | str, *, chat_template: str, description: str = ""
+    name: str, load: Callable[..., Tokenizer] | str, *, chat_template: str, description: str = "",
+    end_texts: tuple[str, ...] = (),
 ) -> None:
     """Make ``get_tokenizer(name, ...)`` call ``load(path, **options)``; ``chat_template`` renders its turns."""
-    TOKENIZERS[name] = TokenizerEntry(name, load, chat_template, description)
+    TOKENIZERS[name] = TokenizerEntry(name, load, chat_template, description, tuple(end_texts))
 
 
 def tokenizer_entry(name: str) -> TokenizerEntry:
@@ -289,4 +291,5 @@ def load_llama3(
 register_tokenizer(
     "llama3", load_llama3, chat_template="vicuna_v1.1",
     description="Meta's Llama3 tiktoken file, as MindFormers' Llama3 qa preprocessing uses it",
+    end_texts=("<|end_of_text|>", "<|eot_id|>"),
 )

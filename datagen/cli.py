@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     signals.install()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as typed (dataset cards)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE

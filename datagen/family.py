@@ -8,11 +8,13 @@ a ``render`` function that turns operands into a record, and one ``register`` ca
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from datagen.errors import UsageError
-from datagen.numbers import pow10
+from datagen.numbers import exact_answer, pow10
 
 
 class ConfigError(UsageError, ValueError):
@@ -80,25 +82,73 @@ def check_range(name: str, value: tuple[int, int], lo: int, hi: int) -> None:
         raise ConfigError(f"{name}: {a}-{b} is outside the allowed {lo}-{hi}")
 
 
+GROUP_NAMES = ("contest", "symbolic")
+# "all" names the contest's families, for --types and specs written before the symbolic ones existed
+GROUP_ALIASES = {"all": "contest"}
+
+
+class Undefined(ValueError):
+    """Operands for which a family's value does not exist (x / 0, the square root of a negative)."""
+
+
 @dataclass(frozen=True)
 class Family:
+    """One problem family.  Besides generating (config, spaces, render, problems), it says:
+
+    * ``group``: ``contest`` (the contest's 14, in "all") or ``symbolic``;
+    * ``op``: the operator character ``--ops`` selects it by, if any;
+    * ``answer_kind``: None when the answer is a number (integer, decimal, p/q), else the form
+      eval.symbolic judges (and the reversed style refuses);
+    * ``fields`` and ``value``: for the re-solver (datagen/solve.py), which reads the phrasing's fields
+      named in ``fields`` from a text (``data`` is a bracketed list) and asks ``value(operands, num,
+      lang, template)`` for the exact value.  ``num`` turns an operand string or an integer constant into
+      a number: written once, the formula gives the exact value with Fractions and the contest's float
+      error with curricula.contest's doubles.  A ``Decimal`` value is an irrational one to 40 digits;
+    * ``answer_text``: how an exact value is written as the answer;
+    * ``floats``: the contest computed this family's solutions in IEEE doubles (942.0 克);
+    * ``notations``: word sets whose presence in a text means the family's bare notation may be there
+      (``√``, ``^``): the leak scan reads them.
+    """
+
     name: str
     config: type
     spaces: Callable[[Any], list[Space]]
     render: Callable[..., dict]
     problems: dict[str, Sequence[str]]
     op: str | None = None
-    # None: the answer is a number (integer, decimal, p/q); else the form eval.symbolic judges
     answer_kind: str | None = None
+    group: str = "symbolic"
+    fields: tuple[str, ...] = ()
+    value: Callable[..., Any] | None = None
+    answer_text: Callable[[Fraction], str] = exact_answer
+    floats: bool = False
+    notations: tuple[tuple[str, ...], ...] = ()
 
     def knobs(self) -> set[str]:
         return {f.name for f in fields(self.config)}
+
+    def extrapolate(self, config):
+        """A config for numbers beyond the training range, or None: the config's own ``extrapolate()``
+        (more terms, a higher degree, ...), else every ``*digits`` range moved past its maximum."""
+        if hasattr(config, "extrapolate"):
+            return config.extrapolate()
+        changes = {}
+        for name in config.__dataclass_fields__:
+            value = getattr(config, name)
+            if name.endswith("digits") and isinstance(value, tuple):
+                changes[name] = (value[1] + 1, value[1] + 2)
+        return replace(config, **changes) if changes else None
 
 
 REGISTRY: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
+    """Add ``family`` to the registry (registration order is the order of every family table)."""
+    if family.name in REGISTRY or family.name in GROUP_NAMES or family.name in GROUP_ALIASES:
+        raise ValueError(f"family {family.name}: the name is taken (a family or group of that name exists)")
+    if family.group not in GROUP_NAMES:
+        raise ValueError(f"family {family.name}: unknown group {family.group!r} (choose from {GROUP_NAMES})")
     for lang in ("zh", "en"):
         if len(family.problems.get(lang, ())) < 3:
             raise ValueError(f"family {family.name}: needs three {lang} phrasings")
@@ -106,38 +156,52 @@ def register(family: Family) -> Family:
     return family
 
 
-FAMILY_ORDER = (
-    "add sub mul div pow sqrt linear_eq func_value mean area mass discount growth fraction".split()
-)
-# the symbolic families (sympy-backed where the mathematics is symbolic); not part of "all"
-SYMBOLIC_ORDER = (
-    "mixed surd rationalize quadratic linear_system poly_eval poly_expand poly_factor derivative "
-    "gcd lcm prime rounding place_value unit percent percent_ratio".split()
-)
-ALL_FAMILIES = FAMILY_ORDER + SYMBOLIC_ORDER
-# names that stand for several families in --types and specs; "all" stays the contest's 14
-GROUPS = {"all": FAMILY_ORDER, "contest": FAMILY_ORDER, "symbolic": SYMBOLIC_ORDER}
-OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+def load_families() -> dict[str, Family]:
+    """Import every family module (each registers itself) and return the registry, in order."""
+    from datagen import families  # noqa: F401  (import registers)
+
+    return dict(REGISTRY)
+
+
+@lru_cache(maxsize=1)
+def _tables() -> dict[str, Any]:
+    registry = load_families()
+    members = {group: [name for name, f in registry.items() if f.group == group] for group in GROUP_NAMES}
+    groups = {alias: members[group] for alias, group in GROUP_ALIASES.items()} | members
+    return {
+        "FAMILY_ORDER": members["contest"],
+        "SYMBOLIC_ORDER": members["symbolic"],
+        "ALL_FAMILIES": list(registry),
+        "GROUPS": groups,
+        "OPS": {f.op: name for name, f in registry.items() if f.op},
+    }
+
+
+def __getattr__(name: str):
+    """The family tables, derived from the registry when first asked for (the families register on
+    import, and import this module): FAMILY_ORDER (the contest's, in "all"), SYMBOLIC_ORDER,
+    ALL_FAMILIES, GROUPS (group or alias -> members) and OPS (operator -> family)."""
+    if name.startswith("__"):  # the import system asks for __path__ while the families import this
+        raise AttributeError(name)
+    tables = _tables()
+    if name in tables:
+        return tables[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def expand_types(names) -> list[str]:
     """Family names with groups (all, contest, symbolic) expanded, in order, without repeats.
 
     Raises ``ConfigError`` naming the first unknown family."""
+    tables = _tables()
+    groups, known = tables["GROUPS"], tables["ALL_FAMILIES"]
     out: list[str] = []
     for name in names:
-        members = GROUPS.get(name, (name,))
+        members = groups.get(name, (name,))
         for member in members:
-            if member not in ALL_FAMILIES:
-                raise ConfigError(f"types: unknown family {name!r} (choose from {', '.join(ALL_FAMILIES)}, "
-                                  f"or a group: {', '.join(GROUPS)})")
+            if member not in known:
+                raise ConfigError(f"types: unknown family {name!r} (choose from {', '.join(known)}, "
+                                  f"or a group: {', '.join(groups)})")
             if member not in out:
                 out.append(member)
     return out
-
-
-def load_families() -> dict[str, Family]:
-    """Import every family module (each registers itself) and return the registry."""
-    from datagen import families  # noqa: F401  (import registers)
-
-    return {name: REGISTRY[name] for name in ALL_FAMILIES}

@@ -12,13 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from datagen.family import ConfigError, Family, load_families
-from datagen.numbers import reverse_digits
 from datagen.rng import Interleave, Permutation, derive_key, mix64, water_fill
+from datagen.style import REVERSED_STYLES, STYLES, reverse_result
 
 LANGS = ("zh", "en", "mix")
-STYLES = ("contest", "bare", "steps", "reversed", "bare_reversed")
-# styles whose result digits are written in reverse (the scorer reads them back)
-REVERSED_STYLES = ("reversed", "bare_reversed")
 FORMATS = ("records", "contest")
 # mix: zh takes the contest's own phrasing (zh0) half the time, zh1 and zh2 a quarter each; en (which
 # the contest never phrased) en0-en2 a third each.  contest: zh0 only, like the hidden test set.
@@ -103,9 +100,7 @@ def reversed_body(
     """The ``base`` solution (contest or bare) with its result written in reversed-digit order."""
     body = family.render(config, values, lang, template, base)
     result = family.render(config, values, lang, template, "bare")["solution"]
-    solution = body["solution"]
-    at = solution.rfind(result)
-    body["solution"] = solution[:at] + reverse_digits(result) + solution[at + len(result):]
+    body["solution"] = reverse_result(body["solution"], result)
     return body
 
 
@@ -137,7 +132,8 @@ class Generator:
             family = registry[name]
             if request.style == "reversed" and family.answer_kind:
                 raise ConfigError(f"style: reversed writes a number's digits backwards; family {name!r} "
-                                  f"answers with a {family.answer_kind}, choose another style")
+                                  f"does not answer with a number (answer kind {family.answer_kind!r}), "
+                                  "choose another style")
         self.order = Interleave(per_family)
 
     def item(self, i: int) -> dict:

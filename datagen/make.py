@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from datagen import signals
+from datagen import card, shard, signals
 from datagen.errors import DatagenError, UsageError
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, GROUPS, OPS, ConfigError, expand_types, load_families
 from datagen.generate import FORMATS, LANGS, PHRASINGS, STYLES, Generator, Request
@@ -58,6 +58,8 @@ def parse_value(current, text: str, name: str):
         raise ConfigError(f"{name}: expected true or false, got {text!r}")
     if isinstance(current, tuple):
         return parse_range(text, name)
+    if isinstance(current, str):  # a text option (mixed.operators, unit.dimensions): its validate() judges it
+        return text
     try:
         return int(text)
     except ValueError:
@@ -129,6 +131,8 @@ def configs_from_options(types: tuple[str, ...], options: dict, strict: bool = T
             raise ConfigError(f"set: family {family!r} has no option {field!r} (it has {known})")
         if family in overrides:
             default = getattr(families[family].config(), field)
+            if isinstance(default, str) and isinstance(raw, (list, tuple)):
+                raw = ",".join(str(part) for part in raw)  # a YAML list: dimensions: [time, currency]
             if isinstance(raw, str) or isinstance(default, tuple):
                 raw = parse_value(default, str(raw) if not isinstance(raw, (list, tuple)) else
                                   f"{raw[0]}-{raw[1]}", f"set {family}.{field}")
@@ -236,6 +240,53 @@ def summary_data(counts: Counter, types: tuple[str, ...], elapsed: float, n: int
     }
 
 
+def request_from_args(args: argparse.Namespace) -> Request:
+    types = select_types(args.ops, args.types)
+    return Request(
+        types=types,
+        n=args.n,
+        seed=args.seed,
+        lang=args.lang or ("zh" if args.phrasing == "contest" else "mix"),
+        phrasing=args.phrasing,
+        style=args.style,
+        format=args.format,
+        allow_duplicates=args.allow_duplicates,
+        configs=build_configs(types, args),
+        spread=True,
+    )
+
+
+# the options that decide the problems (a part's manifest keeps them; a rerun with others is refused)
+PART_OPTIONS = ("ops", "types", "n", "seed", "lang", "phrasing", "style", "format", "allow_duplicates",
+                *FLAG_FIELDS, "set")
+
+
+def write_part(options: dict, k: int, n: int, path: Path) -> dict:
+    """Part k of n of ``datagen make`` (see datagen.shard): items by global index, one process."""
+    generator = Generator(request_from_args(argparse.Namespace(**options)))
+    lo, hi = shard.bounds(options["n"], k, n)
+    counts: Counter = Counter()
+    with atomic_open(path) as handle:
+        for start in range(lo, hi, CHUNK):
+            text, chunk_counts = generator.chunk(start, min(start + CHUNK, hi))
+            handle.write(text)
+            counts.update(chunk_counts)
+    by_type = {t: {"zh": counts[(t, "zh")], "en": counts[(t, "en")]} for t in generator.request.types}
+    return {"files": [path], "items": hi - lo, "first": lo, "by_type": by_type}
+
+
+def make_parts(args: argparse.Namespace, out: str) -> int:
+    options = {name: getattr(args, name) for name in PART_OPTIONS}
+    quiet = args.quiet
+    manifests = shard.run_command(args, "datagen.make:write_part", options, out,
+                                  log=(lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr)))
+    card.after_parts(args, out, manifests, options)
+    if args.json is not None:
+        write_json(args.json, {"out": out, "parts": [{k: m[k] for k in ("part", "items", "files", "skipped")}
+                                                     for m in manifests]})
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
@@ -243,19 +294,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"n: must be a positive number of problems, got {args.n}")
         if args.workers < 1:
             raise ConfigError(f"workers: must be at least 1, got {args.workers}")
-        types = select_types(args.ops, args.types)
-        request = Request(
-            types=types,
-            n=args.n,
-            seed=args.seed,
-            lang=args.lang or ("zh" if args.phrasing == "contest" else "mix"),
-            phrasing=args.phrasing,
-            style=args.style,
-            format=args.format,
-            allow_duplicates=args.allow_duplicates,
-            configs=build_configs(types, args),
-            spread=True,
-        )
+        request = request_from_args(args)
+        types = request.types
         generator = Generator(request)
     except ConfigError as exc:
         raise UsageError(f"--{exc}") from None
@@ -263,6 +303,8 @@ def run(args: argparse.Namespace) -> int:
         default_out(types, args.n, args.seed, args.format, args.style, args.lang, args.phrasing))
     if args.json is not None and args.json == "-" and out == "-":
         raise UsageError("--json: standard output already carries the problems (--out -); give a path")
+    if shard.requested(args):
+        return make_parts(args, out)
     check_target(out, args.force)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
@@ -291,6 +333,7 @@ def run(args: argparse.Namespace) -> int:
             if progress:
                 progress.stop()
     elapsed = time.perf_counter() - started
+    card.after_make(args, out, counts, types, {name: getattr(args, name) for name in PART_OPTIONS})
     if args.json is not None:
         write_json(args.json, summary_data(counts, types, elapsed, args.n, out))
     if not args.quiet:
@@ -344,5 +387,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--steps-sig", type=int, help="significant digits shown by --style steps when inexact")
     g.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE",
                    help="any family option, e.g. mass.density_decimals=1 (repeatable)")
+    card.add_options(p)
+    shard.add_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=run)

@@ -15,15 +15,14 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from datagen.errors import OutputError
+from datagen.signals import held
 
 __all__ = ["DISK_FULL", "OutputError", "atomic_open", "check_target", "check_writable", "cleanup", "disk_full",
            "file_mode", "named_when_full", "respect_umask", "publish", "scratch_dir", "staged", "write_json"]
@@ -223,20 +222,6 @@ def scratch_dir(beside: str | Path) -> Iterator[Path]:
             _remove(tmp)
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Defer SIGINT and SIGTERM (main thread only) so that a few renames finish together."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def publish(moves: Iterable[tuple[Path, Path]], stale: Iterable[Path] = ()) -> None:
     """Rename every ``(built, target)`` pair, then remove ``stale`` paths, as one step.
 
@@ -245,7 +230,7 @@ def publish(moves: Iterable[tuple[Path, Path]], stale: Iterable[Path] = ()) -> N
     """
     moves = [(Path(a), Path(b)) for a, b in moves]
     targets = {b for _, b in moves}
-    with _signals_held():
+    with held():
         for built, target in moves:
             os.replace(built, target)
         for path in stale:

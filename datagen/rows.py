@@ -487,3 +487,45 @@ def read_yaml(path: str | Path):
         raise InputError(f"{column}not valid YAML: {problem}", path=path, line=line) from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {' '.join(str(exc).split())}", path=path) from None
+class LineSlice(RowReader):
+    """A JSON Lines reader that yields only lines ``lo+1 … hi`` (a shard's part), numbered as in the file.
+
+    Lines before the slice are read but never decoded; reading stops after it.
+    """
+
+    def __init__(self, path: str | Path, lo: int, hi: int, **options) -> None:
+        super().__init__(path, **options)
+        self.lo, self.hi = lo, hi
+
+    def blocks(self, size: int = BLOCK) -> Iterator[LineBlock]:
+        for block in super().blocks(size):
+            data, first = block.data, block.first_line
+            count = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            if first + count - 1 <= self.lo:
+                continue
+            if first > self.hi:
+                break
+            if first <= self.lo:
+                data = data.split(b"\n", self.lo - first + 1)[-1]
+                first = self.lo + 1
+            keep = self.hi - first + 1
+            if data.count(b"\n") >= keep:
+                data = b"\n".join(data.split(b"\n", keep)[:keep]) + b"\n"
+            yield LineBlock(block.path, first, data)
+
+    def __iter__(self) -> Iterator[Row]:
+        for block in self.blocks():
+            parsed = parse_lines(block, self.check)
+            self.add(len(parsed.rows), parsed.blank, parsed.rejects)
+            yield from parsed.rows
+        self.finish()
+
+
+def count_lines(path: str | Path) -> int:
+    """Lines of a file (a last line without its line end counts)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(BLOCK), b""):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")

@@ -7,7 +7,7 @@ imported; call ``install()`` again after such an import. Worker processes call `
 so that only the parent reacts to Ctrl-C (the terminal sends it to the whole process group).
 A signal that lands inside an import can leave a library half-initialised (MindSpore turns the
 interrupt into ``ImportError: initialization failed`` and the interpreter aborts at exit), so
-such imports run under ``deferred()``, which delivers the signal once the block is over.
+such imports run under ``held()``, which delivers the signal once the block is over.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from datagen.errors import Terminated
 
 _MAIN_PID: int | None = None
-_HOLD = 0  # depth of deferred() blocks in progress
+_HOLD = 0  # depth of held() blocks in progress
 _PENDING: list[int] = []  # signals that arrived inside them
 
 
@@ -61,15 +61,25 @@ def worker_init() -> None:
 
 
 @contextlib.contextmanager
-def deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block is over (a heavy import), then act on them.
+def held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is over, then act on one that arrived meanwhile.
 
-    The handlers are reinstalled afterwards, in case the block installed its own. Outside a
-    command (``install()`` never called) this does nothing.
+    The one signal hold of the project: a set of renames that must finish together, or a heavy
+    import. Under our handlers (``install()``) a signal is recorded and raised after the block, and
+    the handlers are reinstalled (a library may replace or ignore them inside it: a kernel-side
+    block would lose a signal the library sets to SIG_IGN). Without them the signals are blocked
+    for the block's length. Main thread only (elsewhere a no-op).
     """
     global _HOLD
-    if _MAIN_PID is None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
+        return
+    if _MAIN_PID is None:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         return
     _HOLD += 1
     try:

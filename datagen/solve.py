@@ -7,16 +7,14 @@ text is only matched with regular expressions and parsed as numbers: nothing is 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from datagen.families.word import discount_rises
-from datagen.family import FAMILY_ORDER, load_families
-from datagen.numbers import CTX40, exact_answer, plain
+from datagen.family import Family, Undefined, load_families
+from datagen.numbers import exact_answer, plain
 
 NUMBER = r"[-+]?\d+(?:\.\d+)?"
 BRACKETED = rf"\(\s*{NUMBER}\s*\)|{NUMBER}"
@@ -113,11 +111,17 @@ class Phrasing:
 
 
 @lru_cache(maxsize=1)
+def solvable() -> tuple[str, ...]:
+    """The families the re-solver reads from text: those with a value from operands, in order."""
+    return tuple(name for name, family in load_families().items() if family.value is not None)
+
+
+@lru_cache(maxsize=1)
 def phrasings() -> tuple[Phrasing, ...]:
-    """Every phrasing of every family; the contest's own (zh0) come first."""
+    """Every phrasing of every solvable family; the contest's own (zh0) come first."""
     families = load_families()
     first, rest = [], []
-    for name in FAMILY_ORDER:
+    for name in solvable():
         fam = families[name]
         for lang in ("zh", "en"):
             for k, template in enumerate(fam.problems[lang]):
@@ -150,7 +154,7 @@ def _negated(text: str) -> str:
 
 
 def _normalised(family: str, ops: dict) -> dict:
-    """The matched fields under the names of OPERAND_ORDER, as signed number strings."""
+    """The matched fields under the names of the family's ``fields``, as signed number strings."""
     ops = {k: v.strip() for k, v in ops.items() if v is not None}
     if "pb" in ops:
         ops["b"] = _unbracketed(ops.pop("pb"))
@@ -168,51 +172,20 @@ def _normalised(family: str, ops: dict) -> dict:
     return ops
 
 
-def _value(family: str, ops: dict, rise: bool = False) -> Fraction | None:
-    if family == "add":
-        return F(ops["a"]) + F(ops["b"])
-    if family == "sub":
-        return F(ops["a"]) - F(ops["b"])
-    if family == "mul":
-        return F(ops["a"]) * F(ops["b"])
-    if family == "div":
-        return F(ops["a"]) / F(ops["b"])
-    if family == "pow":
-        return F(ops["a"]) ** int(ops["n"])
-    if family == "linear_eq":
-        return -F(ops["b"]) / F(ops["a"])
-    if family == "func_value":
-        return F(ops["a"]) * F(ops["x"]) ** int(ops["n"])
-    if family == "mean":
-        values = [F(v) for v in ops["data"].strip("[] ").split(",")]
-        return sum(values, Fraction(0)) / len(values)
-    if family == "area":
-        return F(ops["l"]) * F(ops["w"])
-    if family == "mass":
-        return F(ops["d"]) * F(ops["v"])
-    if family == "discount":
-        p, q = F(ops["p"]), F(ops["q"])
-        return (q - p) / p * 100 if rise else (p - q) / p * 100
-    if family == "growth":
-        # English phrasings state the sales in yuan and ask for yuan
-        amount = F(ops["yuan"]) if "yuan" in ops else F(ops["s"])
-        return amount * (1 + F(ops["g"]) / 100)
-    if family == "fraction":
-        return Fraction(int(ops["a"]), int(ops["b"]))
-    raise KeyError(family)
+def exact(operand: str | int) -> Fraction:
+    """An operand (or an integer constant of a family's formula) as an exact number."""
+    return Fraction(operand) if isinstance(operand, int) else F(operand)
 
 
-OPERAND_ORDER = {
-    "add": "ab", "sub": "ab", "mul": "ab", "div": "ab", "pow": "an", "sqrt": "a", "linear_eq": "ab",
-    "func_value": "axn", "mean": "data", "area": "lw", "mass": "dv", "discount": "pq", "growth": "sg",
-    "fraction": "ab",
-}
-
-
-def _operands(family: str, ops: dict) -> tuple[str, ...]:
-    if family == "mean":
-        return tuple(v.strip() for v in ops["data"].strip("[] ").split(","))
-    return tuple(ops[name] for name in OPERAND_ORDER[family])
+def _operands(family: Family, ops: dict) -> tuple[str, ...]:
+    """The family's fields in order; a bracketed list (``data``) gives each of its numbers."""
+    out: list[str] = []
+    for name in family.fields:
+        if name == "data":
+            out.extend(v.strip() for v in ops["data"].strip("[] ").split(","))
+        else:
+            out.append(ops[name])
+    return tuple(out)
 
 
 def _check_result_size(family: str, ops: dict) -> None:
@@ -230,31 +203,18 @@ def solve_fields(family: str, ops: dict, phrasing: Phrasing | None = None) -> So
 
     Raises TooLarge for a power whose result would be too long to compute.
     """
+    owner = load_families()[family]
     ops = _normalised(family, ops)
-    operands = _operands(family, ops)
+    operands = _operands(owner, ops)
     _check_result_size(family, ops)
-    if family == "sqrt":
-        radicand = F(ops["a"])
-        if radicand < 0:
-            return None
-        p, q = radicand.numerator, radicand.denominator
-        rp, rq = math.isqrt(p), math.isqrt(q)
-        if rp * rp == p and rq * rq == q:
-            root = Fraction(rp, rq)
-            return Solved(family, operands, exact_answer(root), "exact", root)
-        approx = plain(CTX40.sqrt(Decimal(ops["a"].lstrip("+"))))
-        return Solved(family, operands, approx, "sig40", None)
-    rise = phrasing is not None and family == "discount" and discount_rises(phrasing.lang, phrasing.index)
+    lang, template = (phrasing.lang, phrasing.index) if phrasing is not None else ("zh", 0)
     try:
-        value = _value(family, ops, rise)
-    except ZeroDivisionError:
+        value = owner.value(operands, exact, lang, template)
+    except (ZeroDivisionError, Undefined):
         return None
-    if family == "fraction":
-        if ops["b"] == "0":
-            return None
-        answer = f"{value.numerator}/{value.denominator}" if value.denominator != 1 else str(value.numerator)
-        return Solved(family, operands, answer, "exact", value)
-    return Solved(family, operands, exact_answer(value), "exact", value)
+    if isinstance(value, Decimal):  # irrational: the value to 40 significant digits
+        return Solved(family, operands, plain(value), "sig40", None)
+    return Solved(family, operands, owner.answer_text(value), "exact", value)
 
 
 def check_size(text: str) -> None:

@@ -10,10 +10,11 @@ The entry point is ``judge(candidate, gold) -> bool``: ``candidate`` is what ``e
 * an exact value with at most 4 decimals: the prediction's value equals it exactly, whatever
   the formatting (``1835.050``, ``1,835.05``, ``1.83505e3`` and ``36701/20`` all equal 1835.05);
 * otherwise (more decimals, non-terminating like 10/3, or an irrational root stored to 40 digits):
-  an exact fraction of equal value is right (``10/3``, ``20/6``), and a decimal must show at
-  least 2 decimals (at least 4 significant digits in scientific notation) and differ from the
-  exact value by less than one unit of its last shown digit, so both rounding and truncation
-  count (``3.33``, ``3.334``, ``3.3333``; not ``3.3`` or ``3.35``).
+  the exact value is right however written (``10/3``, ``20/6``, ``0.00000081``), and a rounded decimal must show at
+  least 2 decimals *and* at least 3 significant digits (whichever asks more: ``0.00647`` for
+  0.0064742, not ``0.01`` nor ``0.0065``; at least 4 significant digits in scientific notation)
+  and differ from the exact value by less than one unit of its last shown digit, so both
+  rounding and truncation count (``3.33``, ``3.334``, ``3.3333``; not ``3.3`` or ``3.35``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from datagen.eval.extract import Number
 from datagen.numbers import reverse_digits as unreverse  # noqa: F401  (its own inverse)
 
 SHORT_DECIMALS = 4  # exact values with at most this many decimals must be matched exactly
+MIN_DECIMALS = 2  # a rounded decimal shows at least the contest's 2 decimals ...
+MIN_SIGNIFICANT = 3  # ... and at least 3 significant digits (0.01 does not identify 0.0064742)
+MIN_SIGNIFICANT_SCIENTIFIC = 4
 
 
 class GoldError(ValueError):
@@ -91,10 +95,10 @@ def equal(pred: Number, gold: Gold) -> bool:
 
 
 def shows_enough(pred: Number) -> bool:
-    """At least 2 decimals, or at least 4 significant digits in scientific notation."""
+    """At least 2 decimals and 3 significant digits, or 4 significant digits in scientific notation."""
     if pred.kind == "scientific":
-        return pred.significant >= 4
-    return pred.kind == "decimal" and pred.last_digit <= -2
+        return pred.significant >= MIN_SIGNIFICANT_SCIENTIFIC
+    return pred.kind == "decimal" and pred.last_digit <= -MIN_DECIMALS and pred.significant >= MIN_SIGNIFICANT
 
 
 def within_last_digit(pred: Number, gold: Gold) -> bool:
@@ -123,8 +127,8 @@ def judge(pred: Number | None, gold: Gold) -> bool:
         return same and (pred.kind == "fraction" or (gold.denominator == 1 and pred.kind == "integer"))
     if gold.short:
         return equal(pred, gold)
-    if pred.kind == "fraction":
-        return equal(pred, gold)
+    if pred.kind == "fraction" or equal(pred, gold):
+        return equal(pred, gold)  # the exact value, however few its digits (0.00000081 for 0.00000081)
     if not shows_enough(pred):
         return False
     return within_last_digit(pred, gold)

@@ -26,14 +26,18 @@ Two more rules decide between results on one line:
 
 * an aside in parentheses after a result is a check, not the answer:
   ``7.5 / 0.25 = 30 (since 0.25 × 30 = 7.5)`` → 30;
-* an exact fraction followed by ``≈`` is the answer, the decimal only restates it:
-  ``17/37 ≈ 0.459`` → 17/37 (unless 17/37 is the problem's own ``17 / 37``: then 0.459); a
-  decimal before ``≈`` is what was rounded (``3.323 ≈ 3.32`` → 3.32).
+* an exact fraction followed by ``≈`` is the answer when the decimal after it is its rounding
+  (within one unit of that decimal's last digit): ``17/37 ≈ 0.459`` → 17/37 (unless 17/37 is the
+  problem's own ``17 / 37``: then 0.459); a percent after it is another quantity and is the answer
+  (``30/90 = 1/3 ≈ 33.33%`` → 33.33), and so is a decimal that is not its rounding; a decimal
+  before ``≈`` is what was rounded (``3.323 ≈ 3.32`` → 3.32).
 
 So ``今年的销售额为 280 万元，增长率为 12%`` gives 280 for 去年销售额为 250 万元，今年销售额增加了 12%.
 Markers may be followed by a colon, ``约``, ``x =``, ``is`` and the like; a number glued after a
-Latin letter (``cm2``, ``x1``) or a unit's superscript (``391 cm²``, not ``x²``) is not a number. Nothing is
-evaluated: numbers are matched with regular expressions and parsed into integers.
+Latin letter (``cm2``, ``x1``) or a unit's superscript (``391 cm²``, not ``x²``) is not a number.
+Thousands may be grouped by commas or single spaces (``1,835.05``, ``317 800``: groups of exactly three
+digits), and scientific notation is read whatever follows it (``3.178e5 m``, ``4.554×10^-6 亿元``). Nothing
+is evaluated: numbers are matched with regular expressions and parsed into integers.
 """
 
 from __future__ import annotations
@@ -50,9 +54,11 @@ NUMBER = r"""
 (?P<sign>(?<![0-9A-Za-z.)\]])[-+])?          # a sign, unless it is a binary minus after an operand
 (?<![0-9.A-Za-z])                            # never start inside another number or a word (cm2)
 (?:
-    (?P<fn>[0-9]+)[ \t]*/[ \t]*(?P<fd>[0-9]+)(?![0-9]|\.[0-9])
+    (?P<fn>[0-9]++)[ \t]*/[ \t]*(?P<fd>[0-9]++)(?![0-9]|\.[0-9])    # possessive: digits never give back
   | (?:
-        (?P<int>[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.(?P<dec>[0-9]+))?
+        # thousands grouped by commas or by single spaces (317 800), else a run of digits
+        (?P<int>[0-9]{1,3}+(?:(?:,[0-9]{3})+(?![0-9])|(?:[ ][0-9]{3})+(?![0-9]|[ ,][0-9]))|[0-9]++)
+        (?:\.(?P<dec>[0-9]+))?
       | \.(?P<frac>[0-9]+)
     )
     (?:
@@ -150,10 +156,10 @@ LATEX_SUBS: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\\(?:text|mathrm|textbf|mathbf|mbox|operatorname)\s*\{([^{}]*)\}"), r" \1 "),
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\\[,!;: ]"), ""),
-    (re.compile(r"\\times\b"), "×"),
-    (re.compile(r"\\cdot\b"), "·"),
-    (re.compile(r"\\approx\b"), "≈"),
-    (re.compile(r"\\sqrt\b"), "√"),
+    (re.compile(r"\\times(?![A-Za-z])"), "×"),
+    (re.compile(r"\\cdot(?![A-Za-z])"), "·"),
+    (re.compile(r"\\approx(?![A-Za-z])"), "≈"),
+    (re.compile(r"\\sqrt(?![A-Za-z])"), "√"),
     (re.compile(r"\\(?:left|right)\b"), ""),
     (re.compile(r"\\[()\[\]]"), " "),
     (re.compile(r"\\([%$])"), r"\1"),
@@ -199,8 +205,8 @@ def to_number(m: re.Match) -> Number:
         return Number(text, "fraction", p, q, 0, len(str(abs(p))) + len(fd))  # q == 0 judges wrong
     if whole is None:
         whole, dec = "", frac
-    elif "," in whole:
-        whole = whole.replace(",", "")
+    elif "," in whole or " " in whole:
+        whole = whole.replace(",", "").replace(" ", "")
     dec = dec or ""
     exp_text = e1 or e2 or e3 or e4
     if exp_text and abs(int(exp_text)) > MAX_EXPONENT:
@@ -325,17 +331,28 @@ def _result(text: str, m: re.Match, problem: str | None, marked: bool) -> tuple[
     j = start - 1
     while j >= 0 and text[j] in SPACE:
         j -= 1
-    if j >= 0 and text[j] == "≈":
-        # an exact fraction before ≈ is the answer, its decimal only restates it (a decimal before
-        # ≈ is what was rounded: 3.323 ≈ 3.32)
+    if j >= 0 and text[j] == "≈" and kind != "percent" and number.kind != "fraction":
+        # an exact fraction before ≈ is the answer when the decimal after it is its rounding (a
+        # decimal before ≈ is what was rounded: 3.323 ≈ 3.32; a percent after it is another quantity)
         exact = NUMBER_AT_END.search(text, text.rfind("\n", 0, j) + 1, j)
         if exact is not None and exact.group("fn") is not None:
             s, e = exact.span("num")
             exact_number = to_number(exact)
-            if not _is_operand(text, s, e) and not (
-                    exact_number.kind == "fraction" and _is_given(text, exact, exact_number, givens(problem))):
+            if (exact_number.denominator and rounds_to(exact_number, number) and not _is_operand(text, s, e)
+                    and not _is_given(text, exact, exact_number, givens(problem))):
                 return exact_number, s
     return number, start
+
+
+def rounds_to(exact: Number, shown: Number) -> bool:
+    """``shown`` is within one unit of its last digit of ``exact`` (a rounding or truncation of it)."""
+    if not shown.denominator:
+        return False
+    # |a/b - c/d| < 10**k, in integers
+    cross = abs(exact.numerator * shown.denominator - shown.numerator * exact.denominator)
+    scale = exact.denominator * shown.denominator
+    k = shown.last_digit
+    return cross < scale * 10**k if k >= 0 else cross * 10**-k < scale
 
 
 def _candidates(text: str, rule: Rule):

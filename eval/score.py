@@ -9,23 +9,28 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from datagen.curricula.templates import ALPACA_HEAD, TEMPLATES, VICUNA_ROLES, VICUNA_SYSTEM, ZH_PREFIX
+from datagen.curricula.prompt import FORMATS, end_markers
+from datagen.curricula.templates import ALPACA_HEAD, TEMPLATES, ZH_PREFIX
 from datagen.eval.compare import Gold, judge, unreverse
 from datagen.eval.extract import extract, parse_number
 
-# where a prompt begins: an unstripped echo starts with one, a continuation (next turn) at one
-PROMPT_STARTS = (
+# where a prompt begins: an unstripped echo starts with one, a continuation (next turn) at one; the chat
+# formats' markers come from their one home (curricula.prompt), the templates' heads from curricula.templates
+PROMPT_STARTS = tuple(dict.fromkeys((
     ALPACA_HEAD.split("\n")[0][:40],
     "### Instruction",
-    VICUNA_SYSTEM[:30],
-    f"{VICUNA_ROLES[0]}:",
+    *(stop for fmt in FORMATS.values() for stop in fmt.stops),
     ZH_PREFIX[:12],
-)
-END_TOKENS = ("</s>", "<|end_of_text|>", "<|eot_id|>", "<|im_end|>")
+)))
+END_TOKENS = end_markers()
 STOP = re.compile("|".join(re.escape(s) for s in PROMPT_STARTS + END_TOKENS))
-STOP_HINTS = ("<", "#", "USER:", "Below", "A chat", "LoRA")  # each STOP string holds one: a cheap pre-check
-# the end of a prompt: "### Response:" and/or "ASSISTANT:" (the vicuna rendering of Alpaca has both)
-RESPONSE = re.compile(r"(?:\s*(?:### Response:|" + re.escape(f"{VICUNA_ROLES[1]}:") + "))+")
+# a cheap pre-check: every STOP string begins with one of these (a leading mark alone: "<", "#")
+STOP_HINTS = tuple(dict.fromkeys(s[0] if not s[0].isalnum() else s[:4] for s in PROMPT_STARTS + END_TOKENS))
+# the end of a prompt: "### Response:" and/or a chat format's answer marker (vicuna's Alpaca rendering has both)
+RESPONSE = re.compile(r"(?:\s*(?:### Response:|"
+                      + "|".join(re.escape(fmt.assistant.strip()) for fmt in FORMATS.values()) + "))+")
+# inference_prompt() = system + user + human turn + assistant, per chat format
+PROMPT_WRAPS = tuple((fmt.system + fmt.user, fmt.assistant) for fmt in FORMATS.values())
 
 
 class GoldItem(NamedTuple):
@@ -48,8 +53,6 @@ class Verdict(NamedTuple):
     extracted: str | None
 
 
-PROMPT_HEAD = f"{VICUNA_SYSTEM} {VICUNA_ROLES[0]}: "  # inference_prompt() = PROMPT_HEAD + human turn + PROMPT_TAIL
-PROMPT_TAIL = f" {VICUNA_ROLES[1]}:"
 
 
 def _echo_end(output: str, problem: str, head: str, tail: str, found: list[int]) -> int:
@@ -60,10 +63,11 @@ def _echo_end(output: str, problem: str, head: str, tail: str, found: list[int])
     """
     n, h, t = len(problem), len(head), len(tail)
     for q in found:
-        start, end = q - h - len(PROMPT_HEAD), q + n + t
-        if (start >= 0 and output.startswith(head, q - h) and output.startswith(tail, q + n)
-                and output.startswith(PROMPT_HEAD, start) and output.startswith(PROMPT_TAIL, end)):
-            return end + len(PROMPT_TAIL)
+        for wrap_head, wrap_tail in PROMPT_WRAPS:
+            start, end = q - h - len(wrap_head), q + n + t
+            if (start >= 0 and output.startswith(head, q - h) and output.startswith(tail, q + n)
+                    and output.startswith(wrap_head, start) and output.startswith(wrap_tail, end)):
+                return end + len(wrap_tail)
     if h or t:  # the raw template's human turn is the problem itself: only a leading one is cut
         for q in found:
             if q >= h and output.startswith(head, q - h) and output.startswith(tail, q + n):

@@ -7,18 +7,25 @@ evaluated: a prediction is data.  sympy is imported only when a symbolic item is
 
 Rules (strict):
 
-* ``radical`` (surd, rationalize): equal value; every radicand a squarefree integer > 1, and no
-  radical in a denominator;
-* ``roots`` (quadratic): the same two values in any order (``x1 = .., x2 = ..``, ``x = a 或 x = b``,
-  ``a, b``, ``(p ± q√m)/r``);
-* ``system`` (linear_system): ``x = .., y = ..`` (or ``(x, y)``) with both values equal;
+* one rule of *simplest* form for every value (``simplest``): every radicand a squarefree integer
+  > 1, no radical in a denominator, and every fraction in lowest terms (``2√13/13``, ``(8 + √6)/3``;
+  not ``√54``, ``1/√2``, ``√(6/9)``, ``4√13/26``, ``(16 + 2√6)/6``, ``16/2``);
+* ``radical`` (surd, rationalize): equal value, simplest;
+* ``roots`` (quadratic): the same two values in any order, each simplest (``x1 = .., x2 = ..``,
+  ``x = a 或 x = b``, ``a, b``, ``(p ± q√m)/r``);
+* ``system`` (linear_system): ``x = .., y = ..`` (or ``(x, y)``; ``且``/``and`` join them) with both
+  values equal and simplest;
 * ``expanded`` (poly_expand): the same polynomial, written as a sum of monomials with each power once;
 * ``factored`` (poly_factor): the same polynomial, written as a number times integer polynomials that
   are primitive and irreducible over the rationals;
 * ``polynomial`` (derivative): the same polynomial, in any form;
 * ``boolean`` (prime): the last yes/no verdict (是 / 不是, yes / no, prime / composite ...);
-* ``quantity`` (unit): the last number equals the value exactly; a unit written after it must be
-  the asked unit (any alias: 米, m, metres ...).
+* ``quantity`` (unit): the last number (read as ``eval.extract`` reads numbers: ``3.178e5 m``,
+  ``317 800 m``) equals the value exactly; a unit written after it must be the asked unit (any
+  alias: 米, m, metres ...).
+
+An exact value before ``≈`` is the value when the decimal after it is its rounding (``15√2 ≈ 21.21``),
+and an aside in parentheses at the end of a line is a check, not the answer (``10√2 (≈ 14.14)``).
 """
 
 from __future__ import annotations
@@ -28,16 +35,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+from datagen.family import load_families
+
 SYMBOLIC = "symbolic"
-FAMILY_KINDS = {
-    "surd": "radical", "rationalize": "radical", "quadratic": "roots", "linear_system": "system",
-    "poly_expand": "expanded", "poly_factor": "factored", "derivative": "polynomial", "prime": "boolean",
-    "unit": "quantity",
-}
-KINDS = frozenset(FAMILY_KINDS.values())
 MAX_TEXT = 400  # longer answer regions are never right here, and keep parsing cheap
 MAX_DIGITS = 40
 MAX_EXPONENT = 64
+MAX_NESTING = 8  # LaTeX braces resolved at most this deep
 
 
 class SymbolicError(ValueError):
@@ -134,7 +138,7 @@ class Parser:
             sign = 1
             if self.peek() == ("op", "-"):
                 raise SymbolicError("negative exponent")
-            exponent = self.atom()
+            exponent = unparen(self.atom())  # x^{3} reads x^(3)
             if exponent[0] != "num" or exponent[1].denominator != 1 or not 0 <= exponent[1] <= MAX_EXPONENT:
                 raise SymbolicError("exponent must be a small whole number")
             return ("pow", base, sign * int(exponent[1]))
@@ -249,6 +253,36 @@ def simplest_radical(node) -> bool:
     return True
 
 
+def lowest_terms(node) -> bool:
+    """Every fraction reduced: no common factor of a denominator and its numerator's coefficients.
+
+    ``4√13/26``, ``(16 + 2√6)/6`` and ``6/4`` are not in lowest terms; ``2√13/13``, ``(8 + √6)/3``,
+    ``(2/13)√13`` and ``3/2`` are.  A numerator with a fraction inside (``(1/2 + √3)/3``) is not.
+    """
+    from math import gcd
+
+    for sub in walk(node):
+        if sub[0] != "div":
+            continue
+        den = to_sympy(sub[2])
+        if not den.is_Integer:
+            return False  # a radical (refused by simplest_radical) or a fraction in a denominator
+        coefficients = to_sympy(sub[1]).as_coefficients_dict().values()
+        if not all(c.is_Integer for c in coefficients):
+            return False
+        divisor = abs(int(den))
+        for c in coefficients:
+            divisor = gcd(divisor, int(c))
+        if divisor != 1:
+            return False
+    return True
+
+
+def simplest(node) -> bool:
+    """The one "simplest" rule of every symbolic value (radical, root, system value)."""
+    return simplest_radical(node) and lowest_terms(node)
+
+
 def monomial_degree(node) -> int | None:
     """The degree in x of a monomial c * x^k (None if the node is not a monomial)."""
     node = unparen(node) if node[0] == "paren" and unparen(node)[0] != "add" else node
@@ -319,12 +353,16 @@ def same_value(a, b) -> bool:
 
 # --- finding the answer in a model's text ---------------------------------------------------------
 
-LATEX = (
+# innermost braces first, repeated until none is left: \frac{\sqrt{2}}{2}
+NESTED_LATEX = (
     (re.compile(r"\\sqrt\s*\{([^{}]*)\}"), r"√(\1)"),
     (re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}"), r"((\1)/(\2))"),
+    (re.compile(r"\^\s*\{([^{}]*)\}"), r"^(\1)"),
+)
+LATEX = (
+    (re.compile(r"\\sqrt\s*(?=[0-9a-z(])"), "√"),  # \sqrt2, \sqrt x
     (re.compile(r"\\(?:cdot|times)"), "*"),
     (re.compile(r"\\pm"), "±"),
-    (re.compile(r"\^\s*\{([^{}]*)\}"), r"^(\1)"),
     (re.compile(r"_\s*\{?([12])\}?"), r"\1"),
     (re.compile(r"\\(?:left|right)|\$"), ""),
 )
@@ -338,6 +376,13 @@ EXPRESSION_RUN = re.compile(r"[-0-9xy√(][0-9xy√+\-*/^().\s]*")
 def normalize(text: str) -> str:
     from datagen.eval.extract import normalize as numeric_normalize
 
+    if "\\" in text or "^{" in text:
+        for _ in range(MAX_NESTING):
+            before = text
+            for regex, replacement in NESTED_LATEX:
+                text = regex.sub(replacement, text)
+            if text == before:
+                break
     for regex, replacement in LATEX:
         text = regex.sub(replacement, text)
     text = numeric_normalize(text.translate(CHARACTERS))
@@ -362,10 +407,52 @@ def expression_runs(text: str) -> list[str]:
     return [m.group().strip() for m in EXPRESSION_RUN.finditer(masked) if m.group().strip()]
 
 
+# an aside in parentheses at the end of a line, not an expression: "10√2 (≈ 14.14)", "(since ...)"
+ASIDE = re.compile(r"[ \t]+\(([^()\n]*)\)[ \t]*[.。]?[ \t]*$", re.MULTILINE)
+PLAIN_EXPRESSION = re.compile(r"[0-9xy√±+\-*/^().,\s]*")
+
+
+def drop_asides(text: str) -> str:
+    """The text without the checks written in parentheses after a result (an expression is kept)."""
+    if "(" not in text:
+        return text
+    for _ in range(2):
+        text = ASIDE.sub(lambda m: m.group() if PLAIN_EXPRESSION.fullmatch(m.group(1)) else "", text)
+    return text
+
+
+def rounds_to(tree, shown: str) -> bool:
+    """``shown`` is a decimal within one unit of its last digit of the exact value of ``tree``."""
+    from datagen.eval.extract import parse_number
+
+    number = parse_number(shown)
+    if number is None or number.kind not in ("decimal", "scientific", "integer") or not number.denominator:
+        return False
+    sp = _sympy()
+    gap = abs(to_sympy(tree) - sp.Rational(number.numerator, number.denominator))
+    return bool(gap < sp.Rational(10) ** number.last_digit)
+
+
+def exact_before_approx(segment: str) -> str:
+    """``15√2 ≈ 21.21`` -> ``15√2``: the exact value before ≈ when the decimal after it is its rounding."""
+    if "≈" not in segment:
+        return segment
+    before, _, after = segment.rpartition("≈")
+    runs, shown = expression_runs(before.rsplit("=", 1)[-1]), expression_runs(after)
+    if runs and shown:
+        exact = runs[-1].rstrip(".").strip()
+        try:
+            if rounds_to(parse(exact), shown[-1].rstrip(".").strip()):
+                return exact
+        except (SymbolicError, RecursionError, ZeroDivisionError, TypeError):
+            pass
+    return after
+
+
 def last_expression(text: str):
     """(text, tree) of the last parseable expression after the last '=' of the last line."""
     line = last_line(boxed_or_text(text))
-    segment = line.rsplit("=", 1)[-1]
+    segment = exact_before_approx(line.rsplit("=", 1)[-1])
     for run in reversed(expression_runs(segment)):
         run = run.rstrip(".").strip()
         try:
@@ -387,7 +474,7 @@ ASSIGNMENT = re.compile(r"(?<![A-Za-z])([xy])\s*(\d?)\s*=\s*([^,;=]*(?:=[^,;=]*)
 def assignments(text: str) -> list[tuple[str, str, str]]:
     """(variable, index, value) for each 'x1 = a = b' segment (the value is the last link)."""
     out = []
-    for segment in re.split(r"[,;]|或|和|\band\b|\bor\b", text):
+    for segment in LIST_SPLIT.split(text):
         m = ASSIGNMENT.search(segment)
         if m:
             out.append((m.group(1), m.group(2), m.group(3).rsplit("=", 1)[-1].strip().rstrip(".")))
@@ -395,15 +482,15 @@ def assignments(text: str) -> list[tuple[str, str, str]]:
 
 
 def value_tree(text: str):
-    runs = expression_runs(text)
+    runs = expression_runs(exact_before_approx(text))
     if not runs:
         raise SymbolicError("no value")
     return parse(runs[-1].rstrip(".").strip())
 
 
+LIST_SPLIT = re.compile(r"[,;]|或|和|且|\band\b|\bor\b")  # x = 0 且 y = -1
 ROOTS_MARKER = re.compile(r"答案|\banswers?\b|\broots?\s+(?:are|is)\b|\bsolutions?\s+(?:are|is)\b|解[为是]|根[为是]",
                           re.IGNORECASE)
-LIST_SPLIT = re.compile(r"[,;]|或|和|\band\b|\bor\b")
 
 
 def find_roots(text: str) -> list[str] | None:
@@ -429,8 +516,20 @@ def find_roots(text: str) -> list[str] | None:
         candidate = [v for v in LIST_SPLIT.split(line) if v.strip()]
     out: list[str] = []
     for value in candidate:
-        out.extend(plus_minus(value) or [value])
+        out.extend(plus_minus_roots(value) or [value])
     return out or None
+
+
+def plus_minus_roots(value: str) -> list[str] | None:
+    """``(p ± q√m)/r`` as its two roots; ``(p ± q√m)/r ≈ d``: the pair when d rounds one of them."""
+    exact, approx, after = value.partition("≈")
+    pair = plus_minus(exact)
+    if pair is None or not approx:
+        return pair
+    after = after.strip()
+    if any(exact_before_approx(f"{root} ≈ {after}").strip() != after for root in pair):
+        return pair
+    return [after]
 
 
 def find_system(text: str) -> tuple[str, str] | None:
@@ -484,15 +583,29 @@ UNIT_PATTERN = "|".join(sorted((re.escape(a) for a in ALIAS), key=len, reverse=T
 QUANTITY = re.compile(rf"(-?\d+(?:,\d{{3}})*(?:\.\d+)?)(?:\s*({UNIT_PATTERN})(?![A-Za-z]))?", re.IGNORECASE)
 
 
+UNIT_AFTER = re.compile(rf"[ \t]*({UNIT_PATTERN})(?![A-Za-z])", re.IGNORECASE)
+
+
 def find_quantity(text: str) -> tuple[Fraction, str | None, str] | None:
+    """(value, unit or None, as shown) of the last number of the last line, read as eval.extract reads
+    numbers (``3.178e5 m``, ``4.554×10^-6 亿元``, ``317 800 m``, ``9,100 mm``)."""
+    from datagen.eval.extract import NUMBER_RE, to_number
+
     line = last_line(boxed_or_text(text))
-    segment = line.rsplit("=", 1)[-1] if "=" in line else line
-    found = list(QUANTITY.finditer(segment)) or list(QUANTITY.finditer(line))
-    if not found:
+    for part in (line.rsplit("=", 1)[-1], line):
+        last = None
+        for last in NUMBER_RE.finditer(part):  # noqa: B007 (the last match is wanted)
+            pass
+        if last is not None:
+            break
+    else:
         return None
-    m = found[-1]
-    unit = ALIAS[m.group(2).lower()] if m.group(2) else None
-    return Fraction(m.group(1).replace(",", "")), unit, m.group().strip()
+    number = to_number(last)
+    if not number.denominator:
+        return None
+    unit = UNIT_AFTER.match(part, last.end())
+    shown = part[last.start("num"):unit.end() if unit else last.end()].strip()
+    return Fraction(number.numerator, number.denominator), ALIAS[unit.group(1).lower()] if unit else None, shown
 
 
 # --- gold and verdicts ----------------------------------------------------------------------------
@@ -513,6 +626,13 @@ class SymbolicGold:
         return False
 
 
+@lru_cache(maxsize=64)
+def family_kind(family: str) -> str | None:
+    """The answer kind a family declares at its registration (None: a number, or no such family)."""
+    found = load_families().get(family)
+    return found.answer_kind if found else None
+
+
 def infer_kind(answer: str) -> str:
     text = answer.strip()
     if text in ("yes", "no"):
@@ -530,7 +650,7 @@ def symbolic_gold(answer: str, family: str = "", style: str = "") -> SymbolicGol
     """Read a record's symbolic answer; raises ``eval.compare.GoldError`` when it is not one."""
     from datagen.eval.compare import GoldError
 
-    kind = FAMILY_KINDS.get(family) or infer_kind(answer)
+    kind = family_kind(family) or infer_kind(answer)
     gold = SymbolicGold(answer.strip(), kind)
     try:
         gold_value(gold)
@@ -548,9 +668,9 @@ def gold_value(gold: SymbolicGold):
         return text == "yes"
     if gold.kind == "quantity":
         number, _, unit = text.partition(" ")
-        if unit not in UNIT_ALIASES:
+        if unit.lower() not in ALIAS:  # a symbol (万元) or, in English, a name (ten-thousand yuan)
             raise SymbolicError(f"unknown unit {unit!r}")
-        return Fraction(number), unit
+        return Fraction(number), ALIAS[unit.lower()]
     if gold.kind == "roots":
         return [parse(part) for part in text.split(",")]
     if gold.kind == "system":
@@ -561,7 +681,7 @@ def gold_value(gold: SymbolicGold):
 
 def judge_text(text: str, gold: SymbolicGold) -> tuple[bool, str | None]:
     """(strict verdict, what was read) for a model's answer turn."""
-    text = normalize(text)
+    text = drop_asides(normalize(text))
     kind = gold.kind
     truth = gold_value(gold)
     if kind == "boolean":
@@ -582,8 +702,8 @@ def judge_text(text: str, gold: SymbolicGold) -> tuple[bool, str | None]:
             if not values:
                 return False, None
             trees = [value_tree(v) for v in values]
-            shown = ", ".join(expression_runs(v)[-1].rstrip(". ") for v in values)
-            if len(trees) != len(truth):
+            shown = ", ".join(expression_runs(exact_before_approx(v))[-1].rstrip(". ") for v in values)
+            if len(trees) != len(truth) or not all(simplest(t) for t in trees):
                 return False, shown
             left = [to_sympy(t) for t in trees]
             for expected in (to_sympy(t) for t in truth):
@@ -598,7 +718,7 @@ def judge_text(text: str, gold: SymbolicGold) -> tuple[bool, str | None]:
                 return False, None
             shown = f"x = {pair[0]}, y = {pair[1]}"
             x, y = value_tree(pair[0]), value_tree(pair[1])
-            return (same_value(to_sympy(x), to_sympy(truth[0])) and
+            return (simplest(x) and simplest(y) and same_value(to_sympy(x), to_sympy(truth[0])) and
                     same_value(to_sympy(y), to_sympy(truth[1]))), shown
         found = last_expression(text)
         if found is None:
@@ -607,7 +727,7 @@ def judge_text(text: str, gold: SymbolicGold) -> tuple[bool, str | None]:
         if not same_value(to_sympy(tree), to_sympy(truth)):
             return False, shown
         if kind == "radical":
-            return simplest_radical(tree), shown
+            return simplest(tree), shown
         if kind == "expanded":
             return expanded(tree), shown
         if kind == "factored":

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -21,6 +22,12 @@ if "LOCAL_DEFAULT_PATH" not in os.environ:
 def pytest_unconfigure(config):
     if _MINDFORMERS_LOGS is not None:
         shutil.rmtree(_MINDFORMERS_LOGS, ignore_errors=True)
+
+
+# CI draws the same examples every run (a failure there reproduces); elsewhere hypothesis explores
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 @pytest.fixture

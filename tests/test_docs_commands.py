@@ -1,4 +1,5 @@
-"""Every `datagen ...` command in the fenced bash blocks of README.md and docs/*.md runs as written.
+"""Every `datagen ...` command of README.md and docs/*.md runs as written: those of the fenced bash
+blocks and those written inline in the prose (a backticked `datagen ...`).
 
 The commands are read from the documents, so a new or changed command is covered without
 touching this file. They run in order (README first, then docs/ by name) in one temporary
@@ -13,7 +14,11 @@ Three explicit lists below (keyed by the command exactly as documented, comments
 REDUCED appends the smallest documented option that fits a command into CI time; XFAIL marks
 commands that fail today for a reason another change is fixing (the lead empties it; a listed
 command that passes fails the test, so a fixed entry cannot linger); NOT_COMMANDS are lines of a
-bash block that are a synopsis, not a command. Every entry must still match a documented command.
+bash block, or inline commands, that are a synopsis, not a command. Every entry must still match a
+documented command. An inline command is skipped, with the reason ``inline_skip_reason`` gives,
+when it only names a command (`datagen eval score`), shows a synopsis (a CAPITAL or `A.yaml`
+placeholder, `a|b` alternatives, `…`) or quotes what a command prints (`datagen export: warning:`);
+``test_inline_commands_are_run_or_skipped_for_a_reason`` lists every one of them.
 """
 
 from __future__ import annotations
@@ -76,8 +81,14 @@ REDUCED = {
 # command as documented -> why it fails today (another change fixes it); strict: passing fails the test
 XFAIL: dict[str, str] = {}
 
-# lines of bash blocks that show a command's synopsis ([optional] parts, CAPITAL placeholders)
-NOT_COMMANDS: dict[str, str] = {}
+# lines of bash blocks, or inline commands, that show a command's synopsis, not a command to run
+NOT_COMMANDS: dict[str, str] = {
+    "datagen eval score --json": "names the report layout `eval score --json` writes (docs/proxy.md)",
+}
+
+INLINE_CODE = re.compile(r"`(datagen [^`]+)`")
+FENCED_BLOCK = re.compile(r"^```.*?^```", re.M | re.S)
+PLACEHOLDER = re.compile(r"(?:^|[=/])(?:[A-Z][A-Z_0-9]*)(?:\.[a-z0-9.]+)?$")  # DIR, CURRICULUM_DIR, A.yaml, R.json
 
 
 @dataclass(frozen=True)
@@ -128,8 +139,45 @@ def documented_commands(docs: list[Path] = DOCS, root: Path = ROOT) -> list[Docu
     return found
 
 
-COMMANDS = documented_commands()
-RUNNABLE = [c for c in COMMANDS if c.command not in NOT_COMMANDS]
+def inline_commands(docs: list[Path] = DOCS, root: Path = ROOT) -> list[Documented]:
+    """Backticked `datagen ...` in the prose (outside fenced blocks), whitespace joined."""
+    found = []
+    for doc in docs:
+        text = doc.read_text(encoding="utf-8")
+        # fenced blocks blanked, line numbers kept
+        prose = FENCED_BLOCK.sub(lambda m: "\n" * m.group().count("\n"), text)
+        for m in INLINE_CODE.finditer(prose):
+            command = " ".join(m.group(1).split())
+            found.append(Documented(str(doc.relative_to(root)), prose.count("\n", 0, m.start()) + 1, command,
+                                    command))
+    return found
+
+
+def inline_skip_reason(command: str) -> str | None:
+    """Why an inline `datagen ...` is not run, or None: it is a command to run as written."""
+    words = command.split()[1:]
+    if words and words[0].endswith(":"):
+        return "quotes what a command prints (an error or warning line), not a command"
+    if all(re.fullmatch(r"[a-z]+", w) for w in words):
+        return "names a command; its runnable forms are in the code blocks"
+    if any("|" in w or w in ("…", "...") for w in words):
+        return "a synopsis: alternatives or an ellipsis"
+    if any(PLACEHOLDER.search(w) for w in words):
+        return "a synopsis: a placeholder (a CAPITAL name or A.yaml) stands for the user's value"
+    return None
+
+
+def documents_in_order(block: list[Documented], inline: list[Documented]) -> list[Documented]:
+    """Code-block and inline commands in reading order: README first, then docs/ by name, by line."""
+    order = {str(doc.relative_to(ROOT)): k for k, doc in enumerate(DOCS)}
+    return sorted(block + inline, key=lambda c: (order.get(c.doc, len(order)), c.line))
+
+
+BLOCK_COMMANDS = documented_commands()
+INLINE_COMMANDS = inline_commands()
+COMMANDS = documents_in_order(BLOCK_COMMANDS, INLINE_COMMANDS)
+RUNNABLE = [c for c in COMMANDS if c.command not in NOT_COMMANDS
+            and not (c in INLINE_COMMANDS and inline_skip_reason(c.command))]
 
 
 # --- inputs a user brings, and files only an NPU run makes ------------------------------------------
@@ -320,6 +368,31 @@ def test_commands_are_read_from_bash_blocks_only_with_continuations_and_comments
     found = documented_commands([doc], tmp_path)
     assert [(c.line, c.command) for c in found] == [
         (2, "datagen make --n 5 --seed 2"), (5, "datagen audit 'a b.json' --out 'c#d'")]
+
+
+def test_inline_commands_are_read_from_the_prose_outside_code_blocks(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("Run `datagen make --n 5\n  --seed 2` or `datagen eval score`.\n"
+                   "```bash\ndatagen audit a.json --out b  # `datagen make --n 9`\n```\n"
+                   "See `datagen train proxy CURRICULUM_DIR` and `--set a.b=c`.\n", encoding="utf-8")
+    found = inline_commands([doc], tmp_path)
+    assert [(c.line, c.command) for c in found] == [
+        (1, "datagen make --n 5 --seed 2"), (2, "datagen eval score"), (6, "datagen train proxy CURRICULUM_DIR")]
+    assert [inline_skip_reason(c.command) is None for c in found] == [True, False, False]
+
+
+def test_inline_commands_are_run_or_skipped_for_a_reason():
+    """Every inline command of the documents: run (in reading order) or skipped with its reason."""
+    skipped = {c.command: inline_skip_reason(c.command) or NOT_COMMANDS.get(c.command) for c in INLINE_COMMANDS
+               if c not in RUNNABLE}
+    run = [c.command for c in INLINE_COMMANDS if c in RUNNABLE]
+    assert all(skipped.values()), skipped
+    # the README's family knobs (text values included) and the pretrained docs' count are run as written
+    assert "datagen make --types mixed --set 'mixed.operators=+-*' --n 500" in run
+    assert "datagen make --types unit --set unit.dimensions=time,currency --n 500" in run
+    assert "datagen train params --model smollm2-135m" in run
+    assert skipped["datagen audit train.json --out DIR"].startswith("a synopsis")
+    assert skipped["datagen eval score"].startswith("names a command")
 
 
 def test_a_broken_documented_command_fails_its_test(tmp_path):

@@ -43,7 +43,8 @@ def test_fraction_family_needs_the_reduced_fraction():
 
 
 @pytest.mark.parametrize("written, right", [
-    ("0.37", True),  # rounded to 2 decimals
+    ("0.37", False),  # 2 decimals but only 2 significant digits (3 are needed)
+    ("0.373", True),  # rounded to 3 significant digits
     ("0.3732970027247956403269754768", True),  # sig28
     ("0.3732970027", True),  # rounded (…0027 2…)
     ("0.373297002", True),  # truncated
@@ -51,8 +52,9 @@ def test_fraction_family_needs_the_reduced_fraction():
     ("0.3733", True),  # rounded up
     ("0.3732", True),  # truncated
     ("0.3", False),  # only 1 decimal
-    ("0.38", True),  # within one unit of the last digit (0.0067 < 0.01)
-    ("0.39", False),  # off by more than one unit of the last digit
+    ("0.374", True),  # within one unit of the last digit (0.00070 < 0.001)
+    ("0.375", False),  # off by more than one unit of the last digit
+    ("0.38", False),  # within 0.01, but 2 significant digits
     ("0.3734", False),
     ("0.37329702", False),
     ("3.733e-1", True),  # 4 significant digits in scientific notation
@@ -75,7 +77,20 @@ def test_inexact_terminating_value_with_many_decimals():
 
 def test_zero_never_matches_a_small_nonzero_value():
     assert not ok("0.00", "1/367", family="div")
-    assert ok("0.0027", "1/367", family="div")
+    assert ok("0.00272", "1/367", family="div")
+    assert not ok("0.0027", "1/367", family="div")  # 2 significant digits
+
+
+@pytest.mark.parametrize("written, right", [
+    ("0.01", False),  # 2 decimals, within one unit of 0.01 of the value, but 1 significant digit
+    ("0.0065", False),  # 2 significant digits
+    ("0.00647", True), ("0.006474", True), ("0.006475", True),  # 3-4 significant digits, rounded
+    ("0.00649", False),  # more than one unit of its last digit away
+    ("6.474e-3", True), ("6.47e-3", False),  # scientific notation: 4 significant digits
+])
+def test_a_rounded_decimal_needs_three_significant_digits(written, right):
+    # the tolerance loophole of issue 18: 0.01 passed for 0.0064742
+    assert ok(written, "0.0064742", family="div") is right
 
 
 def test_sig40_square_root():
@@ -143,3 +158,10 @@ def test_reversed_answers_are_read_back():
     item = GoldItem("r1", 1, "add", "en", "What is -100 + -23.45?", gold, ("-54.321",))
     assert score_output("-100 + -23.45 = -54.321", item).strict is True
     assert score_output("-100 + -23.45 = -123.45", item).strict is False
+
+
+def test_the_exact_value_needs_no_more_digits_than_it_has():
+    # the significant-digit rule is for rounded values: an exact 0.00000081 has 2 and is right
+    assert ok("0.00000081", "0.00000081", family="pow") and ok("8.1e-7", "0.00000081", family="pow")
+    assert ok("-0.0000000032", "-0.0000000032", family="pow")
+    assert not ok("0.001", "0.00000256", family="pow")  # within 0.001, but not the value

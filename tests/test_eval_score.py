@@ -177,7 +177,8 @@ def test_contest_rows_are_re_derived_exactly(tmp_path, monkeypatch):
     assert (d.gold, d.source) == (None, "unjudged")
     assert score_output("-0.8961641", a).strict is True  # rounded to 7 decimals: within one unit
     assert score_output("-0.8961", a).strict is True  # truncated
-    assert score_output("-0.89", a).strict is True
+    assert score_output("-0.896", a).strict is True
+    assert score_output("-0.89", a).strict is False  # 2 significant digits: not enough to name the value
     assert score_output("-0.9", a).strict is False
     assert score_output("x = 3/4", c).strict is True
     assert score_output("x = 3/4", d).strict is None
@@ -403,6 +404,26 @@ def test_which_marker_wins(output, problem, answer, family, expected):
                                                                family), (answer,))
     verdict = score_output(output, gold)
     assert (verdict.strict, verdict.extracted) == (True, expected)
+
+
+DISCOUNT_90_60 = "商品原价为 90 元，打折后的价格为 60 元，请计算打折的折扣比例。"
+
+
+@pytest.mark.parametrize("output, problem, answer, family, expected, right", [
+    # the fraction before ≈ is the answer only when the value after ≈ is its rounding: a percent is not
+    ("Discount = 30/90 = 1/3 ≈ 33.33%", DISCOUNT_90_60, "100/3", "discount", "33.33", True),
+    ("折扣比例 = 30/90 = 1/3 ≈ 33.33%", DISCOUNT_90_60, "100/3", "discount", "33.33", True),
+    ("30/90 = 1/3 ≈ 0.333", "将分数 30/90 进行简化。", "1/3", "fraction", "1/3", True),
+    ("1/3 ≈ 0.5", "将分数 30/90 进行简化。", "1/3", "fraction", "0.5", False),  # not its rounding
+    # a thousands space
+    ("面积为 317 800 平方厘米", "一个长方形的长为 400 厘米，宽为 794.5 厘米，请计算其面积。", "317800", "area",
+     "317 800", True),
+    ("The area is 317 800 cm²", "一个长方形的长为 400 厘米，宽为 794.5 厘米，请计算其面积。", "317800", "area",
+     "317 800", True),
+])
+def test_approximations_and_thousands_spaces(output, problem, answer, family, expected, right):
+    verdict = score_output(output, item(problem, answer, family))
+    assert (verdict.strict, verdict.extracted) == (right, expected)
 
 
 def test_zero_never_matches_a_nonzero_gold():

@@ -37,7 +37,8 @@ def test_radicals_must_be_equal_and_simplest(prediction, right):
 
 
 @pytest.mark.parametrize("prediction, right", [
-    ("2√13/13", True), ("(2/13)√13", True), (r"\frac{2\sqrt{13}}{13}", True), ("4√13/26", True),
+    ("2√13/13", True), ("(2/13)√13", True), (r"\frac{2\sqrt{13}}{13}", True),
+    ("4√13/26", False),  # equal, but not in lowest terms (one "simplest" rule, issue 18)
     ("2/√13", False),  # a radical left in the denominator
     ("2√13/26", False),
 ])
@@ -51,7 +52,7 @@ def test_rationalised_denominators(prediction, right):
     ("x = 7 ± 3√2", True),
     ("x = 7 - 3√2 或 x = 7 + 3√2", True),
     ("x₁ = 7 − 3√2，x₂ = 7 + 3√2", True),
-    ("x1 = 7 - √18, x2 = 7 + √18", True),  # roots need not be in simplest form
+    ("x1 = 7 - √18, x2 = 7 + √18", False),  # roots are simplest radicals too (issue 18)
     ("7 - 3√2", False),  # one root only
     ("x1 = 7 - 3√2, x2 = 7 - 3√2", False),  # the same root twice
     ("x1 = 7 + 3√2, x2 = -7 + 3√2", False),
@@ -71,7 +72,8 @@ def test_rational_root_pairs(prediction, right):
 
 
 @pytest.mark.parametrize("prediction, right", [
-    ("x = 8, y = -3", True), ("(8, -3)", True), ("y = -3, x = 8", True), ("x = 16/2, y = -3", True),
+    ("x = 8, y = -3", True), ("(8, -3)", True), ("y = -3, x = 8", True),
+    ("x = 16/2, y = -3", False),  # equal, but 16/2 is not in lowest terms (issue 18)
     ("x = 8, y = 3", False), ("x = 8", False),
 ])
 def test_linear_systems(prediction, right):
@@ -128,6 +130,73 @@ def test_primality_verdicts(answer, prediction, right):
 ])
 def test_units(prediction, right):
     assert verdict("9100 mm", "unit", prediction) is right
+
+
+@pytest.mark.parametrize("answer, prediction, right", [
+    ("317800 m", "3.178e5 m", True), ("317800 m", "3.178 × 10^5 m", True), ("317800 m", "317 800 m", True),
+    ("317800 m", "31.78 m = 3.178E5 m", True), ("317800 m", "3.178e5 cm", False), ("317800 m", "317 800 mm", False),
+    ("0.000004554 亿元", "4.554e-6 亿元", True), ("0.000004554 亿元", "4.554×10^-6 亿元", True),
+    ("0.000004554 亿元", "4.554 \\times 10^{-6} 亿元", True), ("0.000004554 亿元", "4.554e-6 万元", False),
+    ("0.000004554 亿元", "-6 亿元", False),
+    ("3.5 ten-thousand yuan", "3.5 万元", True), ("3.5 ten-thousand yuan", "35000 yuan = 3.5 ten-thousand yuan", True),
+    ("3.5 ten-thousand yuan", "3.5 yuan", False),
+])
+def test_units_in_scientific_notation_and_with_thousands_spaces(answer, prediction, right):
+    assert verdict(answer, "unit", prediction) is right
+
+
+@pytest.mark.parametrize("answer, family, prediction, right", [
+    ("-6x^3 + 4x^2 + 40x + 6", "poly_expand", "-6x^{3}+4x^{2}+40x+6", True),
+    ("-6x^3 + 4x^2 + 40x + 6", "poly_expand", "$-6x^{3} + 4x^{2} + 40x + 6$", True),
+    ("-6x^3 + 4x^2 + 40x + 6", "poly_expand", "-6x^{2}+4x^{2}+40x+6", False),
+    ("28x^3 + 24x^2 - 18x", "poly_expand", "\\boxed{28x^{3}+24x^{2}-18x}", True),
+    ("28x^3 + 24x^2 - 18x", "derivative", "f'(x) = \\boxed{28x^{3}+24x^{2}-18x}", True),
+    ("2(3x + 4)(x - 5)", "poly_factor", "\\boxed{2\\left(3x + 4\\right)\\left(x - 5\\right)}", True),
+    ("10√2", "surd", "\\boxed{10\\sqrt2}", True), ("10√2", "surd", "\\boxed{10\\sqrt{2}}", True),
+    ("10√2", "surd", "\\boxed{10\\sqrt3}", False), ("10√2", "surd", "\\boxed{2}", False),
+    ("√2/2", "rationalize", "\\frac{\\sqrt{2}}{2}", True), ("√2/2", "rationalize", "\\frac{1}{\\sqrt{2}}", False),
+    ("6√2", "surd", "6 \\cdot \\sqrt{2}", True),
+])
+def test_latex_exponents_boxes_and_roots(answer, family, prediction, right):
+    assert verdict(answer, family, prediction) is right
+
+
+@pytest.mark.parametrize("answer, prediction, right", [
+    ("(8 - √6)/3, (8 + √6)/3", "x = (8 ± √6)/3", True),
+    ("(8 - √6)/3, (8 + √6)/3", "8/3 ± √6/3", True),
+    ("(8 - √6)/3, (8 + √6)/3", "x = (24 ± √54)/9", False),  # √54 is not a simplest radical
+    ("(8 - √6)/3, (8 + √6)/3", "(16 ± 2√6)/6", False),  # not in lowest terms
+    ("(8 - √6)/3, (8 + √6)/3", "8/3 ± √(6/9)", False),  # a fraction under the radical
+    ("(62 - 2√2)/3, (62 + 2√2)/3", "(62 - √8)/3 or (62 + √8)/3", False),
+    ("(62 - 2√2)/3, (62 + 2√2)/3", "(62 - 2√2)/3 or (62 + 2√2)/3", True),
+    ("1/2, 3", "x = 2/4 或 x = 3", False), ("1/2, 3", "x = 1/2 或 x = 3", True),
+    ("1/2, 3", "x = 0.5 或 x = 3", True),  # a terminating decimal is the exact value
+])
+def test_roots_follow_the_one_simplest_rule(answer, prediction, right):
+    assert verdict(answer, "quadratic", prediction) is right
+
+
+def test_a_radical_not_simplest_fails_alike_as_a_root_and_as_a_surd():
+    assert not verdict("2√2", "surd", "√8") and not verdict("-2√2, 2√2", "quadratic", "x = ±√8")
+    assert verdict("2√2", "surd", "2√2") and verdict("-2√2, 2√2", "quadratic", "x = ±2√2")
+
+
+@pytest.mark.parametrize("answer, family, prediction, right", [
+    ("15√2", "surd", "15√2 ≈ 21.21", True),  # the exact value before ≈, the decimal is its rounding
+    ("15√2", "surd", "√450 = 15√2 ≈ 21.21", True),
+    ("15√2", "surd", "15√2 ≈ 21.5", False),  # not its rounding: 21.5 is the answer, and it is not exact
+    ("10√2", "surd", "10√2 (≈ 14.14)", True),  # an aside in parentheses after the result
+    ("10√2", "surd", "√200 = 10√2 (since 10² × 2 = 200).", True),
+    ("7 - 3√2, 7 + 3√2", "quadratic", "x1 = 7 - 3√2 ≈ 2.757, x2 = 7 + 3√2 ≈ 11.243", True),
+    ("(-6 - √13)/2, (-6 + √13)/2", "quadratic", "x = (-6 ± √13)/2 ≈ -4.80 或 -1.20", True),
+    ("(-6 - √13)/2, (-6 + √13)/2", "quadratic", "x = (-6 ± √13)/2 ≈ -9.5", False),  # rounds neither root
+    ("x = 0, y = -1", "linear_system", "x = 0 且 y = -1", True),
+    ("x = 0, y = -1", "linear_system", "所以 x = 0 并且 y = -1。", True),
+    ("x = 0, y = -1", "linear_system", "x = 0 且 y = 1", False),
+    ("x = 8, y = -3", "linear_system", "The solution is (8, -3).", True),
+])
+def test_approximations_asides_and_zh_conjunctions(answer, family, prediction, right):
+    assert verdict(answer, family, prediction) is right
 
 
 def test_parser_refuses_what_is_not_the_grammar():

@@ -304,3 +304,48 @@ def test_a_dead_worker_fails_the_run_instead_of_hanging(monkeypatch):
     with pytest.raises(DatagenError, match="worker process died"):
         for _ in make.produce(make.Generator(request), request.n, 2):
             pass
+
+
+def test_text_options_are_set_from_the_command_line(tmp_path):
+    out = tmp_path / "t.jsonl"
+    assert run(["--types", "mixed,unit", "--set", "mixed.operators=+-*", "--set", "unit.dimensions=time,currency",
+                "--n", "200", "--seed", "3", "--out", str(out)]) == 0
+    records = read(out)
+    mixed = [r for r in records if r["type"] == "mixed"]
+    units = [r for r in records if r["type"] == "unit"]
+    assert mixed and units
+    assert all("/" not in r["problem"] and "÷" not in r["problem"] for r in mixed)
+    assert {r["answer"].split(" ", 1)[1] for r in units} <= {
+        "s", "min", "h", "d", "元", "万元", "亿元", "yuan", "ten-thousand yuan", "hundred-million yuan"}
+
+
+@pytest.mark.parametrize("setting, allowed", [
+    ("mixed.operators=+%", "'+-*/'"),
+    ("unit.dimensions=time,speed", "length, mass, volume, time, currency"),
+])
+def test_a_wrong_text_option_names_the_option_and_the_allowed_values(tmp_path, capsys, setting, allowed):
+    out = tmp_path / "t.jsonl"
+    assert run(["--types", "mixed,unit", "--set", setting, "--n", "10", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--set {setting.split('=')[0]}" in err and allowed in err and "integer" not in err
+    assert not out.exists()
+
+
+def test_text_options_are_set_from_a_spec():
+    from datagen.curricula.spec import parse_spec
+
+    from datagen.make import configs_from_options
+
+    stage = {"name": "a", "size": 10, "sources": [{
+        "kind": "synthetic", "types": ["mixed", "unit"], "weight": 1,
+        "options": {"set": {"mixed.operators": "+-*", "unit.dimensions": ["time", "currency"]}}}]}
+    spec = parse_spec({"name": "t", "seed": 1, "stages": [stage]})
+    source = spec.stages[0].sources[0]
+    configs = configs_from_options(source.types, source.options)
+    assert configs["mixed"].operators == "+-*" and configs["unit"].dimensions == "time,currency"
+
+
+def test_reversed_style_refuses_a_non_numeric_family_in_plain_words(tmp_path, capsys):
+    assert run(["--types", "quadratic", "--style", "reversed", "--n", "4", "--out", str(tmp_path / "q.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "'quadratic' does not answer with a number (answer kind 'roots')" in err and "a roots" not in err

@@ -1,5 +1,6 @@
 """The wheel installs one top-level name, ``datagen``: no generic ``eval``/``train``/``curricula``/``configs``."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,8 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_wheel_has_one_top_level_package(tmp_path):
     pytest.importorskip("setuptools")
+    source = tmp_path / "source"  # a copy: building in the checkout would leave build/ there
+    for name in ("pyproject.toml", "README.md"):
+        source.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, source / name)
+    for name in ("datagen", "curricula", "eval", "train", "configs"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+                           "-w", str(tmp_path), str(source)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     wheel = next(tmp_path.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()

@@ -14,7 +14,7 @@ pytest.importorskip("gguf")
 pytest.importorskip("tokenizers")
 pytest.importorskip("jinja2")
 
-from datagen.curricula.chat import ChatCodec, ChatTemplate, ChatTemplateError, conversation_turns  # noqa: E402
+from datagen.curricula.chat import ChatCodec, ChatTemplateError, JinjaChatTemplate, conversation_turns  # noqa: E402
 from datagen.train import pretrained as tp  # noqa: E402
 from datagen.train.gguf import GGUFError, default_gguf_path, file_sha256, open_gguf, permute, unpermute  # noqa: E402
 from datagen.train.probe import ProbeError, load_probe  # noqa: E402
@@ -98,7 +98,7 @@ def test_gguf_tokenizer_round_trips_and_knows_its_special_tokens(tiny_file):
 
 def test_chat_codec_trains_the_answer_and_the_end_of_turn_only(tiny_file):
     tokenizer = tiny_file.tokenizer()
-    codec = ChatCodec(tokenizer, ChatTemplate("chatml", CHATML))
+    codec = ChatCodec(tokenizer, JinjaChatTemplate("chatml", CHATML))
     sample = codec.sample(["What is 2 + 3?", "2 + 3 = 5"])
     ((start, end),) = sample.trained
     assert tokenizer.decode(sample.ids[start:end], skip_special=False) == "2 + 3 = 5<|im_end|>"

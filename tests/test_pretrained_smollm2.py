@@ -110,13 +110,13 @@ def test_lora_trainable_count_equals_train_params(smol, tmp_path):
 
 def test_two_training_steps_lower_the_answer_loss(smol):
     import mindspore as ms
-    from datagen.curricula.chat import ChatCodec, ChatTemplate
+    from datagen.curricula.chat import ChatCodec, JinjaChatTemplate
     from datagen.train import model as tm
     from datagen.train.pretrained import PretrainedOptions, StageRows, _step_function, pack
 
     model, _ = smol
     tokenizer = model.tokenizer()
-    codec = ChatCodec(tokenizer, ChatTemplate("smollm2", tokenizer.chat_template))
+    codec = ChatCodec(tokenizer, JinjaChatTemplate("smollm2", tokenizer.chat_template))
     samples = [
         codec.sample([f"What is {a} + {b}?", f"{a} + {b} = {a + b}"]) for a, b in ((37, 45), (608, 217))
     ]

@@ -178,6 +178,7 @@ def run_plan(args: argparse.Namespace) -> int:
         master_port=args.master_port,
         seed=args.seed,
         mindformers=args.mindformers,
+        device=args.device,
     )
     try:
         preset = load_preset(args.model)
@@ -476,15 +477,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--model", default="llama3_8b", help="model preset (default llama3_8b)")
     plan.add_argument("--cards", type=_positive_int, help="NPUs (default: the preset's)")
     plan.add_argument(
+        "--device",
+        choices=("npu", "cpu"),
+        default="npu",
+        help="cpu: a plan that runs here as written (MindFormers' Trainer on the CPU, one process), "
+        "to check the whole path before paying for NPUs (default npu)",
+    )
+    plan.add_argument(
         "--model-parallel",
         type=_positive_int,
         help="model_parallel (default: the preset's, llama3_8b 4 as the contest; 1 = data parallel)",
     )
     plan.add_argument(
         "--mindformers",
-        default="1.1.0",
         metavar="VERSION",
-        help="MindFormers release on the NPU host: 1.1.0 (the contest's zip, default), 1.2-1.5, 1.6+ (1.9.0)",
+        help="MindFormers release on the host: 1.1.0 (the contest's zip, the default on an NPU), 1.2-1.5, "
+        "1.6+ (1.9.0; with --device cpu the default is the installed release)",
     )
     _add_lora_options(plan)
     group = plan.add_argument_group("training (defaults: the preset's; epochs: each stage's)")

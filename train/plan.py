@@ -37,6 +37,7 @@ from datagen.train.plan_scripts import (
     squad_script,
 )
 from datagen.train.plan_yaml import (  # noqa: F401  (re-exported: train.model and train.proxy import them here)
+    CHECKPOINT_CALLBACKS,
     CPU_MODEL_CONFIG,
     TOKENIZERS,
     Lora,
@@ -49,12 +50,13 @@ from datagen.train.plan_yaml import (  # noqa: F401  (re-exported: train.model a
     render_model_config,
 )
 from datagen.train.presets import Preset
-from datagen.train.profiles import DEFAULT_VERSION, Profile, profile_for
+from datagen.train.profiles import CPU_DEFAULT_VERSION, DEFAULT_VERSION, Profile, profile_for
 
 from datagen.output import atomic_open, check_target, staged
 
 PREDICT_SCRIPT = Path(__file__).with_name("predict_script.py")
-SQUAD_ENTRY = Path(__file__).with_name("squad_entry.py")
+MINDFORMERS_ENTRY = Path(__file__).with_name("mindformers_entry.py")
+CPU_TRAIN_STEP = Path(__file__).with_name("cpu_train_step.py")
 RESEARCH_TOKENIZER = "research/llama3/llama3_tokenizer.py"  # relative to the MindFormers checkout
 BYTES_PER_PARAM = {"float32": 4, "float16": 2, "bfloat16": 2}
 
@@ -83,9 +85,11 @@ class PlanOptions:
     max_new_tokens: int = 64
     master_port: int = 8118
     device_target: str = "Ascend"
-    max_device_memory: str = "58GB"
+    max_device_memory: str = "58GB"  # of a 64 GB card (the contest's Atlas 800T A2 64G)
     seed: int = 0
-    mindformers: str = DEFAULT_VERSION  # the MindFormers release on the NPU host
+    mindformers: str | None = None  # the MindFormers release on the host (None: see mindformers_version)
+    device: str = "npu"  # "cpu": the whole plan runs here, on MindFormers' Trainer, before paying for NPUs
+    cores: int | None = None  # the CPU host's cores (default: this machine's)
 
 
 def resolve_lora(preset: Preset, options: PlanOptions) -> Lora:
@@ -115,6 +119,10 @@ class PlannedStage:
     dataset: str
     load_checkpoint: str
     output: str
+    sink_size: int  # 0: no dataset sinking
+    # the last checkpoint's name in each rank_<r>/ ({rank}): MindSpore's <prefix>_rank_<r>-<epoch>_<step>,
+    # epochs counted in sinks of sink_size steps when sinking
+    last_checkpoint: str
     config: dict = field(repr=False)
 
 
@@ -162,6 +170,7 @@ class Resolved:
     home: str
     template: dict
     profile: Profile
+    version: str
     warnings: list[str]
 
     @property
@@ -173,21 +182,54 @@ class Resolved:
         return self.cards > 1
 
     @property
+    def cpu(self) -> bool:
+        return self.options.device == "cpu"
+
+    @property
+    def device_target(self) -> str:
+        return "CPU" if self.cpu else self.options.device_target
+
+    @property
+    def launcher(self) -> str:
+        """How a stage starts: the plan's entry on a CPU, one process on one card, msrun on several."""
+        return "entry" if self.cpu else "python" if self.cards == 1 else "msrun"
+
+    @property
     def global_batch(self) -> int:
         return self.batch_size * self.layout["data_parallel"]
+
+
+def mindformers_version(options: PlanOptions) -> str:
+    """``--mindformers``, else the contest's release on an NPU, the installed one on a CPU (1.9.0 if none)."""
+    if options.mindformers:
+        return options.mindformers
+    if options.device != "cpu":
+        return DEFAULT_VERSION
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mindformers")
+    except PackageNotFoundError:
+        return CPU_DEFAULT_VERSION
 
 
 def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_dir: str | Path) -> Resolved:
     """Fill in the defaults (the preset's, the curriculum's) and reject what cannot run."""
     lora = resolve_lora(preset, options)
     count = count_lora(preset, lora.rank, lora.targets, lora.alpha)
-    profile = profile_for(options.mindformers)
-    cards = options.cards or preset.train.cards
+    version = mindformers_version(options)
+    profile = profile_for(version)
+    if options.device not in ("npu", "cpu"):
+        raise PlanError(f"--device {options.device}: expected npu or cpu")
+    cpu = options.device == "cpu"
+    if cpu and (options.cards or 1) > 1:
+        raise PlanError(f"--device cpu runs on one process; --cards {options.cards} needs NPUs")
+    cards = 1 if cpu else options.cards or preset.train.cards
     if cards <= 0:
         raise PlanError(f"--cards must be positive, got {cards}")
     model_parallel = options.model_parallel or math.gcd(preset.train.model_parallel, cards)
     layout = parallel_layout(cards, model_parallel)
-    batch_size = options.batch_size or preset.train.batch_size
+    batch_size = options.batch_size or (cpu and preset.train.cpu_batch_size) or preset.train.batch_size
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
     if batch_size <= 0:
         raise PlanError(f"--batch-size must be positive, got {batch_size}")
@@ -208,6 +250,17 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
     warnings = []
     if layout["data_parallel"] > 1:
         warnings.append(checkpoint_disk_warning(preset, count, layout))
+    if cpu and options.mindformers:
+        installed = mindformers_version(PlanOptions(device="cpu"))
+        if profile_for(installed).name != profile.name:
+            warnings.append(
+                f"--device cpu runs the MindFormers installed here ({installed}, profile "
+                f"{profile_for(installed).name}), but --mindformers {options.mindformers} renders profile "
+                f"{profile.name}'s names ({profile.checkpoint_callback}, {profile.optimizer['type']}); "
+                "leave --mindformers out to render for the installed release"
+            )
+    if profile.saves_network_copy and not cpu:
+        warnings.append(network_copy_warning(preset, count, profile))
     return Resolved(
         curriculum=curriculum,
         preset=preset,
@@ -226,6 +279,7 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
         home=home,
         template=load_template(preset.template),
         profile=profile,
+        version=version,
         warnings=warnings,
     )
 
@@ -242,6 +296,34 @@ def checkpoint_disk_warning(preset: Preset, count: LoraCount, layout: dict) -> s
         f"stage), and the global batch is {replicas} x --batch-size; --model-parallel {cards} saves one "
         "copy split over the cards"
     )
+
+
+def network_copy_warning(preset: Preset, count: LoraCount, profile: Profile) -> str:
+    """r1.1-r1.5's checkpoint callback also writes the network's weights to ``checkpoint_network/``."""
+    width = BYTES_PER_PARAM.get(str(preset.model_config.get("param_init_type", "float32")), 4)
+    copy_gb = count.total_from_shapes * width / 1e9
+    return (
+        f"MindFormers {profile.releases}: {profile.checkpoint_callback} also saves the network's weights "
+        f"(save_network_params defaults to True) to output/checkpoint_network/, about {copy_gb:.1f} GB per "
+        "stage on top of the checkpoints (the ranks' shards together; r1.6+ default to False)"
+    )
+
+
+def sink_size_for(steps_per_epoch: int, wanted: int) -> int:
+    """The largest sink size up to ``wanted`` that divides an epoch's steps.
+
+    MindFormers runs ``int(steps / sink_size × epochs)`` sinks of ``sink_size`` steps (r1.1
+    ``trainer/utils.py:163``, r1.8 ``:213``): 1 step under sink_size 2 trains none, an odd count
+    loses steps.
+    """
+    if steps_per_epoch <= 0:
+        return wanted
+    return max(size for size in range(1, wanted + 1) if steps_per_epoch % size == 0)
+
+
+def checkpoint_prefix(config: dict) -> str:
+    """The checkpoint callback's ``prefix`` (MindFormers appends ``_rank_<r>``: r1.1 and 1.9 alike)."""
+    return next(c["prefix"] for c in config["callbacks"] if c.get("type") in CHECKPOINT_CALLBACKS)
 
 
 def plan_stage(
@@ -263,6 +345,13 @@ def plan_stage(
             f"{label}: {stage.records:,} records make no full batch of {global_batch} "
             f"({plan.batch_size} x {plan.layout['data_parallel']} data-parallel); lower --batch-size"
         )
+    wanted = int(plan.template["runner_config"].get("sink_size", 1))
+    sink_size = 1 if plan.cpu else sink_size_for(steps_per_epoch, wanted)
+    if not plan.cpu and sink_size != wanted:
+        warnings.append(
+            f"{label}: {steps_per_epoch:,} steps per epoch is no multiple of the contest's sink_size "
+            f"{wanted}, which would drop steps; rendered with sink_size {sink_size}"
+        )
     config = finetune_config(
         preset,
         plan.template,
@@ -282,8 +371,13 @@ def plan_stage(
         src_strategy=strategy,
         profile=plan.profile,
         seed=options.seed,
-        device_target=options.device_target,
+        device_target=plan.device_target,
         max_device_memory=options.max_device_memory,
+        sink_size=sink_size,
+        workers=options.cores or os.cpu_count(),
+    )
+    epochs_named, step_named = (
+        (epochs * steps_per_epoch // sink_size, sink_size) if not plan.cpu else (epochs, steps_per_epoch)
     )
     return PlannedStage(
         label=label,
@@ -297,6 +391,8 @@ def plan_stage(
         dataset=dataset,
         load_checkpoint=load,
         output=output,
+        sink_size=sink_size if not plan.cpu else 0,
+        last_checkpoint=f"{checkpoint_prefix(config)}_rank_{{rank}}-{epochs_named}_{step_named}.ckpt",
         config=config,
     )
 
@@ -307,20 +403,35 @@ def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | 
     label, multi = planned.label, plan.multi
     profile = plan.profile
     origin = "the base checkpoint" if previous is None else f"{previous.label}'s checkpoint"
+    sinking = (
+        f"dataset sinking in {planned.sink_size}-step sinks" if planned.sink_size else "no dataset sinking"
+    )
+    where = (
+        "CPU (--device cpu): runner_wrapper CpuTrainOneStepCell (register/cpu_train_step.py: "
+        "MFTrainOneStepCell with an IsFinite overflow check, which the CPU has a kernel for), no sinking"
+        if plan.cpu
+        else f"max_device_memory {plan.options.max_device_memory}: sized for a 64 GB card (Atlas 800T A2 "
+        "64G); lower it on a 32 GB card"
+    )
     header = (
         f"Stage {position} of {total} of curriculum {plan.curriculum.name!r}: {planned.name}\n"
         f"{planned.records:,} records x {planned.epochs} epoch(s), batch {plan.batch_size} x "
         f"{plan.layout['data_parallel']} data-parallel = {planned.global_batch} per step "
-        f"({planned.steps_per_epoch:,} steps per epoch)\n"
+        f"({planned.steps_per_epoch:,} steps per epoch, {sinking})\n"
+        f"last checkpoint: output/checkpoint/rank_<r>/{planned.last_checkpoint.replace('{rank}', '<r>')}\n"
         f"loads {origin} with resume_training False (weights carry over; optimizer and "
         f"schedule restart)\nMindFormers {profile.releases}: {profile.checkpoint_callback}, "
-        f"{profile.optimizer['type']}\n"
+        f"{profile.optimizer['type']}\n{where}\n"
         f"rendered by `datagen train plan` from configs/mindformers/{plan.preset.template}"
     )
-    command = (
-        f"{plan.preset.entry} --config {plan.run_root}/{label}/finetune.yaml --run_mode finetune "
-        f"--use_parallel {multi} --load_checkpoint {planned.load_checkpoint} --auto_trans_ckpt False"
-    )
+    yaml_path = f"{plan.run_root}/{label}/finetune.yaml"
+    if plan.launcher == "entry":
+        command = f'"{plan.run_root}/mindformers_entry.py" --run_mode finetune --config "{yaml_path}"'
+    else:
+        command = (
+            f"{plan.preset.entry} --config {yaml_path} --run_mode finetune "
+            f"--use_parallel {multi} --load_checkpoint {planned.load_checkpoint} --auto_trans_ckpt False"
+        )
     launch = StageLaunch(
         label=label,
         position=position,
@@ -335,6 +446,8 @@ def stage_files(plan: Resolved, planned: PlannedStage, previous: PlannedStage | 
         output=planned.output,
         command=command,
         master_port=plan.options.master_port,
+        launcher=plan.launcher,
+        register_path=f"{plan.run_root}/register" if plan.cpu else "",
     )
     return {
         f"{label}/finetune.yaml": dump_yaml(planned.config, header),
@@ -350,6 +463,20 @@ class Checkpoint:
     folder: str
     strategy_dir: str
     strategy_file: str
+    name: str  # the file each rank_<r>/ holds ({rank}), the stage's last
+    ranks: int
+
+    def args(self, work_dir: str) -> list[str]:
+        """predict.py's options that take exactly this checkpoint (merged once per source, in ``work_dir``)."""
+        args = [
+            f'--load_checkpoint "{self.folder}"',
+            f'--checkpoint_name "{self.name}"',
+            f"--ranks {self.ranks}",
+            f'--work_dir "{work_dir}"',
+        ]
+        if self.strategy_file:
+            args.append(f'--strategy "{self.strategy_file}"')
+        return args
 
 
 def final_checkpoint(plan: Resolved, last: PlannedStage) -> Checkpoint:
@@ -358,6 +485,8 @@ def final_checkpoint(plan: Resolved, last: PlannedStage) -> Checkpoint:
         folder=f"{last.output}/checkpoint",
         strategy_dir=f"{last.output}/strategy" if plan.multi else "",
         strategy_file=f"{last.output}/strategy/ckpt_strategy_rank_0.ckpt" if plan.multi else "",
+        name=last.last_checkpoint,
+        ranks=plan.cards,
     )
 
 
@@ -381,20 +510,21 @@ def predict_files(plan: Resolved, heldout: Heldout, checkpoint: Checkpoint) -> t
         seq_length=plan.seq_length,
         load_checkpoint=checkpoint.folder,
         src_strategy=checkpoint.strategy_dir,
-        auto_trans_ckpt=plan.multi,
+        auto_trans_ckpt=False,
         output_dir=f"{run_root}/predict/output",
         batch_size=options.predict_batch_size,
         max_new_tokens=options.max_new_tokens,
         vocab_file=plan.vocab_file,
         seed=options.seed,
-        device_target=options.device_target,
+        device_target=plan.device_target,
         max_device_memory=options.max_device_memory,
     )
     files[f"predict/{name}.yaml"] = dump_yaml(
         config,
         (
             f"Greedy prediction of held-out set {name!r} ({len(records):,} prompts) with "
-            f"{checkpoint.label}'s checkpoint.\nPrompts use template {curriculum.template!r}, "
+            f"{checkpoint.label}'s checkpoint\n({checkpoint.name.replace('{rank}', '<r>')} of each rank, merged "
+            "by predict.py when there are several).\nPrompts use template {curriculum.template!r}, "
             "the one the training data was exported with.\n"
             "rendered by `datagen train plan` from configs/mindformers/predict_llama.yaml"
         ),
@@ -404,14 +534,14 @@ def predict_files(plan: Resolved, heldout: Heldout, checkpoint: Checkpoint) -> t
         f'--input "{run_root}/predict/{name}.jsonl"',
         f'--out "{run_root}/predict/predictions_{name}.npy"',
         f'--jsonl "{run_root}/predict/predictions_{name}.jsonl"',
-        f'--load_checkpoint "{checkpoint.folder}"',
+        *checkpoint.args(f"{run_root}/predict"),
         f'--vocab_file "{plan.vocab_file}"',
         f"--digits {curriculum.digits}",
     ]
-    if checkpoint.strategy_file:
-        args.append(f'--strategy "{checkpoint.strategy_file}"')
+    if plan.cpu:
+        args += ["--greedy", "--device_target CPU"]  # generate's argmax has no CPU kernel
     files[f"predict/predict_{name}.sh"] = predict_script(
-        name, len(records), checkpoint.label, run_root, args, plan.home
+        name, len(records), checkpoint.label, run_root, args, None if plan.cpu else plan.home
     )
     entry = {
         "name": name,
@@ -435,23 +565,27 @@ def squad_files(plan: Resolved, checkpoint: Checkpoint) -> dict:
         plan.lora,
         seq_length=options.squad_seq_length,
         load_checkpoint=checkpoint.folder,
-        src_strategy=checkpoint.strategy_dir,
-        auto_trans_ckpt=plan.multi,
+        src_strategy="",
+        auto_trans_ckpt=False,
         output_dir=f"{run_root}/eval/output",
         batch_size=1,
         max_new_tokens=20,
         vocab_file=plan.vocab_file,
         seed=options.seed,
-        device_target=options.device_target,
+        device_target=plan.device_target,
         max_device_memory=options.max_device_memory,
         eval_dataset=plan.squad_data,
+        workers=options.cores or os.cpu_count(),
+    )
+    resolve = f'python "{run_root}/predict/predict.py" --print_checkpoint ' + " ".join(
+        checkpoint.args(f"{run_root}/predict")
     )
     command = (
-        f'python "{run_root}/eval/squad_eval.py" --config "{run_root}/eval/squad_eval.yaml" '
-        f'--load_checkpoint "{checkpoint.folder}"'
+        f'python "{run_root}/mindformers_entry.py" --run_mode eval --config "{run_root}/eval/squad_eval.yaml" '
+        '--load_checkpoint "$CHECKPOINT"'
     )
     if plan.preset.tokenizer == "llama3":
-        if plan.profile.needs_research_tokenizer:
+        if plan.profile.needs_research_tokenizer and not plan.cpu:
             command += f' --tokenizer-module "$MINDFORMERS_HOME/{RESEARCH_TOKENIZER}"'
         else:
             command += f' --datagen-tokenizer "{run_root}/predict/predict.py"'
@@ -463,14 +597,27 @@ def squad_files(plan: Resolved, checkpoint: Checkpoint) -> dict:
                 f"SQuAD retention check of {checkpoint.label}'s checkpoint with MindFormers' EmF1Metric.\n"
                 "Gate (REFERENCE §1): F1 >= 53.883 and EM >= 39.753 (90 % of the base model's "
                 "59.870 / 44.170).\n"
-                + (f"Runs in {dtype}, the dtype the base scores were measured in.\n" if dtype else "")
-                + "Run by eval/squad_eval.py (MindFormers' Trainer.evaluate with the Llama3 tokenizer "
-                "registered and passed in).\n"
+                + (
+                    f"Runs in {dtype}, the dtype the base scores were measured in.\n"
+                    if dtype and not plan.cpu
+                    else ""
+                )
+                + (
+                    "CPU: greedy as top-1 sampling with numpy post-processing (generate's argmax has no CPU "
+                    "kernel), use_past off.\n"
+                    if plan.cpu
+                    else ""
+                )
+                + "Run by mindformers_entry.py (MindFormers' Trainer.evaluate with the Llama3 tokenizer "
+                "registered and passed in) on exactly\n"
+                f"{checkpoint.name.replace('{rank}', '<r>')} of each rank (merged by predict.py when there are "
+                "several), which squad_eval.sh passes.\n"
                 "rendered by `datagen train plan` from configs/mindformers/eval_squad_llama.yaml"
             ),
         ),
-        "eval/squad_eval.py": SQUAD_ENTRY.read_text(encoding="utf-8"),
-        "eval/squad_eval.sh": squad_script(checkpoint.label, run_root, plan.squad_data, command, plan.home),
+        "eval/squad_eval.sh": squad_script(
+            checkpoint.label, run_root, plan.squad_data, resolve, command, None if plan.cpu else plan.home
+        ),
     }
 
 
@@ -488,7 +635,7 @@ def plan_manifest(
         },
         "model": plan.preset.name,
         "mindformers": {
-            "version": plan.options.mindformers,
+            "version": plan.version,
             "profile": plan.profile.name,
             "releases": plan.profile.releases,
             "checkpoint_callback": plan.profile.checkpoint_callback,
@@ -496,7 +643,9 @@ def plan_manifest(
             "tokenizer": plan.profile.tokenizer_source,
             "contest_zip": plan.profile.contest_zip,
         },
+        "device": plan.options.device,
         "cards": plan.cards,
+        "launcher": plan.launcher,
         "parallel": plan.layout,
         "lora": asdict(plan.lora),
         "params": plan.count.as_dict(),
@@ -516,7 +665,7 @@ def plan_manifest(
         "eval": {
             "yaml": "eval/squad_eval.yaml",
             "script": "eval/squad_eval.sh",
-            "entry": "eval/squad_eval.py",
+            "entry": "mindformers_entry.py",
         },
         "run_all": "run_all.sh",
         "warnings": warnings,
@@ -545,6 +694,9 @@ def render_plan(curriculum: Curriculum, preset: Preset, options: PlanOptions, ou
 
     checkpoint = final_checkpoint(plan, stages[-1])
     files["predict/predict.py"] = PREDICT_SCRIPT.read_text(encoding="utf-8")
+    files["mindformers_entry.py"] = MINDFORMERS_ENTRY.read_text(encoding="utf-8")
+    if plan.cpu:
+        files["register/cpu_train_step.py"] = CPU_TRAIN_STEP.read_text(encoding="utf-8")
     predict = []
     for heldout in curriculum.heldout:
         predict_set, entry = predict_files(plan, heldout, checkpoint)

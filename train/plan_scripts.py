@@ -18,6 +18,9 @@ def mindformers_home(home: str) -> str:
     return f'MINDFORMERS_HOME="${{MINDFORMERS_HOME:-{home}}}"'
 
 
+LAUNCHERS = ("msrun", "python", "entry")
+
+
 @dataclass(frozen=True)
 class StageLaunch:
     """What one stage's launch script needs to know."""
@@ -33,42 +36,69 @@ class StageLaunch:
     previous_label: str | None
     load: str
     output: str
-    command: str  # the entry point and its arguments, run by msrun on every card
+    command: str  # the entry point and its arguments (run by msrun on every card, or by python)
     master_port: int
+    # "msrun": scripts/msrun_launcher.sh, several workers; "python": run_mindformer.py in one
+    # process (r1.5+'s launcher refuses one worker); "entry": the plan's own entry, no checkout
+    launcher: str = "msrun"
+    register_path: str = ""  # the folder MindFormers' auto_register imports yaml-named classes from
 
 
 def launch_script(stage: StageLaunch, home: str) -> str:
+    if stage.launcher not in LAUNCHERS:
+        raise ValueError(f"launcher {stage.launcher!r}: expected one of {LAUNCHERS}")
     check = (
         ""
         if stage.previous_label is None
         else f'ls "$LOAD"/rank_0/*.ckpt >/dev/null 2>&1 || {{ echo "{stage.label}: {stage.previous_label} '
         f'left no checkpoint in $LOAD (run it first)" >&2; exit 1; }}'
     )
-    return script(
-        [
-            (
-                f"# Stage {stage.position} of {stage.total}: {stage.name} "
-                f"({stage.records:,} records, {stage.epochs} epoch(s)) on {stage.cards} card(s); "
-                f"loads {stage.origin}."
-            ),
-            "# Rendered by `datagen train plan`.",
-            "# Needs a MindFormers source checkout (scripts/msrun_launcher.sh, run_mindformer.py).",
-            "set -euo pipefail",
-            mindformers_home(home),
-            f'LOAD="{stage.load}"',
-            f'OUTPUT="{stage.output}"',
-            f'test -e "$LOAD" || {{ echo "{stage.label}: checkpoint $LOAD not found" >&2; exit 1; }}',
-            *([check] if check else []),
+    where = f"on {stage.cards} card(s)" if stage.launcher != "entry" else "on this machine's CPU"
+    needs = {
+        "msrun": "# Needs a MindFormers source checkout (scripts/msrun_launcher.sh, run_mindformer.py).",
+        "python": "# Needs a MindFormers source checkout (run_mindformer.py); one card, one process.",
+        "entry": "# Needs only the mindformers package (mindformers_entry.py drives its Trainer).",
+    }[stage.launcher]
+    if stage.launcher == "msrun":
+        log = "$OUTPUT/msrun_log/worker_0.log"
+        run = [
             'mkdir -p "$OUTPUT/msrun_log"',
             'cd "$MINDFORMERS_HOME"',
             (
                 f'bash scripts/msrun_launcher.sh "{stage.command}" {stage.cards} {stage.master_port} '
                 '"$OUTPUT/msrun_log" True 7200'
             ),
+        ]
+    else:
+        log = "$OUTPUT/train.log"
+        run = [
+            'mkdir -p "$OUTPUT"',
+            *(['cd "$MINDFORMERS_HOME"'] if stage.launcher == "python" else []),
+            'export LOCAL_DEFAULT_PATH="$OUTPUT"',  # where MindFormers opens its log folder on import
+            *([f'export REGISTER_PATH="{stage.register_path}"'] if stage.register_path else []),
+            f'python {stage.command} > "{log}" 2>&1 || {{ tail -20 "{log}" >&2; '
+            f'echo "{stage.label}: training failed; see {log}" >&2; exit 1; }}',
+        ]
+    return script(
+        [
+            (
+                f"# Stage {stage.position} of {stage.total}: {stage.name} "
+                f"({stage.records:,} records, {stage.epochs} epoch(s)) {where}; "
+                f"loads {stage.origin}."
+            ),
+            "# Rendered by `datagen train plan`.",
+            needs,
+            "set -euo pipefail",
+            *([mindformers_home(home)] if stage.launcher != "entry" else []),
+            f'LOAD="{stage.load}"',
+            f'OUTPUT="{stage.output}"',
+            f'test -e "$LOAD" || {{ echo "{stage.label}: checkpoint $LOAD not found" >&2; exit 1; }}',
+            *([check] if check else []),
+            *run,
             (
                 f'ls "$OUTPUT"/checkpoint/rank_0/*.ckpt >/dev/null 2>&1 || '
                 f'{{ echo "{stage.label}: no checkpoint under $OUTPUT/checkpoint; '
-                'see $OUTPUT/msrun_log/worker_0.log" >&2; exit 1; }'
+                f'see {log}" >&2; exit 1; }}'
             ),
             f'echo "{stage.label}: done; checkpoints in $OUTPUT/checkpoint"',
         ]
@@ -76,35 +106,44 @@ def launch_script(stage: StageLaunch, home: str) -> str:
 
 
 def predict_script(
-    name: str, prompts: int, last_label: str, run_root: str, args: list[str], home: str
+    name: str, prompts: int, last_label: str, run_root: str, args: list[str], home: str | None
 ) -> str:
+    """``home`` None: no MindFormers checkout (the CPU route, the installed package)."""
     return script(
         [
             (
-                f"# Predict held-out set {name!r} ({prompts:,} prompts) on one card "
-                f"with {last_label}'s checkpoint;"
+                f"# Predict held-out set {name!r} ({prompts:,} prompts) on one "
+                f"{'card' if home else 'CPU'} with {last_label}'s checkpoint;"
             ),
             "# writes predictions_<set>.npy (the contest's format) and",
             "# predictions_<set>.jsonl ({id, output}).",
             "set -euo pipefail",
-            mindformers_home(home),
-            'export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"',
+            *(
+                [mindformers_home(home), 'export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"']
+                if home
+                else []
+            ),
+            f'export LOCAL_DEFAULT_PATH="{run_root}/predict/output"',
             f'python "{run_root}/predict/predict.py" ' + " \\\n    ".join(args),
         ]
     )
 
 
-def squad_script(last_label: str, run_root: str, squad_data: str, command: str, home: str) -> str:
+def squad_script(
+    last_label: str, run_root: str, squad_data: str, resolve: str, command: str, home: str | None
+) -> str:
+    """``resolve`` prints the one checkpoint file to evaluate (merged when the stage has several ranks)."""
     return script(
         [
             f"# SQuAD F1/EM of {last_label}'s checkpoint; the score line is copied to eval/squad_eval.txt.",
             "set -euo pipefail",
-            mindformers_home(home),
+            *([mindformers_home(home)] if home else []),
             f'LOG="{run_root}/eval/squad_eval.log"',
             f'test -e "{squad_data}" || {{ echo "SQuAD MindRecord {squad_data} not found" >&2; exit 1; }}',
-            'export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"',
-            'cd "$MINDFORMERS_HOME"',
-            f'{command} > "$LOG" 2>&1',
+            *(['export PYTHONPATH="$MINDFORMERS_HOME:${PYTHONPATH:-}"', 'cd "$MINDFORMERS_HOME"'] if home else []),
+            f'export LOCAL_DEFAULT_PATH="{run_root}/eval/output"',
+            f'CHECKPOINT="$({resolve})"',
+            f'{command} > "$LOG" 2>&1 || {{ tail -20 "$LOG" >&2; echo "SQuAD check failed; see $LOG" >&2; exit 1; }}',
             f'grep "F1 score" "$LOG" | tail -1 | tee "{run_root}/eval/squad_eval.txt"',
         ]
     )

@@ -40,6 +40,18 @@ CPU_MODEL_CONFIG = {
 }
 
 
+# MindFormers' greedy ``generate`` takes mint.argmax (ArgMaxExt: no CPU kernel in MindSpore 2.9);
+# sampling from the top 1 token with the numpy post-processing is the same choice through its config
+CPU_GREEDY = {"do_sample": True, "top_k": 1, "top_p": 1.0}
+# MFTrainOneStepCell with an overflow check that has a CPU kernel (train/cpu_train_step.py)
+CPU_WRAPPER = {"type": "CpuTrainOneStepCell", "auto_register": "cpu_train_step.CpuTrainOneStepCell"}
+
+
+def cpu_workers(cores: int | None) -> int:
+    """Dataset workers on a CPU host: the template's 8 at most, one per core."""
+    return max(1, min(8, cores or 1))
+
+
 class PlanError(UsageError, ValueError):
     """An option or path the plan cannot use; the message names it."""
 
@@ -174,15 +186,23 @@ def finetune_config(
     seed: int,
     device_target: str,
     max_device_memory: str,
+    sink_size: int = 2,
+    workers: int | None = None,
 ) -> dict:
-    """One stage's finetune yaml: the shared blocks, then schedule, dataset, layout and checkpoints."""
+    """One stage's finetune yaml: the shared blocks, then schedule, dataset, layout and checkpoints.
+
+    On a CPU (``device_target`` CPU) three more keys change: no dataset sinking (it needs a device
+    queue), ``workers`` dataset workers, and the train wrapper: ``CpuTrainOneStepCell``
+    (``train/cpu_train_step.py``, registered by MindFormers from ``$REGISTER_PATH`` through
+    ``auto_register``), whose overflow check the CPU can run; the wrapper's other keys stay.
+    """
     layout = parallel_layout(cards, model_parallel)
     run = RunKeys(seed, output_dir, load_checkpoint, src_strategy, auto_trans_ckpt, cards > 1)
     config = base_config(
         template, preset, run, device_target=device_target, max_device_memory=max_device_memory
     )
     config.update({"resume_training": False, "run_mode": "finetune"})
-    config["runner_config"].update({"epochs": epochs, "batch_size": batch_size})
+    config["runner_config"].update({"epochs": epochs, "batch_size": batch_size, "sink_size": sink_size})
     config["optimizer"] = {**copy.deepcopy(profile.optimizer), "learning_rate": learning_rate}
     config["lr_schedule"].update({"learning_rate": learning_rate, "warmup_ratio": warmup_ratio})
     dataset_section = config["train_dataset"]
@@ -199,6 +219,11 @@ def finetune_config(
     config["model"]["model_config"] = render_model_config(
         preset, seq_length, lora.pet_config(), template=template, cpu=device_target == "CPU"
     )
+    if device_target == "CPU":
+        config["runner_config"]["sink_mode"] = False
+        dataset_section["num_parallel_workers"] = cpu_workers(workers)
+        kept = {k: v for k, v in config["runner_wrapper"].items() if k != "type"}
+        config["runner_wrapper"] = {**CPU_WRAPPER, **kept}
     return config
 
 
@@ -219,6 +244,7 @@ def inference_config(
     device_target: str,
     max_device_memory: str,
     eval_dataset: str | None = None,
+    workers: int | None = None,
 ) -> dict:
     """The predict or the SQuAD eval yaml: one card, greedy, LoRA named as in the checkpoint.
 
@@ -250,6 +276,9 @@ def inference_config(
     )
     if device_target != "CPU":
         model_config.update(copy.deepcopy(preset.inference_model_config))
+    else:
+        model_config.update(CPU_GREEDY)
+        config["context"]["postprocess_use_numpy"] = True
     config["model"]["model_config"] = model_config
     tokenizer = dict(config["processor"]["tokenizer"])
     tokenizer.pop("pad_token", None)
@@ -258,5 +287,7 @@ def inference_config(
     config["processor"]["tokenizer"] = tokenizer
     if eval_dataset is not None:
         config["eval_dataset"]["data_loader"]["dataset_dir"] = eval_dataset
+        if device_target == "CPU":
+            config["eval_dataset"]["num_parallel_workers"] = cpu_workers(workers)
         config["eval_dataset_task"]["dataset_config"] = config["eval_dataset"]
     return config

@@ -13,7 +13,7 @@ On Ascend it calls MindFormers' ``generate`` with each batch right-padded to one
 pad id (``generate`` finds a row's end as its last non-pad token and refuses rows of different
 lengths) and cuts each output at its prompt's length; ``--greedy`` decodes by repeated forward
 calls instead (what works on a CPU, where ``generate``'s argmax has no kernel).  The SQuAD entry
-(``eval/squad_eval.py``) imports this file for ``register_mindformers_tokenizer``, on releases
+(``mindformers_entry.py``) imports this file for ``register_mindformers_tokenizer``, on releases
 that have no ``Llama3Tokenizer`` of their own.
 """
 
@@ -336,24 +336,92 @@ def last_checkpoint(folder: str) -> str:
     return max(found, key=checkpoint_order)
 
 
-def find_checkpoint(path: str, strategy: str | None = None, work_dir: str | None = None) -> str:
+def named_checkpoints(folder: str, name: str, ranks: int) -> list[str]:
+    """Each rank's checkpoint the plan names (``name`` may hold ``{rank}``), or an error listing what is there."""
+    files = []
+    for rank in range(ranks):
+        rank_dir = os.path.join(folder, f"rank_{rank}")
+        path = os.path.join(rank_dir, name.format(rank=rank))
+        if not os.path.isfile(path):
+            found = sorted(os.path.basename(f) for f in glob.glob(os.path.join(rank_dir, "*.ckpt")))
+            raise SystemExit(
+                f"{path}: the checkpoint the plan names is missing (found: {', '.join(found) or 'none'}); "
+                "did the stage finish?"
+            )
+        files.append(path)
+    return files
+
+
+def checkpoint_key(files: list[str], strategy: str | None) -> str:
+    """Identifies a merge's source: each file's name, size and modification time, and the strategy's."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in [*files, *([strategy] if strategy else [])]:
+        stat = os.stat(path)
+        digest.update(f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def merge_checkpoints(files: list[str], strategy: str, work_dir: str) -> str:
+    """One checkpoint merged from exactly ``files`` (rank r's shard at index r), rebuilt when they change.
+
+    ``transform_checkpoints`` takes the alphabetically last ``.ckpt`` of each ``rank_*`` folder
+    (``-75_2`` after ``-150_2``), so it reads a merge input folder holding only the chosen file per
+    rank (links).  The result lives under a key of the sources' names, sizes and times: a re-trained
+    stage gets a new merge, never a stale one; older merges are removed once the new one is whole.
+    """
+    import mindspore as ms
+
+    key = checkpoint_key(files, strategy)
+    root = os.path.join(work_dir, "merged_checkpoint")
+    merged_dir = os.path.join(root, key)
+    found = glob.glob(os.path.join(merged_dir, "rank_0", "*.ckpt"))
+    if not found:
+        tmp = os.path.join(root, f".{key}.tmp-{os.getpid()}")
+        inputs = os.path.join(tmp, "input")
+        try:
+            for rank, path in enumerate(files):
+                os.makedirs(os.path.join(inputs, f"rank_{rank}"))
+                os.symlink(os.path.abspath(path), os.path.join(inputs, f"rank_{rank}", os.path.basename(path)))
+            ms.transform_checkpoints(inputs, os.path.join(tmp, "merged"), "merged_", strategy, None)
+            shutil.rmtree(inputs)
+            os.replace(os.path.join(tmp, "merged"), merged_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for stale in os.listdir(root):
+            if stale != key and not stale.startswith("."):
+                shutil.rmtree(os.path.join(root, stale), ignore_errors=True)
+        found = glob.glob(os.path.join(merged_dir, "rank_0", "*.ckpt"))
+        print(f"merged {len(files)} shards ({os.path.basename(files[0])} ...) into {found[0]}", file=sys.stderr)
+    return found[0]
+
+
+def find_checkpoint(
+    path: str,
+    strategy: str | None = None,
+    work_dir: str | None = None,
+    name: str | None = None,
+    ranks: int | None = None,
+) -> str:
     """A single checkpoint file from ``path``: a .ckpt, or a training output's checkpoint folder.
 
-    A folder with several ``rank_*`` shards and a ``strategy`` file is merged first with
-    MindSpore's ``transform_checkpoints`` (model-parallel runs split the weights across ranks).
+    With ``name`` (and ``ranks``) the folder's ``rank_<r>/<name>`` files are the ones taken, as the
+    plan names them; without, each rank's newest by epoch and step.  Several ranks with a
+    ``strategy`` file are merged (model-parallel runs split the weights across ranks).
     """
     if os.path.isfile(path):
         return path
-    ranks = glob.glob(os.path.join(path, "rank_*"))
-    if strategy and len(ranks) > 1:
-        import mindspore as ms
-
-        merged = os.path.join(work_dir or os.path.dirname(os.path.abspath(path)), "merged_checkpoint")
-        if not glob.glob(os.path.join(merged, "rank_0", "*.ckpt")):
-            ms.transform_checkpoints(path, merged, "merged_", strategy, None)
-        path = merged
-    rank_0 = os.path.join(path, "rank_0")
-    return last_checkpoint(rank_0 if os.path.isdir(rank_0) else path)
+    rank_dirs = sorted(glob.glob(os.path.join(path, "rank_*")), key=lambda d: int(d.rsplit("_", 1)[-1]))
+    if name:
+        files = named_checkpoints(path, name, ranks or max(1, len(rank_dirs)))
+    elif rank_dirs:
+        files = [last_checkpoint(d) for d in rank_dirs]
+    else:
+        return last_checkpoint(path)
+    if strategy and len(files) > 1:
+        return merge_checkpoints(files, strategy, work_dir or os.path.dirname(os.path.abspath(path)))
+    return files[0]
 
 
 def build_from_config(config_path: str):
@@ -374,12 +442,18 @@ def build_from_config(config_path: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="the predict yaml")
-    parser.add_argument("--input", required=True, help="JSON Lines {id, prompt}")
-    parser.add_argument("--out", required=True, help="the .npy to write")
+    parser.add_argument("--config", help="the predict yaml")
+    parser.add_argument("--input", help="JSON Lines {id, prompt}")
+    parser.add_argument("--out", help="the .npy to write")
     parser.add_argument("--jsonl", help="also write {id, output} JSON Lines here")
     parser.add_argument("--load_checkpoint", help="a .ckpt, or a training output/checkpoint folder")
     parser.add_argument("--strategy", help="ckpt_strategy file to merge a multi-card checkpoint")
+    parser.add_argument("--checkpoint_name", help="the file each rank_<r>/ holds to load ({rank}: r)")
+    parser.add_argument("--ranks", type=int, help="how many rank folders --checkpoint_name names")
+    parser.add_argument("--work_dir", help="where merges are kept (default: beside --out)")
+    parser.add_argument(
+        "--print_checkpoint", action="store_true", help="only resolve (and merge) the checkpoint; print its path"
+    )
     parser.add_argument("--vocab_file", help="Llama3 tokenizer.model")
     parser.add_argument("--digits", type=int, default=3, help="digits per number pre-token (3: Meta's)")
     parser.add_argument("--batch_size", type=int)
@@ -388,6 +462,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device_id", type=int, default=None)
     parser.add_argument("--greedy", action="store_true", help="decode by forward calls (CPU)")
     args = parser.parse_args(argv)
+    if args.print_checkpoint:
+        if not args.load_checkpoint:
+            parser.error("--print_checkpoint needs --load_checkpoint")
+        work_dir = args.work_dir or os.path.dirname(os.path.abspath(args.load_checkpoint))
+        print(find_checkpoint(args.load_checkpoint, args.strategy, work_dir, args.checkpoint_name, args.ranks))
+        return 0
+    missing = [flag for flag in ("config", "input", "out") if not getattr(args, flag)]
+    if missing:
+        parser.error("the following arguments are required: " + ", ".join(f"--{m}" for m in missing))
 
     os.environ.setdefault(
         "LOCAL_DEFAULT_PATH", os.path.join(os.path.dirname(os.path.abspath(args.out)), "output")
@@ -411,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = args.load_checkpoint or config.get("load_checkpoint")
     if checkpoint:
         strategy = args.strategy or config.get("src_strategy_path_or_dir") or None
-        path = find_checkpoint(checkpoint, strategy, os.path.dirname(os.path.abspath(args.out)))
+        work_dir = args.work_dir or os.path.dirname(os.path.abspath(args.out))
+        path = find_checkpoint(checkpoint, strategy, work_dir, args.checkpoint_name, args.ranks)
         params = ms.load_checkpoint(path)
         not_loaded, _ = ms.load_param_into_net(network, params)
         lora_missing = [name for name in not_loaded if "lora" in name]

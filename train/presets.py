@@ -46,6 +46,7 @@ class TrainDefaults:
     batch_size: int
     cards: int
     model_parallel: int = 1  # the default layout's model_parallel (capped by the cards)
+    cpu_batch_size: int | None = None  # `train plan --device cpu`'s default (what fits in 4 GB)
 
 
 @dataclass(frozen=True)

@@ -321,13 +321,13 @@ def run_pretrained(options: PretrainedOptions, echo: Callable[[str], None] | Non
 
 def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> PretrainedResult:
     import numpy as np
-    from datagen.curricula.chat import CHATML, ChatCodec, ChatTemplate
+    from datagen.curricula.chat import CHATML, ChatCodec, JinjaChatTemplate
     from datagen.train.gguf import preset_gguf
     from datagen.train.params import contest_score, count_lora
     from datagen.train.presets import Preset, load_preset
     from datagen.train.probe import gate_scores, load_probe
 
-    from datagen.signals import deferred
+    from datagen import signals
 
     clock = {"start": time.time()}
     seconds: dict[str, float] = {}
@@ -341,7 +341,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     preset = load_preset(options.model)
     model_file = preset_gguf(preset.pretrained, options.gguf, options.gguf_sha256)
     tokenizer = model_file.tokenizer()
-    template = ChatTemplate(
+    template = JinjaChatTemplate(
         tokenizer.name if tokenizer.chat_template else "chatml", tokenizer.chat_template or CHATML
     )
     codec = ChatCodec(tokenizer, template, bos=tokenizer.bos_id if model_file.add_bos else None)
@@ -451,7 +451,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     }
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
 
-    with deferred():  # a signal inside these imports would leave MindSpore half-initialised
+    with signals.held():  # a signal inside these imports would leave MindSpore half-initialised
         import mindformers.pet  # noqa: F401
         import mindspore as ms
         from datagen.train import model as tm

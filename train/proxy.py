@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from datagen.curricula.prompt import format_for_tokenizer
 from datagen.curricula.templates import inference_prompt
 from datagen.train.curriculum import Curriculum, load_curriculum, read_heldout
 
@@ -192,10 +193,12 @@ def _run(options: ProxyOptions, curriculum: Curriculum, out: Path, say) -> Proxy
     pad_real, bos_real = special_real["pad_token_id"], special_real["bos_token_id"]
     tokenizer = load_tokenizer(curriculum.digits, options.tokenizer)
 
+    chat = format_for_tokenizer(getattr(tokenizer, "name", None)).name  # the prompt the curriculum trained on
     heldout = {}
     for held in curriculum.heldout:
         rows = read_heldout(held, options.heldout_limit)
-        prompts = [[bos_real, *tokenizer.encode(inference_prompt(curriculum.template, r["problem"]))] for r in rows]
+        prompts = [[bos_real, *tokenizer.encode(inference_prompt(curriculum.template, r["problem"], chat))]
+                   for r in rows]
         heldout[held.name] = (held, rows, prompts)
 
     say(f"reading {len(curriculum.stages)} stage MindRecord(s)")

@@ -263,7 +263,7 @@ def _run(
     say(f"plan for {preset.name} written to {out / 'plan'}; LoRA {plan.manifest['lora']}")
 
     with _working_directory(work):
-        with signals.deferred():  # a signal inside MindSpore's import leaves it half-initialised
+        with signals.held():  # a signal inside MindSpore's import leaves it half-initialised
             import numpy as np
             from datagen.train import model as tm
             from datagen.train.predict_script import write_predictions

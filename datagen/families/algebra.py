@@ -16,7 +16,6 @@ from functools import lru_cache
 
 from datagen.families.forms import (
     monomial,
-    number,
     operand,
     pair_decode,
     poly_text,
@@ -137,11 +136,21 @@ def quadratic_roots(a: int, b: int, c: int) -> tuple[int, int, int, tuple, tuple
     return (disc, K, M, reduce_surd(-b, -sign * K, M, 2 * a), reduce_surd(-b, sign * K, M, 2 * a))
 
 
+def quadratic_root_text(root: tuple) -> str:
+    """A root (p + q√m)/r as written in answers: a rational root always as an integer or a reduced p/q
+    (``1/2, 3``, never ``0.5``), so one answer never mixes ``0.5`` and ``2/3``."""
+    p, q, _, r = root
+    if q == 0:
+        value = Fraction(p, r)
+        return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return surd_text(*root)
+
+
 def render_quadratic(cfg: QuadraticConfig, values: tuple, lang: str, template: int, style: str) -> dict:
     a, b, c = quadratic_coefficients(cfg, values)
     eq = f"{poly_text([a, b, c])} = 0"
     disc, K, M, lo, hi = quadratic_roots(a, b, c)
-    roots = [surd_text(*lo), surd_text(*hi)]
+    roots = [quadratic_root_text(lo), quadratic_root_text(hi)]
     answer = ", ".join(roots)
     named = f"x1 = {roots[0]}, x2 = {roots[1]}"
     sentence = QUADRATIC_SENTENCE[lang].format(r=named)
@@ -160,7 +169,7 @@ def render_quadratic(cfg: QuadraticConfig, values: tuple, lang: str, template: i
             if M == 1:
                 value = Fraction(-b - K if sign == "-" else -b + K, 2 * a)
                 chain.append(f"{-b - K if sign == '-' else -b + K}/{operand(2 * a)}")
-                chain.append(number(value))
+                chain.append(quadratic_root_text((value.numerator, 0, 1, value.denominator)))
             else:
                 chain.append(surd_text(*root))
             lines.append(" = ".join(dict.fromkeys(chain)))

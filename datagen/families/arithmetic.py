@@ -9,6 +9,7 @@ from fractions import Fraction
 from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import CTX28, canonical, exact_answer, fixed, pow10
 from datagen.steps import goat_product, long_division, paren, sum_chain
+from datagen.style import styled
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,13 @@ def render_sum(op: str, texts: dict):
         A, B = fixed(a, s), fixed(b, s)
         r = a + b if op == "+" else a - b
         R = fixed(r, s)
-        if style == "steps":
-            solution = sum_chain(a, b, s, op)
-        elif style == "bare":
-            solution = R
-        else:
-            solution = f"{A} {op} {B} = {R}"
+        solution, policy = styled(style, bare=R, contest=f"{A} {op} {B} = {R}", steps=lambda: sum_chain(a, b, s, op))
         return {
             "problem": texts[lang][template].format(a=A, b=B, pb=paren(B)),
             "answer": canonical(r, s),
             "answer_policy": "exact",
             "solution": solution,
-            "solution_policy": "exact",
+            "solution_policy": policy,
             "operands": [A, B],
         }
 
@@ -99,7 +95,8 @@ def render_mul(cfg: ArithmeticConfig, values: tuple, lang: str, template: int, s
     s = cfg.decimals
     A, B = fixed(a, s), fixed(b, s)
     R = fixed(a * b, 2 * s)
-    if style == "steps":
+
+    def steps() -> str:
         lines = []
         sign = "-" if (a < 0) != (b < 0) and a and b else ""
         core = f"{abs(a)} * {abs(b)}"
@@ -108,17 +105,15 @@ def render_mul(cfg: ArithmeticConfig, values: tuple, lang: str, template: int, s
             lines.append(f"{A} * {B} = {scaled}" + (f" / {pow10(2 * s)}" if s else ""))
         lines.extend(goat_product(abs(a), abs(b)))
         lines.append(f"{A} * {B} = {R}")
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = R
-    else:
-        solution = f"{A} * {B} = {R}"
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=R, contest=f"{A} * {B} = {R}", steps=steps)
     return {
         "problem": MUL[lang][template].format(a=A, b=B, pb=paren(B)),
         "answer": canonical(a * b, 2 * s),
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [A, B],
     }
 
@@ -128,7 +123,8 @@ def render_div(cfg: ArithmeticConfig, values: tuple, lang: str, template: int, s
     s = cfg.decimals
     A, B = fixed(a, s), fixed(b, s)
     answer = exact_answer(Fraction(a, b))
-    if style == "steps":
+
+    def steps() -> tuple[str, str]:
         sign = "-" if (a < 0) != (b < 0) and a else ""
         lines = []
         if s or a < 0 or b < 0:
@@ -137,12 +133,13 @@ def render_div(cfg: ArithmeticConfig, values: tuple, lang: str, template: int, s
         division, text, exact = long_division(abs(a), abs(b), cfg.steps_sig)
         lines.extend(division)
         lines.append(f"{A} / {B} {'=' if exact else '≈'} {sign}{text}")
-        solution = "\n".join(lines)
-        policy = "exact" if exact else f"trunc{cfg.steps_sig}"
-    else:
-        shown = str(CTX28.divide(Decimal(A), Decimal(B)))
-        solution = shown if style == "bare" else f"{A} / {B} = {shown}"
-        policy = "exact" if "/" not in answer and canonical_eq(shown, answer) else "sig28"
+        return "\n".join(lines), "exact" if exact else f"trunc{cfg.steps_sig}"
+
+    def shown() -> tuple[str, str]:
+        text = str(CTX28.divide(Decimal(A), Decimal(B)))
+        return text, "exact" if "/" not in answer and canonical_eq(text, answer) else "sig28"
+
+    solution, policy = styled(style, bare=shown, contest=lambda r: f"{A} / {B} = {r}", steps=steps)
     return {
         "problem": DIV[lang][template].format(a=A, b=B, pb=paren(B)),
         "answer": answer,
@@ -173,7 +170,28 @@ class DivConfig(ArithmeticConfig):
     """Division; contest style shows 28 significant digits, steps truncate at steps_sig."""
 
 
-register(Family("add", AddConfig, spaces_for(False), render_sum("+", ADD), ADD, op="+"))
-register(Family("sub", SubConfig, spaces_for(False), render_sum("-", SUB), SUB, op="-"))
-register(Family("mul", MulConfig, spaces_for(False), render_mul, MUL, op="*"))
-register(Family("div", DivConfig, spaces_for(True), render_div, DIV, op="/"))
+def sum_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) + num(ops[1])
+
+
+def difference_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) - num(ops[1])
+
+
+def product_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) * num(ops[1])
+
+
+def quotient_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) / num(ops[1])
+
+
+CONTEST = {"group": "contest", "fields": ("a", "b")}
+register(Family("add", AddConfig, spaces_for(False), render_sum("+", ADD), ADD, op="+", value=sum_value,
+                notations=(("+",),), **CONTEST))
+register(Family("sub", SubConfig, spaces_for(False), render_sum("-", SUB), SUB, op="-", value=difference_value,
+                notations=(("-",),), **CONTEST))
+register(Family("mul", MulConfig, spaces_for(False), render_mul, MUL, op="*", value=product_value,
+                notations=(("*",), ("×",)), **CONTEST))
+register(Family("div", DivConfig, spaces_for(True), render_div, DIV, op="/", value=quotient_value,
+                notations=(("/",), ("÷",)), **CONTEST))

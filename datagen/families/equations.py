@@ -8,6 +8,7 @@ from fractions import Fraction
 from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import exact_answer, fixed, float64, pow10
 from datagen.steps import approximate, paren
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("解方程 {a}x + {b} = 0", "求方程 {a}x + {b} = 0 的解。", "已知 {a}x + {b} = 0，求 x。"),
@@ -71,7 +72,8 @@ def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: 
     A, B = fixed(a, s), fixed(b, s)
     x = Fraction(-b, a)
     answer = exact_answer(x)
-    if style == "steps":
+
+    def steps() -> tuple[str, str]:
         chain = f"x = {fixed(-b, s)} / {paren(A) if lang == 'en' else A} = {answer}"
         if "/" in answer:
             shown = approximate(x, cfg.steps_sig)
@@ -85,11 +87,10 @@ def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: 
                 lines.append(chain)
         else:
             lines = [f"{A}x + {B} = 0", f"{A}x = {fixed(-b, s)}", chain]
-        solution = "\n".join(lines + [SENTENCE[lang].format(r=shown)])
-    else:
-        shown = float64(x)
-        policy = "float64"
-        solution = shown if style == "bare" else SENTENCE[lang].format(r=shown)
+        return "\n".join(lines + [SENTENCE[lang].format(r=shown)]), policy
+
+    solution, policy = styled(style, bare=(float64(x), "float64"), contest=lambda r: SENTENCE[lang].format(r=r),
+                              steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(a=A, b=B, eq=equation(a, b, s)),
         "answer": answer,
@@ -100,4 +101,10 @@ def render(cfg: LinearEqConfig, values: tuple, lang: str, template: int, style: 
     }
 
 
-register(Family("linear_eq", LinearEqConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    """-b / a, written as the contest computed it in doubles: (0 - b) / a."""
+    return (num(0) - num(ops[1])) / num(ops[0])
+
+
+register(Family("linear_eq", LinearEqConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "b"),
+                value=value, floats=True, notations=(("x", "=", "0"),)))

@@ -15,6 +15,7 @@ from functools import lru_cache
 from datagen.families.forms import number, operand
 from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import fixed, pow10
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("计算 {e} 的值。", "{e} 等于多少？", "求算式 {e} 的结果。"),
@@ -199,30 +200,25 @@ def render(cfg: MixedConfig, values: tuple, lang: str, template: int, style: str
     vals = [Fraction(u, pow10(s)) for u in units]
     texts = [f"({fixed(u, s)})" if u < 0 else fixed(u, s) for u in units]
     expr = render_expr(texts, ops, span)
-    if style == "steps":
+    answer = number(value_of(vals, ops, span))
+
+    def steps() -> str:
         states = [expr]
         v, tx, o, sp = vals, texts, ops, span
         while len(v) > 1:
             v, tx, o, sp = reduce_once(v, tx, o, sp)
             states.append(render_expr(tx, o, sp))
-        result = v[0]
-    else:
-        result = value_of(vals, ops, span)
-    answer = number(result)
-    if style == "steps":
         lines = [f"{states[0]} = {states[1]}"] + [f"= {state}" for state in states[2:]]
         lines[-1] = lines[-1][: len(lines[-1]) - len(states[-1])] + answer
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = f"{expr} = {answer}"
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=answer, contest=f"{expr} = {answer}", steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(e=expr),
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [expr],
     }
 

@@ -1,4 +1,4 @@
-"""Number facts: gcd and lcm, primality, rounding to a place, place value, percentages.
+"""Number facts: gcd and lcm, primality, rounding to a place, place value.
 
 Plain integer and ``Fraction`` arithmetic suffices here except for primality, which is
 sympy's ``isprime``.  A gcd/lcm point is (gcd, coprime cofactors), so the answer has the size
@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 
-from datagen.families.forms import number
 from datagen.families.radicals import constant, digit_axis
-from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
+from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import canonical, fixed, pow10
+from datagen.style import styled
 
 
 @lru_cache(maxsize=1)
@@ -94,22 +93,21 @@ def divisor_render(which: str):
         gcd = math.gcd(a, b)
         value = gcd if which == "gcd" else a * b // gcd
         answer = str(value)
-        if style == "steps":
+
+        def steps() -> str:
             lines = euclid_lines(a, b)
             if which == "lcm":
                 lines.append(f"{a} * {b} / {gcd} = {a * b} / {gcd} = {value}")
             lines.append(sentence[lang].format(r=answer))
-            solution = "\n".join(lines)
-        elif style == "bare":
-            solution = answer
-        else:
-            solution = sentence[lang].format(r=answer)
+            return "\n".join(lines)
+
+        solution, policy = styled(style, bare=answer, contest=sentence[lang].format(r=answer), steps=steps)
         return {
             "problem": texts[lang][template].format(a=a, b=b),
             "answer": answer,
             "answer_policy": "exact",
             "solution": solution,
-            "solution_policy": "exact",
+            "solution_policy": policy,
             "operands": [str(a), str(b)],
         }
 
@@ -202,7 +200,8 @@ def render_prime(cfg: PrimeConfig, values: tuple, lang: str, template: int, styl
     prime = bool(_isprime()(n))
     answer = "yes" if prime else "no"
     sentence = PRIME_SENTENCE[lang][prime].format(n=n)
-    if style == "steps":
+
+    def steps() -> str:
         if prime:
             r = math.isqrt(n)
             divisions = " = ".join(f"{p} * {n // p} + {n % p}" for p in trial_primes(r))
@@ -210,17 +209,15 @@ def render_prime(cfg: PrimeConfig, values: tuple, lang: str, template: int, styl
         else:
             p = smallest_factor(n)
             lines = [f"{n} = {p} * {n // p}", sentence]
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = PRIME_BARE[lang][prime]
-    else:
-        solution = sentence
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=PRIME_BARE[lang][prime], contest=sentence, steps=steps)
     return {
         "problem": PRIME[lang][template].format(n=n),
         "answer": answer,
         "answer_policy": "symbolic",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [str(n)],
     }
 
@@ -296,7 +293,7 @@ def render_rounding(cfg: RoundingConfig, values: tuple, lang: str, template: int
     v = round_half_away(u, s, place)
     shown_scale = max(-place, 0)
     shown = fixed(v // pow10(s - shown_scale), shown_scale)
-    answer = canonical(v, s)
+    answer = shown  # the place's trailing zeros are part of the rounding: 2.10 to the hundredths
     sentence = f"{n} ≈ {shown}"
     if style == "steps":
         diff = v - u
@@ -388,97 +385,17 @@ def render_place(cfg: PlaceValueConfig, values: tuple, lang: str, template: int,
     answer = str(digit)
     name = ZH_PLACES[place] if lang == "zh" else EN_PLACE[place]
     sentence = PLACE_SENTENCE[lang].format(place=name, r=answer)
-    if style == "steps":
-        solution = f"{n} = {expanded_form(u, s)}\n{sentence}"
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = sentence
+    solution, policy = styled(
+        style, bare=answer, contest=sentence, steps=lambda: f"{n} = {expanded_form(u, s)}\n{sentence}"
+    )
     return {
         "problem": PLACE_VALUE[lang][template].format(n=n, place=name),
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [n, str(place)],
     }
 
 
 register(Family("place_value", PlaceValueConfig, place_spaces, render_place, PLACE_VALUE))
-
-# --- percentages --------------------------------------------------------------------------------
-
-PERCENT_OF = {
-    "zh": ("{b} 的 {p}% 是多少？", "求 {b} 的 {p}%。", "计算 {p}% × {b}。"),
-    "en": ("What is {p}% of {b}?", "Find {p} percent of {b}.", "Calculate {p}% of {b}."),
-}
-PERCENT_RATIO = {
-    "zh": ("{a} 是 {b} 的百分之几？", "{a} 占 {b} 的百分之多少？", "用百分数表示 {a} 是 {b} 的多少。"),
-    "en": ("What percent of {b} is {a}?", "{a} is what percentage of {b}?",
-           "Express {a} as a percentage of {b}."),
-}
-PERCENT_SENTENCE = {
-    "of": {"zh": "{b} 的 {p}% 是 {r}", "en": "{p}% of {b} is {r}"},
-    "ratio": {"zh": "{a} 占 {b} 的百分比为 {r}%", "en": "As a percentage of {b}, {a} is {r}%"},
-}
-
-
-@dataclass(frozen=True)
-class PercentConfig:
-    """digits: digits of the whole b (each size a class); percent: range of p."""
-
-    digits: tuple[int, int] = (2, 4)
-    percent: tuple[int, int] = (1, 100)
-
-    def validate(self) -> None:
-        check_range("digits", self.digits, 1, 9)
-        check_range("percent", self.percent, 1, 1000)
-
-
-def percent_spaces_for(kind: str):
-    def spaces(cfg: PercentConfig) -> list[Space]:
-        return [
-            Space(f"{d}", (constant(kind), digit_axis(d), range_axis(*cfg.percent)), {"digits": [d]})
-            for d in range(cfg.digits[0], cfg.digits[1] + 1)
-        ]
-
-    return spaces
-
-
-def render_percent(cfg: PercentConfig, values: tuple, lang: str, template: int, style: str) -> dict:
-    """p% of b (kind "of"), or: a = p% of b is what percent of b (kind "ratio")."""
-    kind, b, p = values
-    part = Fraction(p * b, 100)
-    a = number(part)
-    if kind == "of":
-        answer, problem = a, PERCENT_OF[lang][template].format(b=b, p=p)
-        chain = f"{b} * {p} / 100 = {p * b} / 100 = {a}"
-        operands = ["of", str(b), str(p)]
-    else:
-        answer, problem = str(p), PERCENT_RATIO[lang][template].format(a=a, b=b)
-        chain = f"{a} / {b} * 100 = {number(Fraction(p, 100))} * 100 = {p}"
-        operands = ["ratio", a, str(b)]
-    sentence = PERCENT_SENTENCE[kind][lang].format(a=a, b=b, p=p, r=answer)
-    if style == "steps":
-        solution = f"{chain}\n{sentence}"
-    elif style == "bare":
-        solution = answer if kind == "of" else f"{answer}%"
-    else:
-        solution = sentence
-    return {
-        "problem": problem,
-        "answer": answer,
-        "answer_policy": "exact",
-        "solution": solution,
-        "solution_policy": "exact",
-        "operands": operands,
-    }
-
-
-class PercentRatioConfig(PercentConfig):
-    """a is what percent of b, with a = p% of b."""
-
-
-register(Family("percent", PercentConfig, percent_spaces_for("of"), render_percent, PERCENT_OF))
-register(Family("percent_ratio", PercentRatioConfig, percent_spaces_for("ratio"), render_percent,
-                PERCENT_RATIO))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("将分数 {a}/{b} 进行简化。", "把 {a}/{b} 化成最简分数。", "{a}/{b} 的最简形式是什么？"),
@@ -59,21 +61,30 @@ def render(cfg: FractionConfig, values: tuple, lang: str, template: int, style: 
     (c, d), k = values
     a, b = c * k, d * k
     reduced = f"{c}/{d}"
-    if style == "steps":
+
+    def steps() -> str:
         lines = [f"{a} = {k} * {c}", f"{b} = {k} * {d}", f"{a}/{b} = {reduced}", SENTENCE[lang].format(r=reduced)]
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = reduced
-    else:
-        solution = SENTENCE[lang].format(r=reduced)
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=reduced, contest=SENTENCE[lang].format(r=reduced), steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(a=a, b=b),
         "answer": reduced,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [str(a), str(b)],
     }
 
 
-register(Family("fraction", FractionConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0) -> Fraction:
+    return Fraction(int(ops[0]), int(ops[1]))
+
+
+def reduced_text(value: Fraction) -> str:
+    """The answer is a reduced fraction, c/d (an integer when d is 1)."""
+    return f"{value.numerator}/{value.denominator}" if value.denominator != 1 else str(value.numerator)
+
+
+register(Family("fraction", FractionConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "b"),
+                value=value, answer_text=reduced_text, notations=(("/",),)))

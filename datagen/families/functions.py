@@ -8,6 +8,7 @@ from decimal import Decimal
 from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import CTX28, canonical, fixed
 from datagen.steps import paren
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": (
@@ -72,14 +73,14 @@ def render(cfg: FuncValueConfig, values: tuple, lang: str, template: int, style:
     A, X = str(a), fixed(x, s)
     exact = fixed(a * x**n, s * n)
     shown = str(CTX28.plus(Decimal(exact)))
-    if style == "steps":
+
+    def steps() -> str:
         power = fixed(x**n, s * n)
         chain = f"y = {A} * {paren(X)}^{n} = {A} * {paren(power)} = {exact}"
-        solution = chain + "\n" + SENTENCE[lang].format(r=exact)
-        policy = "exact"
-    else:
-        policy = "exact" if Decimal(shown) == Decimal(exact) else "sig28"
-        solution = shown if style == "bare" else SENTENCE[lang].format(r=shown)
+        return chain + "\n" + SENTENCE[lang].format(r=exact)
+
+    policy = "exact" if Decimal(shown) == Decimal(exact) else "sig28"
+    solution, policy = styled(style, bare=(shown, policy), contest=lambda r: SENTENCE[lang].format(r=r), steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(a=A, x=X, n=n, fn=function(a, n)),
         "answer": canonical(a * x**n, s * n),
@@ -90,4 +91,9 @@ def render(cfg: FuncValueConfig, values: tuple, lang: str, template: int, style:
     }
 
 
-register(Family("func_value", FuncValueConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    return num(ops[0]) * num(ops[1]) ** int(ops[2])
+
+
+register(Family("func_value", FuncValueConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "x", "n"),
+                value=value))

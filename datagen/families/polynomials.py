@@ -28,6 +28,7 @@ from datagen.families.forms import (
 from datagen.families.radicals import constant, split_square
 from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.numbers import pow10
+from datagen.style import styled
 
 
 @lru_cache(maxsize=1)
@@ -139,19 +140,18 @@ def render_eval(cfg: PolyEvalConfig, values: tuple, lang: str, template: int, st
     p = poly_text(coeffs)
     value = poly_eval(coeffs, x)
     answer = str(value)
-    if style == "steps":
+
+    def steps() -> str:
         chain = list(dict.fromkeys([substituted(coeffs, x, True), substituted(coeffs, x, False), answer]))
-        solution = f"f({x}) = " + " = ".join(chain) + "\n" + EVAL_SENTENCE[lang].format(r=answer)
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = EVAL_SENTENCE[lang].format(r=answer)
+        return f"f({x}) = " + " = ".join(chain) + "\n" + EVAL_SENTENCE[lang].format(r=answer)
+
+    solution, policy = styled(style, bare=answer, contest=EVAL_SENTENCE[lang].format(r=answer), steps=steps)
     return {
         "problem": EVAL[lang][template].format(p=p, x=x),
         "answer": answer,
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [p, str(x)],
     }
 
@@ -183,7 +183,9 @@ class PolyExpandConfig:
             raise ConfigError(f"lead_max: {self.lead_max} is outside 1-99")
 
     def extrapolate(self) -> PolyExpandConfig:
-        return grow(self, factors=5, digits=3)
+        # one factor more than trained (so a higher degree), with the trained constants; the
+        # binomial x trinomial class is a degree the training already covers
+        return replace(grow(self, factors=5), trinomial=False)
 
 
 @lru_cache(maxsize=16)
@@ -362,7 +364,8 @@ def render_factor(cfg: PolyFactorConfig, values: tuple, lang: str, template: int
     full = [content * c for c in primitive]
     p = poly_text(full)
     answer = factored_text(content, factors)
-    if style == "steps":
+
+    def steps() -> str:
         lines = []
         if content != 1:
             lines.append(f"{p} = {content}({poly_text(primitive)})")
@@ -374,17 +377,15 @@ def render_factor(cfg: PolyFactorConfig, values: tuple, lang: str, template: int
             rest = strip_leading_zeros(quotient)
         lines.extend(quadratic_factor_lines(rest, remaining))
         lines.append(f"{p} = {answer}")
-        solution = "\n".join(dict.fromkeys(lines))
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = f"{p} = {answer}"
+        return "\n".join(dict.fromkeys(lines))
+
+    solution, policy = styled(style, bare=answer, contest=f"{p} = {answer}", steps=steps)
     return {
         "problem": FACTOR[lang][template].format(p=p),
         "answer": answer,
         "answer_policy": "symbolic",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [p],
     }
 
@@ -442,20 +443,19 @@ def render_derivative(cfg: DerivativeConfig, values: tuple, lang: str, template:
     coeffs = list(values)
     p = poly_text(coeffs)
     answer = poly_text(poly_diff(coeffs))
-    if style == "steps":
+
+    def steps() -> str:
         lines = [term_derivative(c, n) for c, n in terms_of(coeffs)]
         lines.append(f"f'(x) = {answer}")
-        solution = "\n".join(lines)
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = f"f'(x) = {answer}"
+        return "\n".join(lines)
+
+    solution, policy = styled(style, bare=answer, contest=f"f'(x) = {answer}", steps=steps)
     return {
         "problem": DERIVATIVE[lang][template].format(p=p),
         "answer": answer,
         "answer_policy": "symbolic",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [p],
     }
 

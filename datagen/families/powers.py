@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import canonical, fixed
 from datagen.steps import paren
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("计算 {a} 的 {n} 次方？", "{a} 的 {n} 次幂是多少？", "求 {p}^{n} 的值。"),
@@ -51,7 +52,8 @@ def render(cfg: PowConfig, values: tuple, lang: str, template: int, style: str) 
     A = fixed(a, s)
     P = paren(A)
     R = fixed(a**n, s * n)
-    if style == "steps":
+
+    def steps() -> str:
         chain = [f"{P}^{n}"]
         if n > 1:
             chain.append(" * ".join([P] * n))
@@ -60,19 +62,22 @@ def render(cfg: PowConfig, values: tuple, lang: str, template: int, style: str) 
                 chain.append(" * ".join([paren(fixed(acc, s * k))] + [P] * (n - k)))
                 acc *= a
         chain.append(R)
-        solution = " = ".join(chain)
-    elif style == "bare":
-        solution = R
-    else:
-        solution = f"{P}^{n} = {R}"
+        return " = ".join(chain)
+
+    solution, policy = styled(style, bare=R, contest=f"{P}^{n} = {R}", steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(a=A, p=P, n=n),
         "answer": canonical(a**n, s * n),
         "answer_policy": "exact",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [A, str(n)],
     }
 
 
-register(Family("pow", PowConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    return num(ops[0]) ** int(ops[1])
+
+
+register(Family("pow", PowConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "n"), value=value,
+                notations=(("^",),)))

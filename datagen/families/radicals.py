@@ -13,6 +13,7 @@ from functools import lru_cache
 from datagen.families.forms import reduce_surd, squarefree, surd_text
 from datagen.family import Axis, ConfigError, Family, Space, check_range, range_axis, register
 from datagen.numbers import pow10
+from datagen.style import styled
 
 SURD = {
     "zh": ("化简 {e}。", "把 {e} 化成最简二次根式。", "{e} 化简后等于多少？"),
@@ -90,22 +91,22 @@ def render_surd(cfg: SurdConfig, values: tuple, lang: str, template: int, style:
     head = "" if c == 1 else str(c)
     expr = f"{head}√{n}"
     answer = surd_text(0, c * k, m, 1)
-    if style == "steps":
+
+    def steps() -> str:
         first = f"{expr} = {head}√({k * k} * {m}) = "
         if c == 1:
             solution = first + f"√{k * k} * √{m} = {answer}"
         else:
             solution = first + f"{c} * √{k * k} * √{m} = {c} * {k}√{m} = {answer}"
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = f"{expr} = {answer}"
+        return solution
+
+    solution, policy = styled(style, bare=answer, contest=f"{expr} = {answer}", steps=steps)
     return {
         "problem": SURD[lang][template].format(e=expr),
         "answer": answer,
         "answer_policy": "symbolic",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [str(c), str(n)],
     }
 
@@ -170,18 +171,13 @@ def render_rationalize(cfg: RationalizeConfig, values: tuple, lang: str, templat
         ]
     if chain[-1] != answer:
         chain.append(answer)
-    if style == "steps":
-        solution = " = ".join(chain)
-    elif style == "bare":
-        solution = answer
-    else:
-        solution = f"{expr} = {answer}"
+    solution, policy = styled(style, bare=answer, contest=f"{expr} = {answer}", steps=lambda: " = ".join(chain))
     return {
         "problem": RATIONALIZE[lang][template].format(e=expr),
         "answer": answer,
         "answer_policy": "symbolic",
         "solution": solution,
-        "solution_policy": "exact",
+        "solution_policy": policy,
         "operands": [expr],
     }
 

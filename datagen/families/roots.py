@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from datagen.family import ConfigError, Family, Space, check_range, register, signed_axis
+from datagen.family import ConfigError, Family, Space, Undefined, check_range, register, signed_axis
 from datagen.numbers import CTX28, CTX40, canonical, fixed, plain, pow10
 from datagen.steps import approximate_root
 
@@ -86,4 +86,17 @@ def render(cfg: SqrtConfig, values: tuple, lang: str, template: int, style: str)
     }
 
 
-register(Family("sqrt", SqrtConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0) -> Fraction | Decimal:
+    """The exact root when the radicand is a rational square, else the root to 40 significant digits."""
+    radicand = num(ops[0])
+    if radicand < 0:
+        raise Undefined(f"the square root of {ops[0]}")
+    p, q = radicand.numerator, radicand.denominator
+    rp, rq = math.isqrt(p), math.isqrt(q)
+    if rp * rp == p and rq * rq == q:
+        return Fraction(rp, rq)
+    return CTX40.sqrt(Decimal(ops[0].lstrip("+")))
+
+
+register(Family("sqrt", SqrtConfig, spaces, render, PROBLEMS, group="contest", fields=("a",), value=value,
+                notations=(("√",),)))

@@ -8,6 +8,7 @@ from fractions import Fraction
 from datagen.family import Axis, ConfigError, Family, Space, check_range, register, signed_axis
 from datagen.numbers import exact_answer, fixed, float64, pow10
 from datagen.steps import approximate
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("求以下数据的平均值：{data}", "计算这组数据的平均数：{data}", "数据 {data} 的平均值是多少？"),
@@ -113,7 +114,8 @@ def render(cfg: MeanConfig, values: tuple, lang: str, template: int, style: str)
     total = sum(values)
     mean = Fraction(total, len(values) * pow10(s))
     answer = exact_answer(mean)
-    if style == "steps":
+
+    def steps() -> tuple[str, str]:
         head = f"({' + '.join(items)}) / {len(values)} = {fixed(total, s)} / {len(values)}"
         if "/" in answer:
             shown = approximate(mean, cfg.steps_sig)
@@ -123,11 +125,10 @@ def render(cfg: MeanConfig, values: tuple, lang: str, template: int, style: str)
             shown = answer
             chain = f"{head} = {answer}"
             policy = "exact"
-        solution = chain + "\n" + SENTENCE[lang].format(r=shown)
-    else:
-        shown = float64(mean)
-        policy = "float64"
-        solution = shown if style == "bare" else SENTENCE[lang].format(r=shown)
+        return chain + "\n" + SENTENCE[lang].format(r=shown), policy
+
+    solution, policy = styled(style, bare=(float64(mean), "float64"), contest=lambda r: SENTENCE[lang].format(r=r),
+                              steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(data=data),
         "answer": answer,
@@ -138,4 +139,13 @@ def render(cfg: MeanConfig, values: tuple, lang: str, template: int, style: str)
     }
 
 
-register(Family("mean", MeanConfig, spaces, render, PROBLEMS))
+def value(ops, num, lang="zh", template=0):
+    """The sum left to right, then one division (the contest's float order)."""
+    total = num(ops[0])
+    for term in ops[1:]:
+        total = total + num(term)
+    return total / num(len(ops))
+
+
+register(Family("mean", MeanConfig, spaces, render, PROBLEMS, group="contest", fields=("data",), value=value,
+                floats=True))

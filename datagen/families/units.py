@@ -39,8 +39,19 @@ UNIT = {
 SENTENCE = {"zh": "{v} {a} = {r} {b}", "en": "{v} {a} = {r} {b}"}
 
 
-def name(symbol: str, lang: str) -> str:
-    return UNITS[symbol][2] if lang == "zh" else UNITS[symbol][3]
+def name(symbol: str, lang: str, count: object = None) -> str:
+    """The unit's name; an English time unit is singular for a count of 1 (1 hour, 1 minute)."""
+    if lang == "zh":
+        return UNITS[symbol][2]
+    plural = UNITS[symbol][3]
+    if str(count) == "1" and UNITS[symbol][0] == "time":
+        return plural.removesuffix("s")
+    return plural
+
+
+def answer_unit(symbol: str, lang: str) -> str:
+    """The unit an answer is written in: its symbol, or the English name of a currency (no 万元 in English)."""
+    return name(symbol, lang) if lang == "en" and UNITS[symbol][0] == "currency" else symbol
 
 
 @dataclass(frozen=True)
@@ -92,13 +103,13 @@ def render_unit(cfg: UnitConfig, values: tuple, lang: str, template: int, style:
         _, (big, small), whole, part = values
         ratio = UNITS[big][1] // UNITS[small][1]
         total = whole * ratio + part
-        given = f"{whole} {name(big, lang)} {part}"
-        shown = f"{whole} {name(big, lang)} {part} {name(small, lang)}"
-        problem = UNIT[lang][template].format(v=given, a=name(small, lang), b=name(small, lang))
+        given = f"{whole} {name(big, lang, whole)} {part}"
+        shown = f"{whole} {name(big, lang, whole)} {part} {name(small, lang, part)}"
+        problem = UNIT[lang][template].format(v=given, a=name(small, lang, part), b=name(small, lang))
         answer_value = Fraction(total)
         chain = f"{whole} * {ratio} + {part} = {total}"
-        fact = f"1 {name(big, lang)} = {ratio} {name(small, lang)}"
-        sentence = f"{shown} = {total} {name(small, lang)}"
+        fact = f"1 {name(big, lang, 1)} = {ratio} {name(small, lang)}"
+        sentence = f"{shown} = {total} {name(small, lang, total)}"
         operands = [str(whole), big, str(part), small]
         target = small
     else:
@@ -108,24 +119,24 @@ def render_unit(cfg: UnitConfig, values: tuple, lang: str, template: int, style:
         by_result = fa < fb and str(fb // fa).rstrip("0") != "1"
         value, result = (drawn * fb / fa, drawn) if by_result else (drawn, drawn * fa / fb)
         v, answer_text = number(value), number(result)
-        problem = UNIT[lang][template].format(v=v, a=name(a, lang), b=name(b, lang))
+        problem = UNIT[lang][template].format(v=v, a=name(a, lang, v), b=name(b, lang))
         answer_value = result
         if fa > fb:
             ratio = fa // fb
-            fact = f"1 {name(a, lang)} = {ratio} {name(b, lang)}"
+            fact = f"1 {name(a, lang, 1)} = {ratio} {name(b, lang)}"
             chain = f"{v} * {ratio} = {answer_text}"
         else:
             ratio = fb // fa
-            fact = f"1 {name(b, lang)} = {ratio} {name(a, lang)}"
+            fact = f"1 {name(b, lang, 1)} = {ratio} {name(a, lang)}"
             chain = f"{v} / {ratio} = {answer_text}"
-        sentence = SENTENCE[lang].format(v=v, a=name(a, lang), r=answer_text, b=name(b, lang))
+        sentence = SENTENCE[lang].format(v=v, a=name(a, lang, v), r=answer_text, b=name(b, lang, answer_text))
         operands = [v, a, b]
         target = b
-    answer = f"{number(answer_value)} {target}"
+    answer = f"{number(answer_value)} {answer_unit(target, lang)}"
     if style == "steps":
         solution = f"{fact}\n{chain}\n{sentence}"
     elif style == "bare":
-        solution = f"{number(answer_value)} {name(target, lang)}"
+        solution = f"{number(answer_value)} {name(target, lang, number(answer_value))}"
     else:
         solution = sentence
     return {

@@ -8,6 +8,7 @@ from fractions import Fraction
 from datagen.family import ConfigError, Family, Space, check_range, range_axis, register, signed_axis
 from datagen.numbers import canonical, exact_answer, fixed
 from datagen.steps import approximate
+from datagen.style import styled
 
 
 def check_decimals(name: str, value: int) -> None:
@@ -57,6 +58,10 @@ def area_spaces(cfg: AreaConfig) -> list[Space]:
     ]
 
 
+def product_value(ops, num, lang="zh", template=0):
+    return num(ops[0]) * num(ops[1])
+
+
 def render_product(texts, sentence, names, scale_of, floats: bool = False):
     """Shared shape of area and mass: the answer is the exact product of two operands.
 
@@ -69,13 +74,9 @@ def render_product(texts, sentence, names, scale_of, floats: bool = False):
         sx, sy = scale_of(cfg)
         X, Y = fixed(x, sx), fixed(y, sy)
         R = fixed(x * y, sx + sy)
-        policy = "exact"
-        if style == "steps":
-            solution = f"{X} * {Y} = {R}\n" + sentence[lang].format(r=R)
-        else:
-            if floats:
-                R, policy = repr(float(X) * float(Y)), "float64_eval"
-            solution = R if style == "bare" else sentence[lang].format(r=R)
+        shown = (repr(float(X) * float(Y)), "float64_eval") if floats else R
+        solution, policy = styled(style, bare=shown, contest=lambda r: sentence[lang].format(r=r),
+                                  steps=lambda: f"{X} * {Y} = {R}\n" + sentence[lang].format(r=R))
         return {
             "problem": texts[lang][template].format(**{names[0]: X, names[1]: Y}),
             "answer": canonical(x * y, sx + sy),
@@ -95,6 +96,9 @@ register(
         area_spaces,
         render_product(AREA, AREA_SENTENCE, ("l", "w"), lambda c: (c.decimals, c.decimals)),
         AREA,
+        group="contest",
+        fields=("l", "w"),
+        value=product_value,
     )
 )
 
@@ -155,6 +159,10 @@ register(
             MASS, MASS_SENTENCE, ("d", "v"), lambda c: (c.density_decimals, c.volume_decimals), floats=True
         ),
         MASS,
+        group="contest",
+        fields=("d", "v"),
+        value=product_value,
+        floats=True,
     )
 )
 
@@ -238,7 +246,8 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
     first, second, FIRST, SECOND = (q, p, Q, P) if rise else (p, q, P, Q)
     exact = Fraction(100 * (first - second), p)
     answer = exact_answer(exact)
-    if style == "steps":
+
+    def steps() -> tuple[str, str]:
         head = f"({FIRST} - {SECOND}) / {P} * 100 = {fixed(first - second, s)} / {P} * 100"
         if "/" in answer:
             shown = approximate(exact, cfg.steps_sig)
@@ -246,11 +255,11 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
         else:
             shown = answer
             chain, policy = f"{head} = {shown}", "exact"
-        solution = chain + "\n" + DISCOUNT_SENTENCE[lang][rise].format(r=shown)
-    else:
-        f1, f2 = float(FIRST), float(SECOND)
-        solution = repr((f1 - f2) / float(P) * 100)
-        policy = "float64_eval"
+        return chain + "\n" + DISCOUNT_SENTENCE[lang][rise].format(r=shown), policy
+
+    # the contest printed its float computation alone, so contest and bare are one text
+    floats = repr((float(FIRST) - float(SECOND)) / float(P) * 100), "float64_eval"
+    solution, policy = styled(style, bare=floats, steps=steps)
     return {
         "problem": DISCOUNT[lang][template].format(p=P, q=Q),
         "answer": answer,
@@ -262,7 +271,14 @@ def render_discount(cfg: DiscountConfig, values: tuple, lang: str, template: int
     }
 
 
-register(Family("discount", DiscountConfig, discount_spaces, render_discount, DISCOUNT))
+def discount_value(ops, num, lang="zh", template=0):
+    """(p - q) / p * 100, or (q - p) / p * 100 where the phrasing asks for the rise."""
+    p, q = num(ops[0]), num(ops[1])
+    return (q - p) / p * num(100) if discount_rises(lang, template) else (p - q) / p * num(100)
+
+
+register(Family("discount", DiscountConfig, discount_spaces, render_discount, DISCOUNT, group="contest",
+                fields=("p", "q"), value=discount_value, floats=True))
 
 # --- growth -----------------------------------------------------------------
 
@@ -317,14 +333,14 @@ def render_growth(cfg: GrowthConfig, values: tuple, lang: str, template: int, st
         amount, R = canonical(u, s), canonical(u * (100 + g), s + 2)
     else:
         amount, R = S, fixed(u * (100 + g), s + 2)
-    if style == "steps":
+
+    def steps() -> str:
         factor = canonical(100 + g, 2)
         chain = f"{amount} * (1 + {g} / 100) = {amount} * {factor} = {R}"
-        solution = chain + "\n" + GROWTH_SENTENCE[lang].format(r=R)
-        policy = "exact"
-    else:
-        solution = repr(float(amount) * (1 + g / 100))
-        policy = "float64_eval"
+        return chain + "\n" + GROWTH_SENTENCE[lang].format(r=R)
+
+    # the contest printed its float computation alone, so contest and bare are one text
+    solution, policy = styled(style, bare=(repr(float(amount) * (1 + g / 100)), "float64_eval"), steps=steps)
     return {
         "problem": GROWTH[lang][template].format(s=S, yuan=amount, g=g),
         "answer": canonical(u * (100 + g), s + 2),
@@ -335,4 +351,11 @@ def render_growth(cfg: GrowthConfig, values: tuple, lang: str, template: int, st
     }
 
 
-register(Family("growth", GrowthConfig, growth_spaces, render_growth, GROWTH))
+def growth_value(ops, num, lang="zh", template=0):
+    """s * (1 + g / 100); English phrasings state the sales in yuan and ask for yuan."""
+    amount = num(ops[0]) * num(YUAN_PER_WAN) if lang == "en" else num(ops[0])
+    return amount * (num(1) + num(ops[1]) / num(100))
+
+
+register(Family("growth", GrowthConfig, growth_spaces, render_growth, GROWTH, group="contest", fields=("s", "g"),
+                value=growth_value, floats=True))

@@ -1,13 +1,17 @@
-"""SQuAD retention check: MindFormers' own eval (``Trainer.evaluate``, EmF1Metric) with a Llama3 tokenizer.
+"""The plan's MindFormers entry: a finetune where ``run_mindformer.py`` is missing, and the SQuAD check.
 
-``datagen train plan`` copies this file verbatim to ``RUN_DIR/eval/squad_eval.py``; it runs on the
-Ascend host with MindFormers, PyYAML and (for ``--datagen-tokenizer``) tiktoken.  It does what
-``run_mindformer.py --run_mode eval`` does (output path, context, ``Trainer(config).evaluate``)
-after registering ``Llama3Tokenizer`` where the installed MindFormers lacks it, which that script
-cannot do on every release (r1.2 has no ``--register_path``, 1.9 no Llama3 tokenizer at all):
-from ``research/llama3/llama3_tokenizer.py`` (``--tokenizer-module``, upstream r1.1-r1.5) or from
-the plan's ``predict/predict.py`` (``--datagen-tokenizer``, r1.6+).  The tokenizer is built from
-the yaml's ``processor.tokenizer`` and handed to ``evaluate``, so the one registered here is used.
+``datagen train plan`` copies this file verbatim to ``RUN_DIR/mindformers_entry.py``; it runs with
+MindFormers, PyYAML and (for ``--datagen-tokenizer``) tiktoken.  It does what ``run_mindformer.py``'s
+``main`` does (output path, context, ``Trainer(config)``), because the MindFormers wheels (1.7, 1.9)
+ship no ``run_mindformer.py``:
+
+* ``--run_mode finetune``: ``Trainer(config).train()`` on a stage yaml (the ``--device cpu`` route);
+* ``--run_mode eval`` (the default): ``Trainer(config).evaluate`` with EmF1Metric, after registering
+  ``Llama3Tokenizer`` where the installed MindFormers lacks it, which ``run_mindformer.py`` cannot do
+  on every release (r1.2 has no ``--register_path``, 1.9 no Llama3 tokenizer at all): from
+  ``research/llama3/llama3_tokenizer.py`` (``--tokenizer-module``, upstream r1.1) or from the plan's
+  ``predict/predict.py`` (``--datagen-tokenizer``, r1.6+).  The tokenizer is built from the yaml's
+  ``processor.tokenizer`` and handed to ``evaluate``, so the one registered here is used.
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ def set_output_path(path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="the SQuAD eval yaml")
+    parser.add_argument("--config", required=True, help="the stage or SQuAD eval yaml")
+    parser.add_argument("--run_mode", choices=("finetune", "eval"), default="eval")
     parser.add_argument("--load_checkpoint", help="checkpoint file or folder (default: the yaml's)")
     parser.add_argument("--tokenizer-module", help="a .py that registers Llama3Tokenizer when imported")
     parser.add_argument("--datagen-tokenizer", help="the plan's predict.py, to register its tokenizer")
@@ -92,12 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     from mindformers.core.context import build_context
     from mindformers.trainer import Trainer
 
-    tokenizer = build_eval_tokenizer(args.config, args.tokenizer_module, args.datagen_tokenizer)
     config = MindFormerConfig(os.path.realpath(args.config))
     if args.load_checkpoint:
         config.load_checkpoint = args.load_checkpoint
+    if args.run_mode == "finetune":
+        set_output_path(config.output_dir)
+        build_context(config)
+        Trainer(config).train()
+        return 0
+    tokenizer = build_eval_tokenizer(args.config, args.tokenizer_module, args.datagen_tokenizer)
     set_output_path(config.output_dir)
     build_context(config)
+    print(f"evaluating {config.load_checkpoint}", file=sys.stderr)
     Trainer(config).evaluate(eval_checkpoint=config.load_checkpoint, tokenizer=tokenizer)
     return 0
 
