@@ -554,12 +554,21 @@ def required_packages(skip_mindrecord: bool, tokenizer_path=None) -> tuple[str, 
     return tuple(needs)
 
 
+def _what(skip_mindrecord: bool) -> str:
+    return "datagen curriculum build" + ("" if skip_mindrecord else " (--skip-mindrecord: no MindSpore needed)")
+
+
+def check_extras(skip_mindrecord: bool, tokenizer_path=None) -> None:
+    """Every missing extra named at once (only looks packages up)."""
+    require(_what(skip_mindrecord), *required_packages(skip_mindrecord, tokenizer_path))
+
+
 def load_libraries(skip_mindrecord: bool, tokenizer_path=None) -> None:
-    """Name every missing extra at once, then import the heavy libraries up front, with signals held:
-    Ctrl-C inside MindSpore's import leaves it half-initialised (it reports ``ImportError`` and the
-    interpreter aborts at exit)."""
-    what = "datagen curriculum build" + ("" if skip_mindrecord else " (--skip-mindrecord: no MindSpore needed)")
-    require(what, *required_packages(skip_mindrecord, tokenizer_path))
+    """Check the extras, then import the heavy libraries up front, with signals held: Ctrl-C inside
+    MindSpore's import leaves it half-initialised (it reports ``ImportError`` and the interpreter
+    aborts at exit)."""
+    check_extras(skip_mindrecord, tokenizer_path)
+    what = _what(skip_mindrecord)
     with signals.held():
         try:
             if not skip_mindrecord:
@@ -740,6 +749,9 @@ def run(args: argparse.Namespace) -> int:
     check_target(out, args.force, directory=True)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
+    # every input, then the heavy imports (seconds), then the work
+    check_extras(args.skip_mindrecord, args.tokenizer)
+    check_inputs(spec, data_args, args.tokenizer)
     load_libraries(args.skip_mindrecord, args.tokenizer)
     log = (lambda *_: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     with Steps(sys.stderr.isatty() and not args.quiet, log) as steps:

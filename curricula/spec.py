@@ -319,6 +319,13 @@ def data_names(spec: Spec) -> set[str]:
     return found
 
 
+def data_options(spec: Spec, items: list[str] | None) -> list[str]:
+    """The ``--data NAME=PATH`` arguments of ``items`` that ``spec`` reads (a bench passes one list to
+    every spec it builds; a build refuses a name its spec does not use)."""
+    names = data_names(spec)
+    return [arg for item in items or [] if item.partition("=")[0] in names for arg in ("--data", item)]
+
+
 def resolve_path(spec: Spec, source: Source, data_args: dict[str, str]) -> Path:
     """A source path: '{contest}' placeholders come from --data, then the spec's data: section."""
     text = source.path or ""

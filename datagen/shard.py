@@ -178,7 +178,7 @@ def _local(tasks: list[Task], workers: int, force: bool) -> list[dict]:
 
 def _ray(tasks: list[Task], workers: int, force: bool, address: str | None) -> list[dict]:
     try:
-        with signals.deferred():
+        with signals.held():
             import ray
     except ImportError:
         raise MissingExtraError("--engine ray", "ray", "distributed") from None
@@ -247,8 +247,10 @@ def add_options(parser: argparse.ArgumentParser, *, workers: bool = False) -> No
     """--shard, --parts, --engine, --ray-address (and --workers, for a command without its own)."""
     g = parser.add_argument_group("shards (past one machine)")
     if workers:
-        g.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
-                       help="with --parts: parts made at a time (output is identical for any value)")
+        workers_default = min(os.cpu_count() or 1, 8)
+        g.add_argument("--workers", type=int, default=workers_default,
+                       help="with --parts: parts made at a time; the output is identical for any value "
+                            f"(default: the CPUs, at most 8: {workers_default})")
     g.add_argument("--shard", metavar="K/N", help="write only part K of N (counted from 0) to OUT.part-K-of-N, "
                    "with a manifest and a .done marker; e.g. from a Slurm array: --shard $SLURM_ARRAY_TASK_ID/16")
     g.add_argument("--parts", type=int, metavar="N", help="write all N parts (finished ones are skipped) on "

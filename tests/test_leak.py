@@ -16,7 +16,7 @@ from datagen.family import load_families
 FAMILIES = load_families()
 SPEC = {
     "name": "planted",
-    "seq_length": 96,
+    "seq_length": 256,
     "seed": 4,
     "heldout": {"count": 15, "types": ["add", "linear_eq", "growth", "discount"], "lang": "mix"},
     "stages": [{

@@ -67,7 +67,7 @@ def spec_with(tmp_path: Path, source: dict, lang: str | None = None) -> Path:
     stage = {"name": "one", "size": 300, "sources": [source, {"kind": "synthetic", "ops": "*", "weight": 1}]}
     if lang:
         stage["lang"] = lang
-    spec = {"name": "phrased", "seq_length": 96, "heldout": {"count": 5, "types": ["add"]}, "stages": [stage]}
+    spec = {"name": "phrased", "seq_length": 256, "heldout": {"count": 5, "types": ["add"]}, "stages": [stage]}
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     return path

@@ -68,7 +68,8 @@ def test_a_full_disk_ends_in_one_line_and_exit_2_leaving_nothing(full_disk, big_
         "export-conversation": ["export", "--in", str(records), "--to", "conversation", "--out", str(out)],
         "export-mindrecord": ["export", "--in", str(records), "--to", "mindrecord", "--out", str(out),
                               "--workers", "0"],
-        "build": ["curriculum", "build", "proxy_plain", "--scale", "0.2", "--out", str(out)],
+        "build": ["curriculum", "build", str(ROOT / "configs" / "curricula" / "proxy_plain.yaml"), "--scale", "0.2",
+                  "--out", str(out)],
     }[command]
     done = datagen(*args, "-q")
     assert done.returncode == 2, done.stderr
@@ -91,8 +92,7 @@ def test_a_reader_that_closes_the_pipe_is_a_normal_end(big_inputs, tmp_path, com
     args = command.format(records=records, contest=contest, tmp=tmp_path).split()
     proc = subprocess.Popen([sys.executable, "-m", "datagen.cli", *args, "-q"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)
-    proc.stdout.read(10)
-    proc.stdout.close()  # like `| head -c 10`
+    proc.stdout.close()  # a reader that is gone before the first write, like `| head -c 0`
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, stderr
     assert stderr == ""
@@ -457,3 +457,20 @@ def test_the_suite_leaves_no_mindformers_logs_or_temporary_folders(tmp_path):
     assert " passed" in done.stdout
     leftovers = sorted(p.name for p in temp.iterdir() if p.name.startswith("datagen-mf-"))
     assert leftovers == [] and not (work / "output").exists()
+
+
+def test_bench_takes_shipped_spec_names_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "curricula", "proxy_plain", "proxy_stps", "--seeds", "2"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "proxy_stps: no such file, and no shipped spec has that name" in line
+    assert "proxy_plain" not in line.split("(shipped:")[0]  # the first name was found
+
+
+def test_a_bench_passes_each_spec_only_the_data_it_reads():
+    from datagen.curricula.spec import data_options, load_spec
+
+    given = ["contest=train.json", "belle=school_math.json"]
+    assert data_options(load_spec("arith_synthetic"), given) == []
+    assert data_options(load_spec("contest_baseline"), given) == ["--data", "contest=train.json"]
+    assert data_options(load_spec("arith_staged"), given) == ["--data", given[0], "--data", given[1]]

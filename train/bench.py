@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import yaml
+from datagen.curricula.spec import data_options
 from datagen.train.proxy import RISING_POINTS, ProxyOptions
 
 from datagen.errors import MissingExtraError, OutputError, UsageError
@@ -209,8 +210,7 @@ def prepare(spec, size: int, folder: Path, data_args: list[str] | None, say) -> 
             handle.write(text)
         say(f"building {spec.name} at {size:,} records")
         build = ["curriculum", "build", str(spec_path), "--out", str(curriculum), "--force", "-q"]
-        for item in data_args or []:
-            build += ["--data", item]
+        build += data_options(spec, data_args)
         run_command(build, folder / "build.log")
     return curriculum, text
 
@@ -476,9 +476,12 @@ def check_bench_folder(out: Path, force: bool, resume: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     if len(args.specs) < 2:
         raise UsageError("curricula: give at least two specs to compare")
-    for path in args.specs:
-        if not Path(path).is_file():
-            raise UsageError(f"{path}: no such spec file")
+    from datagen.curricula.spec import SpecError, find_spec
+
+    try:  # a path, or a shipped spec's name from any folder
+        args.specs = [str(find_spec(path)) for path in args.specs]
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
     if args.seeds < 2 and args.seed_list is None:
         raise UsageError("--seeds: at least 2 (6 or more for a paired test that can reach p < 0.05)")
     if args.force and args.resume:

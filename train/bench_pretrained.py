@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import yaml
+from datagen.curricula.spec import data_options
 from datagen.train.bench import compare_paired, mean_interval, run_command, scaled, total_records
 
 DEFAULTS = {"steps": 25, "batch_size": 8, "lr": 5e-4}
@@ -61,8 +62,7 @@ def bench(args: argparse.Namespace, say) -> dict:
             spec_path.write_text(text, encoding="utf-8")
             say(f"building {spec.name} at {size:,} records")
             build = ["curriculum", "build", str(spec_path), "--out", str(curriculum), "--force", "-q"]
-            for item in args.data or []:
-                build += ["--data", item]
+            build += data_options(spec, args.data)
             run_command(build, folder / "build.log")
         results[spec.name] = {}
         for seed in seeds:

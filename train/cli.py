@@ -29,10 +29,6 @@ def _summary(line: str = "") -> None:
     print(line, file=sys.stderr)
 
 
-_require = require  # every missing extra named at once, before any work
-_missing = from_import_error
-
-
 @contextlib.contextmanager
 def _replacing(out: Path) -> Iterator[Path]:
     """Run in ``out`` itself; an old ``out`` (``--force``) is set aside and dropped on success only.
@@ -260,7 +256,7 @@ def run_smoke(args: argparse.Namespace) -> int:
         echo = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
         result = smoke(options, echo=echo, force=args.force)
     except ImportError as exc:
-        raise _missing("datagen train smoke", exc) from None
+        raise from_import_error("datagen train smoke", exc) from None
     except _errors() as exc:
         raise UsageError(str(exc)) from None
     except SmokeError as exc:
@@ -309,7 +305,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer,
     )
     out = Path(options.out)
-    _require("datagen train proxy", "mindspore", "mindformers", "matplotlib")
+    require("datagen train proxy", "mindspore", "mindformers", "matplotlib")
     check_target(out, args.force, directory=True)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
@@ -318,7 +314,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         with _replacing(out):
             result = proxy(options, echo=echo)
     except ImportError as exc:
-        raise _missing("datagen train proxy", exc) from None
+        raise from_import_error("datagen train proxy", exc) from None
     except (ProxyError, *_errors()) as exc:
         raise UsageError(str(exc)) from None
     if args.json is not None:
@@ -351,7 +347,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
         greedy_sample=args.greedy_sample, probe_batch=args.probe_batch, probe=args.probe,
     )
     out = Path(options.out)
-    _require("datagen train pretrained", "mindspore", "mindformers", "matplotlib", "gguf", "tokenizers", "jinja2",
+    require("datagen train pretrained", "mindspore", "mindformers", "matplotlib", "gguf", "tokenizers", "jinja2",
              "jieba")
     check_target(out, args.force, directory=True)
     if args.json is not None:
@@ -361,7 +357,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
         with _replacing(out):
             result = pretrained(options, echo=echo)
     except ImportError as exc:
-        raise _missing("datagen train pretrained", exc) from None
+        raise from_import_error("datagen train pretrained", exc) from None
     except (PretrainedError, *_errors()) as exc:
         raise UsageError(str(exc)) from None
     if args.json is not None:
