@@ -464,7 +464,7 @@ def test_cpu_plan_runs_one_process_without_a_checkout_and_refuses_cards(curricul
         "scale_sense": 1.0,
         "use_clip_grad": True,
     }
-    assert config["train_dataset"]["batch_size"] == 2  # the tiny preset's cpu_batch_size
+    assert config["train_dataset"]["batch_size"] == 2  # the tiny preset's cpu_batch_tokens 256 // seq 128
     assert (out / "register" / "cpu_train_step.py").is_file()
     for path in ("predict/predict_extrapolate.sh", "eval/squad_eval.sh"):
         assert "MINDFORMERS_HOME" not in (out / path).read_text()

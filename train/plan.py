@@ -229,7 +229,9 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
         raise PlanError(f"--cards must be positive, got {cards}")
     model_parallel = options.model_parallel or math.gcd(preset.train.model_parallel, cards)
     layout = parallel_layout(cards, model_parallel)
-    batch_size = options.batch_size or (cpu and preset.train.cpu_batch_size) or preset.train.batch_size
+    batch_size = options.batch_size or preset.train.batch_size
+    if cpu and not options.batch_size and preset.train.cpu_batch_tokens:
+        batch_size = max(1, preset.train.cpu_batch_tokens // curriculum.seq_length)
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
     if batch_size <= 0:
         raise PlanError(f"--batch-size must be positive, got {batch_size}")
