@@ -6,10 +6,16 @@ puts them in place all at once).  Layout of a run directory::
     plan.json                      what was planned: model, LoRA, parameter ratio, stages, files
     run_all.sh                     every stage in order, then the predictions and the SQuAD check
     stage<k>_<name>/finetune.yaml  MindFormers config of stage k
-    stage<k>_<name>/launch.sh      msrun launch of stage k; writes stage<k>_<name>/output/
+    stage<k>_<name>/launch.sh      launch of stage k (msrun on several cards, python run_mindformer.py
+                                   on one, the plan's entry with --device cpu); writes stage<k>_<name>/output/
+    mindformers_entry.py           MindFormers' Trainer: the CPU finetune and the SQuAD check
+    register/cpu_train_step.py     --device cpu only: the train wrapper the stage yaml names
     predict/predict.py             greedy prediction (a copy of train/predict_script.py)
     predict/<set>.yaml, <set>.jsonl, predict_<set>.sh   per held-out set
     eval/squad_eval.yaml, squad_eval.sh                 SQuAD F1/EM retention check
+
+Predict and the SQuAD check take each rank's file the plan names (``last_checkpoint``: the last
+stage's final checkpoint), merged by predict.py when there are several ranks.
 
 Stage k+1 loads stage k's checkpoint folder with ``resume_training: False``: the weights
 (LoRA included) carry over, the optimizer and the learning-rate schedule restart.  Every stage
