@@ -153,7 +153,7 @@ def test_a_curriculum_naming_benchmarks_drops_their_rows_from_every_stage(tmp_pa
                              for r in rows[:3]), encoding="utf-8")
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"""name: bench
-seq_length: 64
+seq_length: 256
 benchmarks: [{bench.name}]
 heldout: {{count: 5, types: [add]}}
 stages:

@@ -25,11 +25,15 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+# MindFormers copies auto_register modules to $OM_MODULES_CACHE (default ./modules), read at import time: keep
+# them in the session's log folder (tests/conftest.py sets LOCAL_DEFAULT_PATH)
+os.environ.setdefault("OM_MODULES_CACHE", os.path.join(os.environ.get("LOCAL_DEFAULT_PATH", tempfile.gettempdir()), "modules"))
 pytest.importorskip("mindspore")
 pytest.importorskip("mindformers")
 
@@ -121,6 +125,7 @@ def ran(rendered):
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert {p: p.read_bytes() for p in before} == before  # nothing the plan rendered was edited
+    assert not (ROOT / "modules").exists()  # MindFormers' module cache stayed in the stage's output
     return done.stdout + done.stderr
 
 
@@ -132,9 +137,12 @@ def test_every_class_the_cpu_yaml_names_is_built_by_mindformers_registry(rendere
     from mindformers import MindFormerConfig
     from mindformers.core import build_callback, build_lr, build_metric, build_optim
     from mindformers.dataset import build_dataset
+    from mindformers.tools.hub.hub import HubConstants
     from mindformers.wrapper import build_wrapper
 
     monkeypatch.setenv("REGISTER_PATH", str(rendered / "register"))  # what launch.sh exports
+    # what launch.sh's OM_MODULES_CACHE does, for a session that imported mindformers before this file
+    monkeypatch.setattr(HubConstants, "OM_MODULES_CACHE", str(rendered / "modules"))
     entry = import_file(rendered / "mindformers_entry.py", "rendered_entry")
     for label in STAGES:
         config = MindFormerConfig(str(rendered / label / "finetune.yaml"))

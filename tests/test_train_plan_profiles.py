@@ -457,6 +457,7 @@ def test_cpu_plan_runs_one_process_without_a_checkout_and_refuses_cards(curricul
     assert "MINDFORMERS_HOME" not in launch and "msrun" not in launch
     assert f'python "{out.resolve()}/mindformers_entry.py" --run_mode finetune' in launch
     assert f'export REGISTER_PATH="{out.resolve()}/register"' in launch
+    assert 'export OM_MODULES_CACHE="$OUTPUT/modules"' in launch
     config = stage_yamls(out)[0]
     assert config["runner_wrapper"] == {
         "type": "CpuTrainOneStepCell",
@@ -464,7 +465,7 @@ def test_cpu_plan_runs_one_process_without_a_checkout_and_refuses_cards(curricul
         "scale_sense": 1.0,
         "use_clip_grad": True,
     }
-    assert config["train_dataset"]["batch_size"] == 2  # the tiny preset's cpu_batch_size
+    assert config["train_dataset"]["batch_size"] == 2  # the tiny preset's cpu_batch_tokens 256 // seq 128
     assert (out / "register" / "cpu_train_step.py").is_file()
     for path in ("predict/predict_extrapolate.sh", "eval/squad_eval.sh"):
         assert "MINDFORMERS_HOME" not in (out / path).read_text()

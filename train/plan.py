@@ -6,10 +6,16 @@ puts them in place all at once).  Layout of a run directory::
     plan.json                      what was planned: model, LoRA, parameter ratio, stages, files
     run_all.sh                     every stage in order, then the predictions and the SQuAD check
     stage<k>_<name>/finetune.yaml  MindFormers config of stage k
-    stage<k>_<name>/launch.sh      msrun launch of stage k; writes stage<k>_<name>/output/
+    stage<k>_<name>/launch.sh      launch of stage k (msrun on several cards, python run_mindformer.py
+                                   on one, the plan's entry with --device cpu); writes stage<k>_<name>/output/
+    mindformers_entry.py           MindFormers' Trainer: the CPU finetune and the SQuAD check
+    register/cpu_train_step.py     --device cpu only: the train wrapper the stage yaml names
     predict/predict.py             greedy prediction (a copy of train/predict_script.py)
     predict/<set>.yaml, <set>.jsonl, predict_<set>.sh   per held-out set
     eval/squad_eval.yaml, squad_eval.sh                 SQuAD F1/EM retention check
+
+Predict and the SQuAD check take each rank's file the plan names (``last_checkpoint``: the last
+stage's final checkpoint), merged by predict.py when there are several ranks.
 
 Stage k+1 loads stage k's checkpoint folder with ``resume_training: False``: the weights
 (LoRA included) carry over, the optimizer and the learning-rate schedule restart.  Every stage
@@ -229,7 +235,9 @@ def resolve(curriculum: Curriculum, preset: Preset, options: PlanOptions, out_di
         raise PlanError(f"--cards must be positive, got {cards}")
     model_parallel = options.model_parallel or math.gcd(preset.train.model_parallel, cards)
     layout = parallel_layout(cards, model_parallel)
-    batch_size = options.batch_size or (cpu and preset.train.cpu_batch_size) or preset.train.batch_size
+    batch_size = options.batch_size or preset.train.batch_size
+    if cpu and not options.batch_size and preset.train.cpu_batch_tokens:
+        batch_size = max(1, preset.train.cpu_batch_tokens // curriculum.seq_length)
     learning_rate = options.learning_rate if options.learning_rate is not None else preset.train.learning_rate
     if batch_size <= 0:
         raise PlanError(f"--batch-size must be positive, got {batch_size}")

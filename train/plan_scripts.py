@@ -75,7 +75,15 @@ def launch_script(stage: StageLaunch, home: str) -> str:
             'mkdir -p "$OUTPUT"',
             *(['cd "$MINDFORMERS_HOME"'] if stage.launcher == "python" else []),
             'export LOCAL_DEFAULT_PATH="$OUTPUT"',  # where MindFormers opens its log folder on import
-            *([f'export REGISTER_PATH="{stage.register_path}"'] if stage.register_path else []),
+            *(
+                [
+                    f'export REGISTER_PATH="{stage.register_path}"',
+                    # where MindFormers copies auto_register modules (default ./modules of the caller)
+                    'export OM_MODULES_CACHE="$OUTPUT/modules"',
+                ]
+                if stage.register_path
+                else []
+            ),
             f'python {stage.command} > "{log}" 2>&1 || {{ tail -20 "{log}" >&2; '
             f'echo "{stage.label}: training failed; see {log}" >&2; exit 1; }}',
         ]

@@ -46,7 +46,9 @@ class TrainDefaults:
     batch_size: int
     cards: int
     model_parallel: int = 1  # the default layout's model_parallel (capped by the cards)
-    cpu_batch_size: int | None = None  # `train plan --device cpu`'s default (what fits in 4 GB)
+    # `train plan --device cpu`: the default batch is this many tokens over the seq_length (at least 1),
+    # what fits in 4 GB (the logits, batch x seq x vocab, dominate)
+    cpu_batch_tokens: int | None = None
 
 
 @dataclass(frozen=True)
