@@ -29,6 +29,7 @@ from datagen.output import atomic_open, write_json
 
 ENGINES = ("local", "ray")
 SET_SUFFIX = ".parts.json"
+PROTOBUF_ENV = "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"
 
 
 def parse_shard(text: str, option: str = "--shard") -> tuple[int, int]:
@@ -177,6 +178,9 @@ def _local(tasks: list[Task], workers: int, force: bool) -> list[dict]:
 
 
 def _ray(tasks: list[Task], workers: int, force: bool, address: str | None) -> list[dict]:
+    # MindSpore's generated protobuf modules need the pure-Python protobuf; Ray would load the C one first
+    # (in this process and in its workers), after which `import mindspore` fails
+    os.environ.setdefault(PROTOBUF_ENV, "python")
     try:
         with signals.deferred():
             import ray
@@ -187,11 +191,11 @@ def _ray(tasks: list[Task], workers: int, force: bool, address: str | None) -> l
         # a checkout's code (not an installed copy) in every local worker: its root on their path
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        env = {PROTOBUF_ENV: os.environ[PROTOBUF_ENV]}
         kwargs = {"address": address} if address else {
-            "num_cpus": workers, "include_dashboard": False,
-            "runtime_env": {"env_vars": {"PYTHONPATH": path}},
+            "num_cpus": workers, "include_dashboard": False, "runtime_env": {"env_vars": {**env, "PYTHONPATH": path}},
         }
-        ray.init(log_to_driver=False, logging_level="ERROR", **kwargs)
+        ray.init(log_to_driver=False, logging_level="ERROR", **{"runtime_env": {"env_vars": env}, **kwargs})
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_run_part_forced if force else _run_part_kept)
         refs = [remote.remote(t) for t in tasks]
