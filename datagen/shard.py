@@ -19,6 +19,8 @@ import hashlib
 import importlib
 import json
 import os
+import resource
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,11 +138,16 @@ def run_part(task: Task, force: bool = False) -> dict:
     part = part_path(task.out, task.k, task.n)
     for stale in (marker_path(part), manifest_path(part)):
         stale.unlink(missing_ok=True)
+    started = time.perf_counter()
     info = dict(_writer(task.writer)(task.options, task.k, task.n, part))
+    seconds = time.perf_counter() - started
     files = [file_entry(Path(p), part.parent) for p in info.pop("files")]
     manifest = {
         "datagen_version": __version__, "writer": task.writer, "part": task.k, "parts": task.n,
         **info, "files": files, "options": task.options, "options_sha256": options_digest(task.options),
+        # what making it took (the worker's peak memory so far: a pool or Ray worker makes several parts)
+        "seconds": round(seconds, 3), "pid": os.getpid(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     write_json(manifest_path(part), manifest)
     with atomic_open(marker_path(part)) as handle:
