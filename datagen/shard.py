@@ -138,6 +138,7 @@ def run_part(task: Task, force: bool = False) -> dict:
     part = part_path(task.out, task.k, task.n)
     for stale in (marker_path(part), manifest_path(part)):
         stale.unlink(missing_ok=True)
+    remove_orphans(part)
     started = time.perf_counter()
     info = dict(_writer(task.writer)(task.options, task.k, task.n, part))
     seconds = time.perf_counter() - started
@@ -161,6 +162,27 @@ def _run_part_forced(task: Task) -> dict:
 
 def _run_part_kept(task: Task) -> dict:
     return run_part(task, force=False)
+
+
+def remove_orphans(part: Path) -> None:
+    """Temporary files of this part left by a killed run (datagen.output names them .NAME.tmp-PID-N)."""
+    import shutil
+
+    for path in part.parent.glob(f".{part.name}*.tmp-*"):
+        pid = path.name.rsplit(".tmp-", 1)[1].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # its writer still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 # ---- engines -------------------------------------------------------------------------------------

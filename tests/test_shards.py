@@ -110,15 +110,28 @@ def test_killed_shard_run_resumes_to_the_same_bytes(tmp_path):
     assert subprocess.run([*cmd[:-2], "--workers", "1", "--out", str(tmp_path / "one.jsonl")], env=env).returncode == 0
     proc = subprocess.Popen([*cmd, "--parts", str(parts), "--workers", "1"], env=env)
     deadline = time.monotonic() + 60
-    while not shard.marker_path(shard.part_path(out, 1, parts)).exists():
+    writing = f".{shard.part_path(out, 2, parts).name}.tmp-"
+
+    def part_2_half_written() -> bool:
+        for p in tmp_path.iterdir():
+            try:
+                if p.name.startswith(writing) and p.stat().st_size > 0:
+                    return True
+            except FileNotFoundError:  # renamed meanwhile
+                pass
+        return False
+
+    while not part_2_half_written():
         assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = [k for k in range(parts) if shard.marker_path(shard.part_path(out, k, parts)).exists()]
     assert 2 <= len(done) < parts  # killed midway
     stamps = {k: shard.part_path(out, k, parts).stat().st_mtime_ns for k in done}
+    assert part_2_half_written()  # the killed part's half-written file is left by SIGKILL
     assert subprocess.run([*cmd, "--parts", str(parts), "--workers", "2"], env=env).returncode == 0
+    assert not any(".tmp-" in p.name for p in tmp_path.iterdir())  # cleared by the rerun
     assert {k: shard.part_path(out, k, parts).stat().st_mtime_ns for k in done} == stamps  # kept, not redone
     assert joined(out, parts) == (tmp_path / "one.jsonl").read_bytes()
 
