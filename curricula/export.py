@@ -778,6 +778,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.stop()
+    if args.card and not to_stdout:
+        from datagen import card
+
+        card.write_card(args.card, card.for_export(args, summary["records"], summary["files"]))
     if args.json:
         with atomic_open(args.json) as handle:
             handle.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")

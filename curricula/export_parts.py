@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from datagen import shard
+from datagen import card, shard
 from datagen.errors import InputError, UsageError
 from datagen.output import write_json
 from datagen.rows import LineSlice, count_lines
@@ -143,6 +143,12 @@ def run_parts(args: argparse.Namespace, split_digits: int) -> int:
             log(f"{index['records']:,} records {how} to {index['num_samples']:,}, a multiple of data-parallel "
                 f"{args.data_parallel} x batch {args.batch_size}; read {index_path(args.out).name} with "
                 "datagen.curricula.export_parts.mindrecord_dataset")
+    if len(manifests) == manifests[0]["parts"]:
+        text = card.for_export(args, sum(m["items"] for m in manifests),
+                               [entry for m in manifests for entry in m["files"]])
+        card.write_card(Path(args.out).with_name(Path(args.out).name + ".README.md"), text)
+        if args.card:
+            card.write_card(args.card, text)
     if args.json:
         write_json(args.json, {"out": args.out, "parts": [{k: m[k] for k in ("part", "items", "files", "skipped")}
                                                          for m in manifests]})
@@ -150,6 +156,8 @@ def run_parts(args: argparse.Namespace, split_digits: int) -> int:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--card", metavar="PATH", help="also write a dataset card (README.md form: version, "
+                        "command, options, the input's rows, families and sha256, every output's sha256) to PATH")
     shard.add_options(parser)
     parser.add_argument("--data-parallel", type=int, default=1, metavar="D",
                         help="with MindRecord parts: make the total a multiple of D x --batch-size (default 1)")
