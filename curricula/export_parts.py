@@ -44,10 +44,8 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
               "manifest": False}
     template = options["template"] or "raw"
     if options["to"] == "conversation":
-        summary = export.export_conversation(reader, path, template, part=(k, n), **common)
-        if k == 0 and n > 1 and summary["records"] == 0:
-            raise InputError(f"part 0 of {n} holds no conversation (lines 1-{hi}); use fewer shards",
-                             path=options["input"])
+        earlier = conversations_before(options["input"], lo, template)
+        summary = export.export_conversation(reader, path, template, part=(k, n, earlier), **common)
         files = [path]
     else:
         tokenizer = export.get_tokenizer("llama3", options["tokenizer"], split_digits=options["split_digits"],
@@ -59,6 +57,19 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
     keep = ("rows", "blank", "records", "rejected", "truncated", "dropped", "fully_masked", "tokens")
     return {"files": files + ([rejects] if rejects.exists() else []), "items": summary["records"],
             "lines": [lo + 1, hi], **{key: summary[key] for key in keep if key in summary}}
+
+
+def conversations_before(path: str | Path, lo: int, template: str) -> bool:
+    """Whether lines 1 … lo hold a conversation (it decides the separator of this part's first one).
+
+    Read until the first good row: one block when the file starts well.
+    """
+    from datagen.curricula import export
+
+    for block in LineSlice(path, 0, lo, check=export.check_row).blocks():
+        if export.unit_conversations(block, template, Path(path).stem)[0]:
+            return True
+    return False
 
 
 def fit(records: int, data_parallel: int, batch_size: int, how: str) -> dict:

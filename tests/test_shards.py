@@ -184,6 +184,20 @@ def test_conversation_parts_concatenate_to_one_process_bytes(tmp_path, records, 
     assert [r["line"] for r in rejects] == [301]  # the line of the original file
 
 
+def test_conversation_parts_join_when_early_parts_hold_no_conversation(tmp_path):
+    rows = tmp_path / "few.jsonl"  # 3 lines, the first two of no use: most of 7 parts are empty
+    good = json.dumps({"problem": "1 + 1", "solution": "2"})
+    rows.write_text("\n{not json\n" + good + "\n", encoding="utf-8")
+    one = tmp_path / "one.json"
+    assert main(["export", "--in", str(rows), "--to", "conversation", "--out", str(one), "-q"]) == 0
+    for n in (2, 3, 7):
+        out = tmp_path / f"p{n}.json"
+        assert main(["export", "--in", str(rows), "--to", "conversation", "--out", str(out), "--parts", str(n),
+                     "-q"]) == 0
+        assert joined(out, n) == one.read_bytes()
+        assert json.loads(joined(out, n)) == json.loads(one.read_text())
+
+
 def read_dataset(data) -> list[tuple[list, list]]:
     return [(row["input_ids"].tolist(), row["labels"].tolist())
             for row in data.create_dict_iterator(output_numpy=True, num_epochs=1)]
