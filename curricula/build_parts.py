@@ -66,9 +66,17 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
 
 
 def run_parts(args: argparse.Namespace, data_args: dict) -> int:
-    from datagen.curricula.build import load_libraries
+    import importlib.util
 
-    load_libraries(args.skip_mindrecord)
+    from datagen.curricula.mindrecord import require_mindspore
+
+    from datagen.errors import MissingExtraError
+
+    # the extras, checked without importing them: the parts fork from this process
+    if not args.skip_mindrecord:
+        require_mindspore("datagen curriculum build (MindRecord export; --skip-mindrecord writes JSON only)")
+    if importlib.util.find_spec("datasets") is None:
+        raise MissingExtraError("datagen curriculum build", "datasets", "data")
     options = {name: getattr(args, name) for name in PART_OPTIONS}
     options["spec"] = str(Path(args.spec).resolve())
     options["data"] = {name: str(Path(p).resolve()) for name, p in data_args.items()}
