@@ -94,6 +94,17 @@ def test_a_part_made_with_other_options_is_refused(tmp_path, capsys):
     assert shard.part_path(out, 0, 2).read_bytes() == before
 
 
+def test_a_worker_process_refusal_reads_as_in_one_process(tmp_path, capsys):
+    out = tmp_path / "p.jsonl"
+    assert main([*MAKE, "--out", str(out), "--shard", "1/3"]) == 0
+    assert main(["make", "--n", "3000", "--seed", "6", "--types", "all", "-q", "--out", str(out), "--parts", "3",
+                 "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err == f"datagen make: error: --shard: {shard.part_path(out, 1, 3)} was made with other options; " \
+        "pass --force to make it again\n"
+
+
 @pytest.mark.parametrize("bad", ["3/3", "1", "a/b", "-1/2", "0/0"])
 def test_bad_shard_is_one_line_exit_2(tmp_path, capsys, bad):
     assert main([*MAKE, "--out", str(tmp_path / "p.jsonl"), f"--shard={bad}"]) == 2
