@@ -105,6 +105,19 @@ def test_a_worker_process_refusal_reads_as_in_one_process(tmp_path, capsys):
         "pass --force to make it again\n"
 
 
+def test_every_user_error_crosses_a_process_whole():
+    # a worker's error is pickled back to the command; MissingExtraError's constructor takes other arguments
+    import pickle
+
+    from datagen.errors import MissingExtraError, OutputError
+
+    extra = pickle.loads(pickle.dumps(MissingExtraError("--engine ray", "ray", "distributed")))
+    assert (str(extra), extra.extra, extra.package) == (
+        "--engine ray needs ray, which is not installed; pip install '.[distributed]'", "distributed", "ray")
+    output = pickle.loads(pickle.dumps(OutputError("exists", path="a", line=3, field="--shard")))
+    assert str(output) == "a:3: --shard: exists"
+
+
 @pytest.mark.parametrize("bad", ["3/3", "1", "a/b", "-1/2", "0/0"])
 def test_bad_shard_is_one_line_exit_2(tmp_path, capsys, bad):
     assert main([*MAKE, "--out", str(tmp_path / "p.jsonl"), f"--shard={bad}"]) == 2
