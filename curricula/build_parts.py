@@ -28,6 +28,7 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
     from datagen.curricula import export
     from datagen.curricula.build import build, quiet_steps
     from datagen.curricula.conversation import check_row
+    from datagen.curricula.export_parts import conversations_before
     from datagen.curricula.spec import load_spec, scale_spec
 
     spec = scale_spec(load_spec(options["spec"]), options["scale"])
@@ -46,8 +47,9 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
                         if lo <= number < hi:
                             out.write(line)
                 common = {"source": stage["train"], "manifest": False, "allow_empty": True, "force": True}
+                earlier = conversations_before(source, lo, spec.template)
                 export.export_conversation(LineSlice(source, lo, hi, check=check_row), work / stage["conversation"],
-                                           spec.template, part=(k, n), **common)
+                                           spec.template, part=(k, n, earlier), **common)
                 if not options["skip_mindrecord"]:
                     tokenizer = export.load_tokenizer(options["tokenizer"], digits=spec.digits)
                     export.export_mindrecord(LineSlice(source, lo, hi, check=check_row),
@@ -65,10 +67,13 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
 
 
 def run_parts(args: argparse.Namespace, data_args: dict) -> int:
-    from datagen.curricula.build import load_libraries
+    from datagen.curricula.build import required_packages
     from datagen.curricula.spec import find_spec
 
-    load_libraries(args.skip_mindrecord)
+    from datagen.extras import require
+
+    # the extras, checked without importing them: the parts fork from this process
+    require("datagen curriculum build", *required_packages(args.skip_mindrecord, args.tokenizer))
     options = {name: getattr(args, name) for name in PART_OPTIONS}
     options["spec"] = str(find_spec(args.spec).resolve())  # a path, or a shipped spec by name
     options["data"] = {name: str(Path(p).resolve()) for name, p in data_args.items()}

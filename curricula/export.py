@@ -588,11 +588,12 @@ def export_conversation(
     force: bool = False,
     allow_empty: bool = False,
     progress: Progress | None = None,
-    part: tuple[int, int] | None = None,
+    part: tuple[int, int, bool] | None = None,
 ) -> dict:
     """Write the conversation JSON list MindFormers' preprocessing reads; return the summary.
 
-    ``part`` (K, N): write part K of N of the list (datagen.shard), so that the N parts joined are the list.
+    ``part`` (K, N, EARLIER): write part K of N of the list (datagen.shard), so that the N parts joined are
+    the list; EARLIER says whether an earlier part holds a conversation.
 
     Records become ``[human: template(problem), gpt: solution]``; conversations are
     validated and written as given (a leading non-human turn dropped). ``out_path`` ``-``
@@ -621,7 +622,7 @@ def export_conversation(
                     handle.write(data)
                     size += len(data)
 
-                first, last = (part[0] == 0, part[0] == part[1] - 1) if part else (True, True)
+                first, last, earlier = (part[0] == 0, part[0] == part[1] - 1, part[2]) if part else (True, True, False)
                 if first:
                     emit("[")
                 for unit in rows_in.units():
@@ -629,7 +630,7 @@ def export_conversation(
                     rows_in.tally(len(good), empty, bad)
                     rejects.add(bad)
                     for conversation in good:
-                        emit(("\n" if written == 0 and first else ",\n") + json.dumps(conversation.as_json(),
+                        emit(("\n" if written == 0 and not earlier else ",\n") + json.dumps(conversation.as_json(),
                                                                             ensure_ascii=False))
                         written += 1
                     rows += len(good)
@@ -639,7 +640,7 @@ def export_conversation(
                 if written == 0 and not allow_empty:
                     raise _nothing_to_export(rows_in, rows, rejects)
                 if last:
-                    emit("]\n" if written == 0 and first else "\n]\n")
+                    emit("]\n" if written == 0 and not earlier else "\n]\n")
                 handle.flush()
         finally:
             kept_rejects = rejects.close()
@@ -789,6 +790,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.stop()
+    if args.card and not to_stdout:
+        from datagen import card
+
+        card.write_card(args.card, card.for_export(args, summary["records"], summary["files"]))
     if args.json:
         with atomic_open(args.json) as handle:
             handle.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from datagen import shard
+from datagen import card, shard
 from datagen.errors import InputError, UsageError
 from datagen.output import write_json
 from datagen.rows import LineSlice, count_lines
@@ -44,10 +44,8 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
               "manifest": False}
     template = options["template"] or "raw"
     if options["to"] == "conversation":
-        summary = export.export_conversation(reader, path, template, part=(k, n), **common)
-        if k == 0 and n > 1 and summary["records"] == 0:
-            raise InputError(f"part 0 of {n} holds no conversation (lines 1-{hi}); use fewer shards",
-                             path=options["input"])
+        earlier = conversations_before(options["input"], lo, template)
+        summary = export.export_conversation(reader, path, template, part=(k, n, earlier), **common)
         files = [path]
     else:
         tokenizer = export.get_tokenizer("llama3", options["tokenizer"], split_digits=options["split_digits"],
@@ -59,6 +57,19 @@ def write_part(options: dict, k: int, n: int, path: Path) -> dict:
     keep = ("rows", "blank", "records", "rejected", "truncated", "dropped", "fully_masked", "tokens")
     return {"files": files + ([rejects] if rejects.exists() else []), "items": summary["records"],
             "lines": [lo + 1, hi], **{key: summary[key] for key in keep if key in summary}}
+
+
+def conversations_before(path: str | Path, lo: int, template: str) -> bool:
+    """Whether lines 1 … lo hold a conversation (it decides the separator of this part's first one).
+
+    Read until the first good row: one block when the file starts well.
+    """
+    from datagen.curricula import export
+
+    for block in LineSlice(path, 0, lo, check=export.check_row).blocks():
+        if export.unit_conversations(block, template, Path(path).stem)[0]:
+            return True
+    return False
 
 
 def fit(records: int, data_parallel: int, batch_size: int, how: str) -> dict:
@@ -143,6 +154,12 @@ def run_parts(args: argparse.Namespace, split_digits: int) -> int:
             log(f"{index['records']:,} records {how} to {index['num_samples']:,}, a multiple of data-parallel "
                 f"{args.data_parallel} x batch {args.batch_size}; read {index_path(args.out).name} with "
                 "datagen.curricula.export_parts.mindrecord_dataset")
+    if len(manifests) == manifests[0]["parts"]:
+        text = card.for_export(args, sum(m["items"] for m in manifests),
+                               [entry for m in manifests for entry in m["files"]])
+        card.write_card(Path(args.out).with_name(Path(args.out).name + ".README.md"), text)
+        if args.card:
+            card.write_card(args.card, text)
     if args.json:
         write_json(args.json, {"out": args.out, "parts": [{k: m[k] for k in ("part", "items", "files", "skipped")}
                                                          for m in manifests]})
@@ -150,6 +167,8 @@ def run_parts(args: argparse.Namespace, split_digits: int) -> int:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--card", metavar="PATH", help="also write a dataset card (README.md form: version, "
+                        "command, options, the input's rows, families and sha256, every output's sha256) to PATH")
     shard.add_options(parser)
     parser.add_argument("--data-parallel", type=int, default=1, metavar="D",
                         help="with MindRecord parts: make the total a multiple of D x --batch-size (default 1)")

@@ -231,3 +231,21 @@ def save_curriculum(folder: str | Path, out: Path, index: dict) -> Path:
     splits = {s["dir"]: read(out / s["train"]) for s in index["stages"]}
     splits.update({f"heldout_{h['name']}": read(out / h["path"]) for h in index["heldout"]})
     return save_rows(splits, folder, (out / "README.md").read_text(encoding="utf-8"))
+
+
+def for_export(args, records: int, outputs: list[dict]) -> str:
+    """The card of an export: its input (rows, families, sha256) and every file it wrote."""
+    from datagen.rows import RowReader
+
+    source = Path(args.input)
+    families: dict[str, int] = {}
+    for row in RowReader(source):
+        if isinstance(row.data.get("type"), str):
+            families[row.data["type"]] = families.get(row.data["type"], 0) + 1
+    options = {k: getattr(args, k, None) for k in ("to", "template", "seq_length", "split_digits", "overlong",
+                                                   "data_parallel", "batch_size", "fit")}
+    return card_text(title=f"{args.to} export of {source.name}", rows=records, command=command_line(args),
+                     options=options, seed=None, families=dict(sorted(families.items())),
+                     sources=[{"name": source.name, "kind": "file", "licence": "the input's own (see its card)",
+                               "rows": records, "sha256": _file(source)["sha256"]}],
+                     inputs=[_file(source, str(source))], outputs=outputs)

@@ -40,6 +40,10 @@ class DatagenError(Exception):
         self.field = field
         self.hint = hint
 
+    def __reduce__(self):
+        # whole across processes (a shard worker's error reaches the command line as raised)
+        return _restore, (type(self), self.args, self.__dict__.copy())
+
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
@@ -47,6 +51,13 @@ class DatagenError(Exception):
         parts = [p for p in (where, self.field) if p]
         text = ": ".join([*parts, self.message])
         return f"{text}; {self.hint}" if self.hint else text
+
+
+def _restore(cls, args: tuple, state: dict) -> DatagenError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(DatagenError):

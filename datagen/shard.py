@@ -19,6 +19,8 @@ import hashlib
 import importlib
 import json
 import os
+import resource
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from datagen.output import atomic_open, write_json
 
 ENGINES = ("local", "ray")
 SET_SUFFIX = ".parts.json"
+PROTOBUF_ENV = "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"
 
 
 def parse_shard(text: str, option: str = "--shard") -> tuple[int, int]:
@@ -135,11 +138,17 @@ def run_part(task: Task, force: bool = False) -> dict:
     part = part_path(task.out, task.k, task.n)
     for stale in (marker_path(part), manifest_path(part)):
         stale.unlink(missing_ok=True)
+    remove_orphans(part)
+    started = time.perf_counter()
     info = dict(_writer(task.writer)(task.options, task.k, task.n, part))
+    seconds = time.perf_counter() - started
     files = [file_entry(Path(p), part.parent) for p in info.pop("files")]
     manifest = {
         "datagen_version": __version__, "writer": task.writer, "part": task.k, "parts": task.n,
         **info, "files": files, "options": task.options, "options_sha256": options_digest(task.options),
+        # what making it took (the worker's peak memory so far: a pool or Ray worker makes several parts)
+        "seconds": round(seconds, 3), "pid": os.getpid(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     write_json(manifest_path(part), manifest)
     with atomic_open(marker_path(part)) as handle:
@@ -153,6 +162,27 @@ def _run_part_forced(task: Task) -> dict:
 
 def _run_part_kept(task: Task) -> dict:
     return run_part(task, force=False)
+
+
+def remove_orphans(part: Path) -> None:
+    """Temporary files of this part left by a killed run (datagen.output names them .NAME.tmp-PID-N)."""
+    import shutil
+
+    for path in part.parent.glob(f".{part.name}*.tmp-*"):
+        pid = path.name.rsplit(".tmp-", 1)[1].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # its writer still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 # ---- engines -------------------------------------------------------------------------------------
@@ -177,6 +207,9 @@ def _local(tasks: list[Task], workers: int, force: bool) -> list[dict]:
 
 
 def _ray(tasks: list[Task], workers: int, force: bool, address: str | None) -> list[dict]:
+    # MindSpore's generated protobuf modules need the pure-Python protobuf; Ray would load the C one first
+    # (in this process and in its workers), after which `import mindspore` fails
+    os.environ.setdefault(PROTOBUF_ENV, "python")
     try:
         with signals.held():
             import ray
@@ -187,11 +220,11 @@ def _ray(tasks: list[Task], workers: int, force: bool, address: str | None) -> l
         # a checkout's code (not an installed copy) in every local worker: its root on their path
         root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        env = {PROTOBUF_ENV: os.environ[PROTOBUF_ENV]}
         kwargs = {"address": address} if address else {
-            "num_cpus": workers, "include_dashboard": False,
-            "runtime_env": {"env_vars": {"PYTHONPATH": path}},
+            "num_cpus": workers, "include_dashboard": False, "runtime_env": {"env_vars": {**env, "PYTHONPATH": path}},
         }
-        ray.init(log_to_driver=False, logging_level="ERROR", **kwargs)
+        ray.init(log_to_driver=False, logging_level="ERROR", **{"runtime_env": {"env_vars": env}, **kwargs})
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_run_part_forced if force else _run_part_kept)
         refs = [remote.remote(t) for t in tasks]

@@ -78,3 +78,22 @@ def test_a_complete_set_of_parts_has_its_card(tmp_path):
     assert [(o["path"], o["sha256"]) for o in meta["outputs"]] == [(p.name, sha(p)) for p in parts]
     rows = [r for p in parts for r in read(p)]
     assert meta["rows"] == 300 and meta["families"] == dict(Counter(r["type"] for r in rows))
+
+
+def test_export_cards_name_the_input_and_every_output(tmp_path):
+    rows = tmp_path / "r.jsonl"
+    assert main(["make", "--n", "120", "--seed", "8", "--out", str(rows), "-q"]) == 0
+    single, card = tmp_path / "c.json", tmp_path / "c.md"
+    assert main(["export", "--in", str(rows), "--to", "conversation", "--out", str(single), "--card", str(card),
+                 "-q"]) == 0
+    meta = read_card(card)["datagen"]
+    assert meta["sources"][0]["sha256"] == sha(rows) and meta["sources"][0]["rows"] == 120
+    assert meta["outputs"][0]["sha256"] == sha(single)
+    assert meta["families"] == dict(sorted(Counter(r["type"] for r in read(rows)).items()))
+    out = tmp_path / "p.json"
+    assert main(["export", "--in", str(rows), "--to", "conversation", "--out", str(out), "--parts", "2", "-q"]) == 0
+    meta = read_card(tmp_path / "p.json.README.md")["datagen"]
+    parts = [shard.part_path(out, k, 2) for k in range(2)]
+    assert [(o["path"], o["sha256"]) for o in meta["outputs"]] == [(p.name, sha(p)) for p in parts]
+    assert meta["rows"] == 120 and meta["inputs"] == [{"path": str(rows), "bytes": rows.stat().st_size,
+                                                       "sha256": sha(rows)}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -93,6 +94,30 @@ def test_a_part_made_with_other_options_is_refused(tmp_path, capsys):
     assert shard.part_path(out, 0, 2).read_bytes() == before
 
 
+def test_a_worker_process_refusal_reads_as_in_one_process(tmp_path, capsys):
+    out = tmp_path / "p.jsonl"
+    assert main([*MAKE, "--out", str(out), "--shard", "1/3"]) == 0
+    assert main(["make", "--n", "3000", "--seed", "6", "--types", "all", "-q", "--out", str(out), "--parts", "3",
+                 "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err == f"datagen make: error: --shard: {shard.part_path(out, 1, 3)} was made with other options; " \
+        "pass --force to make it again\n"
+
+
+def test_every_user_error_crosses_a_process_whole():
+    # a worker's error is pickled back to the command; MissingExtraError's constructor takes other arguments
+    import pickle
+
+    from datagen.errors import MissingExtraError, OutputError
+
+    extra = pickle.loads(pickle.dumps(MissingExtraError("--engine ray", "ray", "distributed")))
+    assert (str(extra), extra.extra, extra.package) == (
+        "--engine ray needs ray, which is not installed; pip install '.[distributed]'", "distributed", "ray")
+    output = pickle.loads(pickle.dumps(OutputError("exists", path="a", line=3, field="--shard")))
+    assert str(output) == "a:3: --shard: exists"
+
+
 @pytest.mark.parametrize("bad", ["3/3", "1", "a/b", "-1/2", "0/0"])
 def test_bad_shard_is_one_line_exit_2(tmp_path, capsys, bad):
     assert main([*MAKE, "--out", str(tmp_path / "p.jsonl"), f"--shard={bad}"]) == 2
@@ -109,25 +134,48 @@ def test_killed_shard_run_resumes_to_the_same_bytes(tmp_path):
     assert subprocess.run([*cmd[:-2], "--workers", "1", "--out", str(tmp_path / "one.jsonl")], env=env).returncode == 0
     proc = subprocess.Popen([*cmd, "--parts", str(parts), "--workers", "1"], env=env)
     deadline = time.monotonic() + 60
-    while not shard.marker_path(shard.part_path(out, 1, parts)).exists():
+    writing = f".{shard.part_path(out, 2, parts).name}.tmp-"
+
+    def part_2_half_written() -> bool:
+        for p in tmp_path.iterdir():
+            try:
+                if p.name.startswith(writing) and p.stat().st_size > 0:
+                    return True
+            except FileNotFoundError:  # renamed meanwhile
+                pass
+        return False
+
+    while not part_2_half_written():
         assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = [k for k in range(parts) if shard.marker_path(shard.part_path(out, k, parts)).exists()]
     assert 2 <= len(done) < parts  # killed midway
     stamps = {k: shard.part_path(out, k, parts).stat().st_mtime_ns for k in done}
+    assert part_2_half_written()  # the killed part's half-written file is left by SIGKILL
     assert subprocess.run([*cmd, "--parts", str(parts), "--workers", "2"], env=env).returncode == 0
+    assert not any(".tmp-" in p.name for p in tmp_path.iterdir())  # cleared by the rerun
     assert {k: shard.part_path(out, k, parts).stat().st_mtime_ns for k in done} == stamps  # kept, not redone
     assert joined(out, parts) == (tmp_path / "one.jsonl").read_bytes()
 
 
 @pytest.mark.slow
-def test_ray_local_two_cpus_gives_the_plain_bytes(tmp_path, one_process):
-    pytest.importorskip("ray")
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the distributed extra is not installed")
+def test_ray_local_two_cpus_gives_the_plain_bytes(tmp_path, one_process, records):
+    # in a child process: Ray in this one would load the protobuf that MindSpore's later import refuses
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "r.jsonl"
-    assert main([*MAKE, "--out", str(out), "--parts", "3", "--engine", "ray", "--workers", "2"]) == 0
+    cmd = [sys.executable, "-m", "datagen.cli", *MAKE, "--out", str(out), "--parts", "3", "--engine", "ray",
+           "--workers", "2"]
+    assert subprocess.run(cmd, env=env).returncode == 0
     assert joined(out, 3) == one_process
+    conv, one = tmp_path / "c.json", tmp_path / "one.json"
+    assert main(["export", "--in", str(records), "--to", "conversation", "--out", str(one), "-q"]) == 0
+    cmd = [sys.executable, "-m", "datagen.cli", "export", "--in", str(records), "--to", "conversation", "--out",
+           str(conv), "--parts", "3", "--engine", "ray", "--workers", "2", "-q"]
+    assert subprocess.run(cmd, env=env).returncode == 0
+    assert joined(conv, 3) == one.read_bytes()
 
 
 # ---- export in parts ----------------------------------------------------------------------------------
@@ -158,6 +206,20 @@ def test_conversation_parts_concatenate_to_one_process_bytes(tmp_path, records, 
                for line in (p.with_name(p.name + ".rejects.jsonl").read_text().splitlines()
                             if p.with_name(p.name + ".rejects.jsonl").exists() else [])]
     assert [r["line"] for r in rejects] == [301]  # the line of the original file
+
+
+def test_conversation_parts_join_when_early_parts_hold_no_conversation(tmp_path):
+    rows = tmp_path / "few.jsonl"  # 3 lines, the first two of no use: most of 7 parts are empty
+    good = json.dumps({"problem": "1 + 1", "solution": "2"})
+    rows.write_text("\n{not json\n" + good + "\n", encoding="utf-8")
+    one = tmp_path / "one.json"
+    assert main(["export", "--in", str(rows), "--to", "conversation", "--out", str(one), "-q"]) == 0
+    for n in (2, 3, 7):
+        out = tmp_path / f"p{n}.json"
+        assert main(["export", "--in", str(rows), "--to", "conversation", "--out", str(out), "--parts", str(n),
+                     "-q"]) == 0
+        assert joined(out, n) == one.read_bytes()
+        assert json.loads(joined(out, n)) == json.loads(one.read_text())
 
 
 def read_dataset(data) -> list[tuple[list, list]]:

@@ -33,7 +33,8 @@ import yaml
 
 # MindFormers copies auto_register modules to $OM_MODULES_CACHE (default ./modules), read at import time: keep
 # them in the session's log folder (tests/conftest.py sets LOCAL_DEFAULT_PATH)
-os.environ.setdefault("OM_MODULES_CACHE", os.path.join(os.environ.get("LOCAL_DEFAULT_PATH", tempfile.gettempdir()), "modules"))
+_LOGS = os.environ.get("LOCAL_DEFAULT_PATH", tempfile.gettempdir())
+os.environ.setdefault("OM_MODULES_CACHE", os.path.join(_LOGS, "modules"))
 pytest.importorskip("mindspore")
 pytest.importorskip("mindformers")
 
