@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.walkthrough
+
 ROOT = Path(__file__).parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -322,6 +324,7 @@ def test_commands_are_read_from_bash_blocks_only_with_continuations_and_comments
         (2, "datagen make --n 5 --seed 2"), (5, "datagen audit 'a b.json' --out 'c#d'")]
 
 
+@pytest.mark.slow
 def test_a_broken_documented_command_fails_its_test(tmp_path):
     walk = Walkthrough(tmp_path)
     broken = Documented("x.md", 1, "datagen make --n 0 --out x.jsonl", "datagen make --n 0 --out x.jsonl")
@@ -349,6 +352,8 @@ def params() -> list:
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.mindspore  # the walkthrough's builds write MindRecord and its train commands run MindSpore
 @pytest.mark.parametrize("position", params())
 def test_documented_command_runs(walkthrough, position):
     line, result = walkthrough.through(position)

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_wheel_has_one_top_level_package(tmp_path):
     pytest.importorskip("setuptools")
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -24,6 +25,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
         assert f"datagen/{module}" in names
 
 
+@pytest.mark.slow
 def test_a_users_eval_folder_does_not_shadow_ours(tmp_path):
     """A folder holding the user's own ``eval/`` and ``train.py``: the CLI still finds its subcommands."""
     (tmp_path / "eval").mkdir()

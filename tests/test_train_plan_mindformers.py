@@ -36,6 +36,8 @@ pytest.importorskip("mindformers")
 
 from datagen.cli import main
 
+pytestmark = [pytest.mark.slow, pytest.mark.mindspore]  # trains or loads a model with MindSpore
+
 ROOT = Path(__file__).parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "train"
 _spec = importlib.util.spec_from_file_location("tiny_curriculum", FIXTURES / "tiny_curriculum.py")
