@@ -111,9 +111,15 @@ class Phrasing:
 
 
 @lru_cache(maxsize=1)
+def solver_families() -> dict[str, Family]:
+    """The families the re-solver reads from text (those with a value from operands), by name, in order."""
+    return {name: family for name, family in load_families().items() if family.value is not None}
+
+
+@lru_cache(maxsize=1)
 def solvable() -> tuple[str, ...]:
     """The families the re-solver reads from text: those with a value from operands, in order."""
-    return tuple(name for name, family in load_families().items() if family.value is not None)
+    return tuple(solver_families())
 
 
 @lru_cache(maxsize=1)
@@ -203,7 +209,7 @@ def solve_fields(family: str, ops: dict, phrasing: Phrasing | None = None) -> So
 
     Raises TooLarge for a power whose result would be too long to compute.
     """
-    owner = load_families()[family]
+    owner = solver_families()[family]
     ops = _normalised(family, ops)
     operands = _operands(owner, ops)
     _check_result_size(family, ops)
