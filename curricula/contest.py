@@ -6,9 +6,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from datagen.family import load_families
 from datagen.numbers import terminating_scale
-from datagen.solve import F, Solved, TooLarge, solve
+from datagen.solve import F, Solved, TooLarge, solve, solver_families
 
 __all__ = ["TooLarge", "assess", "classify", "judge", "language", "shown_value", "verdict"]
 
@@ -98,7 +97,7 @@ def float_error(solved: Solved) -> Fraction:
     The formula is the family's own value, evaluated in doubles as the contest's own phrasing reads it
     (-b / a, sum / n, d * v, (p - q) / p * 100, s * (1 + g / 100)).
     """
-    family = load_families()[solved.type]
+    family = solver_families()[solved.type]
     if not family.floats:
         raise KeyError(solved.type)
     result = family.value(solved.operands, _double)
@@ -132,7 +131,7 @@ def judge(solved: Solved, shown: str) -> str | None:
     scale = terminating_scale(exact.denominator) if solved.value is not None else None
     if (scale is None or scale > 4) and error < Fraction(10) ** number.as_tuple().exponent:
         return "rounded"
-    float_family = load_families()[solved.type].floats and solved.value is not None
+    float_family = solver_families()[solved.type].floats and solved.value is not None
     if float_family and error <= FLOAT_SLACK * float_error(solved) + abs(value) * UNIT_ROUNDOFF:
         return "float64"
     return None

@@ -105,6 +105,8 @@ class Family:
       a number: written once, the formula gives the exact value with Fractions and the contest's float
       error with curricula.contest's doubles.  A ``Decimal`` value is an irrational one to 40 digits;
     * ``answer_text``: how an exact value is written as the answer;
+    * ``result_digits``: about how many digits the value of these operands has, where that can be more
+      than is safe to compute (powers); the re-solver refuses such a problem;
     * ``floats``: the contest computed this family's solutions in IEEE doubles (942.0 克);
     * ``notations``: word sets whose presence in a text means the family's bare notation may be there
       (``√``, ``^``): the leak scan reads them.
@@ -121,6 +123,7 @@ class Family:
     fields: tuple[str, ...] = ()
     value: Callable[..., Any] | None = None
     answer_text: Callable[[Fraction], str] = exact_answer
+    result_digits: Callable[[tuple[str, ...]], int] | None = None
     floats: bool = False
     notations: tuple[tuple[str, ...], ...] = ()
 

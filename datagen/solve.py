@@ -111,9 +111,15 @@ class Phrasing:
 
 
 @lru_cache(maxsize=1)
+def solver_families() -> dict[str, Family]:
+    """The families the re-solver reads from text (those with a value from operands), by name, in order."""
+    return {name: family for name, family in load_families().items() if family.value is not None}
+
+
+@lru_cache(maxsize=1)
 def solvable() -> tuple[str, ...]:
     """The families the re-solver reads from text: those with a value from operands, in order."""
-    return tuple(name for name, family in load_families().items() if family.value is not None)
+    return tuple(solver_families())
 
 
 @lru_cache(maxsize=1)
@@ -188,13 +194,12 @@ def _operands(family: Family, ops: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _check_result_size(family: str, ops: dict) -> None:
-    if family not in ("pow", "func_value"):
+def _check_result_size(family: Family, operands: tuple[str, ...]) -> None:
+    if family.result_digits is None:
         return
-    base = ops["a"] if family == "pow" else ops["x"]
-    digits = len(base.strip("+-")) * int(ops["n"]) + (len(ops["a"]) if family == "func_value" else 0)
+    digits = family.result_digits(operands)
     if digits > MAX_RESULT_DIGITS:
-        raise TooLarge(f"{family}: the result would have about {digits:,} digits "
+        raise TooLarge(f"{family.name}: the result would have about {digits:,} digits "
                        f"(limit {MAX_RESULT_DIGITS:,})")
 
 
@@ -203,10 +208,10 @@ def solve_fields(family: str, ops: dict, phrasing: Phrasing | None = None) -> So
 
     Raises TooLarge for a power whose result would be too long to compute.
     """
-    owner = load_families()[family]
+    owner = solver_families()[family]
     ops = _normalised(family, ops)
     operands = _operands(owner, ops)
-    _check_result_size(family, ops)
+    _check_result_size(owner, operands)
     lang, template = (phrasing.lang, phrasing.index) if phrasing is not None else ("zh", 0)
     try:
         value = owner.value(operands, exact, lang, template)

@@ -131,6 +131,7 @@ def make(types, n, seed, style, lang="mix", start=0):
     return [gen.item(i) for i in range(start, n)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILY_ORDER)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), style=st.sampled_from(["contest", "bare", "steps"]))
@@ -139,6 +140,7 @@ def test_answer_rederived_from_problem_text_matches(family, seed, style):
         check_answer(record)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILY_ORDER)
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32))

@@ -61,6 +61,7 @@ def test_audit_never_stops_early_and_judges_each_row(tmp_path):
     assert by_line[16]["answer"] == "1/2"  # 2/4 is not the reduced form
 
 
+@pytest.mark.slow
 def test_generated_contest_rows_all_agree_with_the_audit(tmp_path):
     rows = tmp_path / "gen.json"
     assert main(["make", "--types", "all", "--n", "2800", "--format", "contest", "--seed", "5",

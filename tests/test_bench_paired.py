@@ -123,6 +123,7 @@ def trained(calls) -> list[tuple[str, str]]:
     return [(Path(c[2]).parent.name, c[c.index("--seed") + 1]) for c in calls if c[:2] == ["train", "proxy"]]
 
 
+@pytest.mark.slow
 def test_bench_pairs_seeds_and_resumes_only_what_changed(tmp_path, fake_runs):
     summary = bench.bench(bench_args(tmp_path), lambda m: None)
     # seed by seed across the specs, so a bench stopped early holds complete pairs
@@ -167,6 +168,7 @@ def test_a_result_file_from_another_configuration_or_broken_is_run_again(tmp_pat
     assert len(others | {a}) == 4
 
 
+@pytest.mark.slow
 def test_bench_report_shows_deltas_per_seed_values_digits_and_run_costs(tmp_path, fake_runs):
     args = bench_args(tmp_path)
     summary = bench.bench(args, lambda m: None)

@@ -38,6 +38,7 @@ def overlap(out: Path) -> set:
     return held & trained
 
 
+@pytest.mark.slow
 def test_heldout_never_meets_training_by_canonical_form(tmp_path):
     out = tmp_path / "leaky"
     assert main(["curriculum", "build", str(LEAKY), "--out", str(out), "--skip-mindrecord", "-q"]) == 0
@@ -52,6 +53,7 @@ def test_heldout_never_meets_training_by_canonical_form(tmp_path):
     assert min(max(r["difficulty"]["digits"]) for r in far) == 3  # beyond the trained 1-2 digits
 
 
+@pytest.mark.slow
 def test_the_leak_check_would_catch_a_leak(tmp_path, monkeypatch):
     # with the held-out filter switched off the same spec leaks, so the check above can fail
     monkeypatch.setattr(build_module, "record_key", lambda record: ("never", id(record)))
@@ -60,6 +62,8 @@ def test_the_leak_check_would_catch_a_leak(tmp_path, monkeypatch):
     assert overlap(out)
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_build_mixes_every_source_and_writes_manifests_and_exports(tmp_path):
     out = tmp_path / "mixed"
     assert main(["curriculum", "build", str(MIXED), "--out", str(out), "-q", *DATA]) == 0
@@ -84,6 +88,7 @@ def test_build_mixes_every_source_and_writes_manifests_and_exports(tmp_path):
     assert index["stages"][1]["mindrecord"] == "stage2_two/train.mindrecord"
 
 
+@pytest.mark.slow
 def test_same_spec_and_seed_build_identical_training_files(tmp_path):
     for name in ("a", "b"):
         assert main(["curriculum", "build", str(LEAKY), "--out", str(tmp_path / name), "--skip-mindrecord",
@@ -92,6 +97,7 @@ def test_same_spec_and_seed_build_identical_training_files(tmp_path):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
 
 
+@pytest.mark.mindspore
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -151,6 +157,7 @@ def wait_for_line(process: subprocess.Popen, start: str) -> list[str]:
     raise AssertionError(f"the build ended before printing {start!r}: {seen}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "word", "ignore_sigint"),
     [
@@ -172,6 +179,8 @@ def test_a_signal_during_a_build_leaves_nothing_and_says_so(tmp_path, signum, co
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_ctrl_c_while_mindspore_loads_still_ends_the_build_cleanly(tmp_path):
     # the MindRecord build imports MindSpore first (seconds); an interrupt inside that import used to
     # come out as "needs MindSpore" (exit 2) or an interpreter abort (exit 134)
@@ -198,6 +207,8 @@ def strings(value):
         yield value
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_manifests_record_run_relative_paths_never_the_staging_folder(tmp_path):
     out = tmp_path / "mixed"
     assert main(["curriculum", "build", str(MIXED), "--out", str(out), "-q", *DATA]) == 0
@@ -214,6 +225,8 @@ def test_manifests_record_run_relative_paths_never_the_staging_folder(tmp_path):
         "conversation.json", "manifest.json", "train.jsonl", "train.mindrecord", "train.mindrecord.db"]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_force_replaces_the_old_folder_only_when_the_new_one_is_complete(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
@@ -229,6 +242,7 @@ def test_force_replaces_the_old_folder_only_when_the_new_one_is_complete(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json", "run"]
 
 
+@pytest.mark.slow
 def test_an_empty_folder_made_for_the_output_is_used_without_force(tmp_path):
     out = tmp_path / "run"
     out.mkdir()

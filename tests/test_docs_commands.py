@@ -35,6 +35,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.walkthrough
+
 ROOT = Path(__file__).parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -395,6 +397,7 @@ def test_inline_commands_are_run_or_skipped_for_a_reason():
     assert skipped["datagen eval score"].startswith("names a command")
 
 
+@pytest.mark.slow
 def test_a_broken_documented_command_fails_its_test(tmp_path):
     walk = Walkthrough(tmp_path)
     broken = Documented("x.md", 1, "datagen make --n 0 --out x.jsonl", "datagen make --n 0 --out x.jsonl")
@@ -422,6 +425,8 @@ def params() -> list:
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.mindspore  # the walkthrough's builds write MindRecord and its train commands run MindSpore
 @pytest.mark.parametrize("position", params())
 def test_documented_command_runs(walkthrough, position):
     line, result = walkthrough.through(position)

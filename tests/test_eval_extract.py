@@ -114,6 +114,7 @@ def test_normalize_keeps_exponents_and_minus():
     assert normalize("\\frac{3}{4}") == "3/4"
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.text())
 def test_any_text_extracts_without_crashing(text):
@@ -129,6 +130,7 @@ def test_number_like_text_extracts_without_crashing(text):
     extract(text)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=0, max_value=6),
        st.sampled_from(["答案：{}", "The answer is {}.", "{} ", "结果为{}。", "$\\boxed{{{}}}$", "x = {}"]))

@@ -49,6 +49,8 @@ def inputs(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_readme_eval_commands_run_as_written(inputs, capsys):
     commands = readme_eval_commands()
     assert [shlex.split(c)[2] for c in commands] == ["score", "squad", "report"]

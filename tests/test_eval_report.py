@@ -73,6 +73,7 @@ def test_markdown_report():
     assert "54,525,952 / 8,030,000,000" in text
 
 
+@pytest.mark.slow
 def test_the_chart_shows_the_gate_verdict():
     pytest.importorskip("matplotlib")
     from datagen.eval.report import accuracy_figure, gate_caption
@@ -85,6 +86,7 @@ def test_the_chart_shows_the_gate_verdict():
     assert gate_caption(build_report({"ratio": 0.001, "trainable": None, "total": None}, 0.5, "strict")) is None
 
 
+@pytest.mark.slow
 def test_report_command(tmp_path, capsys):
     score = tmp_path / "score.json"
     score.write_text(json.dumps({"n": 10, "strict": 0.6, "lenient": 0.7,

@@ -145,6 +145,7 @@ def emf1_metric():
         pytest.skip("MindFormers is not installed")
 
 
+@pytest.mark.mindspore
 def test_the_gate_is_mindformers_own_number(tmp_path, emf1_metric, capsys):
     out = tmp_path / "squad.json"
     rc = main(["eval", "squad", "--pred", str(MF_GENERATIONS), "--gold", str(MF_GOLD), "--json", str(out), "-q"])

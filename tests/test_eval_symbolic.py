@@ -213,6 +213,7 @@ def test_bad_symbolic_gold_is_refused_with_the_value():
         make_gold("12 furlongs", "symbolic", "unit")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["contest", "bare", "steps"])
 def test_every_generated_solution_scores_right_and_a_changed_answer_wrong(style):
     gen = Generator(Request(types=tuple(SYMBOLIC_ORDER), n=18 * 25, seed=3, style=style))

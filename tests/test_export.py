@@ -78,6 +78,7 @@ def test_records_become_template_human_turn_and_solution_answer():
 # ---- token identity with MindFormers -----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", REFERENCE, ids=[c["name"] for c in REFERENCE])
 @pytest.mark.parametrize("cached", [True, False], ids=["cached", "direct"])
 def test_ids_and_labels_match_mindformers_preprocessing(case, cached):
@@ -180,6 +181,7 @@ def test_unsplittable_rounds_are_fully_masked_and_width_long(tok):
 # ---- rows in, rejects out ----------------------------------------------------------------------
 
 
+@pytest.mark.mindspore
 def test_bad_rows_are_rejected_with_line_and_field(tmp_path, tok):
     source = tmp_path / "in.jsonl"
     source.write_text(
@@ -212,6 +214,8 @@ def test_bad_rows_are_rejected_with_line_and_field(tmp_path, tok):
                                     "raw": '{"problem": "q"}'}
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_rejects_are_the_row_readers_whatever_the_worker_count(tmp_path, tok):
     source = Path(__file__).parent / "fixtures" / "export" / "golden_records.jsonl"
     reader = RowReader(source, check=conv.check_row)
@@ -225,6 +229,7 @@ def test_rejects_are_the_row_readers_whatever_the_worker_count(tmp_path, tok):
         assert summary["rows"] == reader.rows and summary["blank"] == reader.blank == 2
 
 
+@pytest.mark.mindspore
 def test_strict_mode_fails_and_leaves_nothing(tmp_path, tok):
     rows = [{"problem": "q", "solution": "a"}, {"problem": "q"}]
     with pytest.raises(InputError, match="records:2: solution: is missing; --strict: nothing was written"):
@@ -281,6 +286,8 @@ def read_mindrecord(path):
 GOLDEN = json.loads((FIXTURES / "golden_outputs.json").read_text(encoding="utf-8"))["cases"]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(GOLDEN))
 def test_output_bytes_equal_the_pre_split_export(tmp_path, name):
     # sha256 of every file the export wrote before it was split into modules (fixture provenance)
@@ -299,6 +306,7 @@ def test_output_bytes_equal_the_pre_split_export(tmp_path, name):
             assert summary[key] == case[key], key
 
 
+@pytest.mark.mindspore
 def test_mindrecord_reads_back_and_labels_decode_to_answer_plus_eos(tmp_path, tok):
     records = generated_records(60)
     summary = ex.export_mindrecord(records, tmp_path / "train.mindrecord", "alpaca_zh", 256, tok)
@@ -318,6 +326,7 @@ def test_mindrecord_reads_back_and_labels_decode_to_answer_plus_eos(tmp_path, to
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+@pytest.mark.mindspore
 def test_overlong_records_are_counted_truncated_or_dropped(tmp_path, tok):
     rows = [{"problem": "q", "solution": "1234567 " * 40}, {"problem": "q", "solution": "ok"},
             {"problem": "计算 " * 80, "solution": "ok"}]
@@ -331,6 +340,8 @@ def test_overlong_records_are_counted_truncated_or_dropped(tmp_path, tok):
     assert len(read_mindrecord(tmp_path / "d.mindrecord")) == 1
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_fast_writer_bytes_equal_filewriter_public_path_and_workers_change_nothing(tmp_path, tok):
     records = generated_records(300)
     runs = {
@@ -347,6 +358,7 @@ def test_fast_writer_bytes_equal_filewriter_public_path_and_workers_change_nothi
     assert writers == {"public": "public", "fast": "native", "workers": "native"}
 
 
+@pytest.mark.mindspore
 def test_writer_falls_back_to_the_public_call_and_says_so(tmp_path, tok, monkeypatch):
     from datagen.curricula import mindrecord
 
@@ -360,6 +372,8 @@ def test_writer_falls_back_to_the_public_call_and_says_so(tmp_path, tok, monkeyp
     assert [f["sha256"] for f in summary["files"]] == [f["sha256"] for f in native["files"]]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_shards_write_numbered_files_holding_the_same_rows(tmp_path, tok):
     records = generated_records(40)
     summary = ex.export_mindrecord(records, tmp_path / "s.mindrecord", tokenizer=tok, seq_length=64, shards=2)
@@ -372,6 +386,7 @@ def test_shards_write_numbered_files_holding_the_same_rows(tmp_path, tok):
     assert len(sharded) == 40 and sharded == single
 
 
+@pytest.mark.mindspore
 def test_conversation_export_round_trips_to_the_same_mindrecord(tmp_path, tok):
     records = generated_records(80)
     summary = ex.export_conversation(records, tmp_path / "conv.json", "alpaca_zh")
@@ -389,6 +404,7 @@ def test_conversation_export_round_trips_to_the_same_mindrecord(tmp_path, tok):
     assert direct["files"][0]["sha256"] == again["files"][0]["sha256"]
 
 
+@pytest.mark.mindspore
 def test_a_forced_run_without_rejects_removes_the_stale_rejects_file(tmp_path, tok):
     stale = tmp_path / "t.mindrecord.rejects.jsonl"
     stale.write_text('{"where": "old"}\n', encoding="utf-8")
@@ -400,6 +416,8 @@ def test_a_forced_run_without_rejects_removes_the_stale_rejects_file(tmp_path, t
     assert summary["rejected"] == 0 and summary["rejects_file"] is None and not stale.exists()
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_forced_mindrecord_replaces_a_whole_sharded_set(tmp_path, tok):
     records = generated_records(20)
     ex.export_mindrecord(records, tmp_path / "t.mindrecord", tokenizer=tok, seq_length=64, shards=3)
@@ -413,6 +431,7 @@ def test_forced_mindrecord_replaces_a_whole_sharded_set(tmp_path, tok):
                                                           "t.mindrecord.manifest.json"]
 
 
+@pytest.mark.mindspore
 @pytest.mark.parametrize("to", ["conversation", "mindrecord"])
 def test_nothing_to_export_is_an_error_that_writes_nothing(tmp_path, tok, to):
     export = ex.export_conversation if to == "conversation" else ex.export_mindrecord
@@ -431,6 +450,7 @@ def test_nothing_to_export_is_an_error_that_writes_nothing(tmp_path, tok, to):
     assert summary["records"] == 0 and (tmp_path / "out").exists()
 
 
+@pytest.mark.mindspore
 def test_split_digits_is_recorded_in_the_manifest(tmp_path):
     summary = ex.export_mindrecord([{"problem": "计算 12 + 345 等于多少？", "solution": "357"}],
                                    tmp_path / "t.mindrecord", seq_length=64, split_digits=1)
@@ -455,6 +475,7 @@ def test_conversation_export_validates_and_normalises_conversations(tmp_path):
                                                   {"from": "gpt", "value": "7 - 9 = -2"}]}]
 
 
+@pytest.mark.slow
 def test_importing_export_pulls_in_no_heavy_packages():
     code = ("import sys, curricula.export, datagen.cli; datagen.cli.build_parser(); "
             "print(sorted(m for m in ('numpy', 'tiktoken', 'mindspore', 'fastchat') if m in sys.modules))")
@@ -493,6 +514,7 @@ def chatml():
                              answer_separator="<|im_start|>assistant\n")
 
 
+@pytest.mark.mindspore
 def test_a_registered_tokenizer_and_chat_template_plug_into_the_codec(tmp_path):
     from datagen.curricula.tokenizer import get_tokenizer, register_tokenizer
 
@@ -515,6 +537,7 @@ def test_a_registered_tokenizer_and_chat_template_plug_into_the_codec(tmp_path):
     assert np.array_equal(input_ids, ids[0]) and np.array_equal(stored, labels[0])
 
 
+@pytest.mark.mindspore
 def test_a_json_list_read_without_the_conversation_check_still_rejects_by_line(tmp_path, tok):
     path = tmp_path / "conv.json"
     items = [conversation("q1", "a1"), {"conversations": [{"from": "human", "value": "q"}]}, {"problem": "q"},

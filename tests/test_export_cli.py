@@ -37,6 +37,7 @@ def digest(paths) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(paths)}
 
 
+@pytest.mark.mindspore
 def test_cli_exports_and_reports(records, tmp_path, capsys):
     code = main(["export", "--in", str(records), "--to", "mindrecord", "--out", str(tmp_path / "o.mindrecord"),
                  "--seq-length", "64", "--workers", "0"])
@@ -62,6 +63,7 @@ def test_cli_usage_errors_are_one_line(records, tmp_path, capsys):
     assert code == 2 and "does not match" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.mindspore
 @pytest.mark.parametrize("to", ["mindrecord", "conversation"])
 def test_an_empty_conversation_list_is_an_error_not_an_empty_output(tmp_path, capsys, to):
     empty = tmp_path / "conv.json"
@@ -71,6 +73,8 @@ def test_an_empty_conversation_list_is_an_error_not_an_empty_output(tmp_path, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conv.json"]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_truncated_and_dropped_records_are_reported_on_stderr(records, tmp_path, capsys):
     assert main(["export", "--in", str(records), "--to", "mindrecord", "--out", str(tmp_path / "t.mindrecord"),
                  "--seq-length", "64"]) == 0
@@ -86,6 +90,8 @@ def test_truncated_and_dropped_records_are_reported_on_stderr(records, tmp_path,
             "were dropped (--overlong drop)") in err
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_existing_outputs_are_refused_without_force_and_replaced_with_it(records, tmp_path, capsys):
     out = tmp_path / "out" / "t.mindrecord"
     args = ["export", "--in", str(records), "--to", "mindrecord", "--out", str(out), "--seq-length", "64", "-q"]
@@ -106,6 +112,7 @@ def test_existing_outputs_are_refused_without_force_and_replaced_with_it(records
     assert main(conversation) == 0 and main(conversation) == 2 and main([*conversation, "--force"]) == 0
 
 
+@pytest.mark.mindspore
 def test_json_option_writes_the_machine_readable_summary(records, tmp_path, capsys):
     out = tmp_path / "t.mindrecord"
     assert main(["export", "--in", str(records), "--to", "mindrecord", "--out", str(out), "--seq-length", "64",
@@ -118,6 +125,8 @@ def test_json_option_writes_the_machine_readable_summary(records, tmp_path, caps
     assert "--json: --out - already writes to standard output" in capsys.readouterr().err
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_split_digits_names_the_option_and_digits_is_a_warned_alias(records, tmp_path, capsys):
     base = ["export", "--in", str(records), "--to", "mindrecord", "--seq-length", "64", "-q"]
     assert main([*base, "--out", str(tmp_path / "a" / "t.mindrecord"), "--split-digits", "1"]) == 0
@@ -132,6 +141,7 @@ def test_split_digits_names_the_option_and_digits_is_a_warned_alias(records, tmp
     assert "--digits 1 contradicts --split-digits 3" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_standard_input_and_output_carry_data_and_the_summary_goes_to_stderr(records):
     result = subprocess.run([sys.executable, "-m", "datagen.cli", "export", "--in", "-", "--to", "conversation",
                              "--out", "-"], input=records.read_bytes(), capture_output=True, env=ENV, timeout=120,
@@ -142,6 +152,7 @@ def test_standard_input_and_output_carry_data_and_the_summary_goes_to_stderr(rec
     assert b"records written" in result.stderr
 
 
+@pytest.mark.slow
 def test_progress_is_a_bar_on_a_terminal(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_bytes(b"\n".join(good_lines() * 20) + b"\n")
@@ -199,6 +210,7 @@ def test_read_only_output_folder_is_a_one_line_error(records, tmp_path, capsys, 
         unlock(locked)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_during_a_large_export_leaves_nothing(tmp_path, signum, code):
     source = tmp_path / "in.jsonl"
@@ -227,6 +239,7 @@ def test_a_signal_during_a_large_export_leaves_nothing(tmp_path, signum, code):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("blocked", "to", "extra"), [
     ("mindspore", "mindrecord", "mindspore"),
     ("fastchat", "mindrecord", "data"),
@@ -253,6 +266,8 @@ def readme_commands(section: str) -> list[list[str]]:
     return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_the_readme_export_commands_run_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     stage = tmp_path / "runs" / "synthetic" / "stage1_easy"

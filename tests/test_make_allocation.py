@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from datagen.cli import main
 from datagen.family import load_families
 from datagen.generate import Generator, Request
@@ -14,6 +16,7 @@ def types_of(path) -> Counter:
     return Counter(json.loads(line)["type"] for line in path.read_text(encoding="utf-8").splitlines())
 
 
+@pytest.mark.slow
 def test_readme_make_every_family_step_by_step_runs(tmp_path, capsys):
     # README: datagen make --types all --n 20000 --style steps --lang zh
     out = tmp_path / "all.jsonl"

@@ -29,6 +29,7 @@ def read(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
 def test_output_is_byte_identical_for_any_worker_count(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert run(["--ops", "+-*/", "--n", "20000", "--seed", "7", "--workers", "1", "--out", str(a)]) == 0
@@ -58,6 +59,7 @@ def test_records_carry_the_documented_fields(tmp_path):
     assert len({r["id"] for r in records}) == 140
 
 
+@pytest.mark.slow
 def test_one_run_never_repeats_a_problem():
     gen = Generator(Request(types=("add", "mul", "fraction", "sqrt"), n=40000, seed=3))
     keys = set()
@@ -251,6 +253,7 @@ def _gone(group: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "to_group", "word"),
     [(signal.SIGTERM, 143, False, "terminated"), (signal.SIGINT, 130, True, "interrupted")],
@@ -288,6 +291,7 @@ def test_a_read_only_output_folder_is_one_line_not_a_traceback(readonly_dir, cap
     assert err.count("\n") == 1 and list(readonly_dir.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_dead_worker_fails_the_run_instead_of_hanging(monkeypatch):
     from datagen import make
     from datagen.errors import DatagenError

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_wheel_has_one_top_level_package(tmp_path):
     pytest.importorskip("setuptools")
     source = tmp_path / "source"  # a copy: building in the checkout would leave build/ there
@@ -31,6 +32,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
         assert f"datagen/{module}" in names
 
 
+@pytest.mark.slow
 def test_a_users_eval_folder_does_not_shadow_ours(tmp_path):
     """A folder holding the user's own ``eval/`` and ``train.py``: the CLI still finds its subcommands."""
     (tmp_path / "eval").mkdir()

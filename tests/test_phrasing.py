@@ -41,6 +41,7 @@ def test_phrasing_contest_keeps_the_same_problems_in_contest_wording():
         assert b["template"] == "zh0"
 
 
+@pytest.mark.slow
 def test_default_mix_gives_the_documented_shares():
     n = 20000
     gen = Generator(Request(types=("add", "mul", "sqrt", "mean", "fraction"), n=n, seed=1))

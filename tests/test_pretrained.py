@@ -154,6 +154,7 @@ def test_greedy_prefix_is_what_greedy_decoding_writes_first():
     assert tp.greedy_prefix([7, 8, 9, eos], [6, 7, 8, 9], eos) == [6]
 
 
+@pytest.mark.mindspore
 def test_gate_scores_are_mindformers_emf1():
     pytest.importorskip("mindformers")
     pytest.importorskip("jieba")
@@ -194,6 +195,8 @@ def curriculum(tmp_path_factory):
     return out
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
     pytest.importorskip("mindspore")
     pytest.importorskip("mindformers")
@@ -246,6 +249,7 @@ def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
         assert (out / name).stat().st_size > 0
 
 
+@pytest.mark.mindspore
 def test_a_wrong_gguf_hash_stops_before_any_training(curriculum, tiny, tmp_path, capsys):
     pytest.importorskip("mindspore")
     code = main(

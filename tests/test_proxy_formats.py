@@ -43,6 +43,8 @@ def test_bare_refuses_a_problem_that_is_not_two_operand_arithmetic():
     assert strip_echo("bare", "What is the mean of [1, 2, 3]?", "What is the mean of [1, 2, 3]? 2") == " 2"
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_export_rejects_and_counts_rows_the_bare_template_cannot_show(tmp_path):
     from datagen.curricula import export as ex
     from datagen.curricula.tokenizer import load_tokenizer

@@ -67,6 +67,8 @@ def test_shipped_spec_is_feasible_at_full_size(path):
     check_feasible(load_spec(path))  # raises SpecError naming the key to change
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_shipped_spec_builds_at_reduced_size_with_exports(path, tmp_path):
     spec = scale_spec(load_spec(path), SCALE)

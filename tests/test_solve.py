@@ -9,6 +9,7 @@ from datagen.generate import Generator, Request
 from datagen.solve import canonical_key, solve
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["contest", "steps"])
 def test_solve_recovers_every_generated_answer_and_operands(style):
     gen = Generator(Request(types=tuple(FAMILY_ORDER), n=3000, seed=11, style=style))

@@ -24,6 +24,7 @@ WIDE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(WIDE))
 @pytest.mark.parametrize("sig", [2, 3, 4])
 def test_small_steps_sig_keeps_every_step_true(family, sig):

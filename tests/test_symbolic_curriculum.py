@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from datagen.curricula.spec import SpecError, parse_spec
 
 from datagen.cli import main
@@ -18,6 +19,7 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
 def test_symbolic_curriculum_builds_with_clean_extrapolated_heldout(tmp_path):
     out = tmp_path / "symbolic"
     assert main(["curriculum", "build", str(FIXTURES / "symbolic.yaml"), "--out", str(out),

@@ -242,6 +242,7 @@ def make(family: str, n: int, seed: int, style: str, config=None) -> list[dict]:
     return [gen.item(i) for i in range(n)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), style=st.sampled_from(["contest", "bare", "steps"]))
@@ -250,6 +251,7 @@ def test_answer_rederived_from_problem_text_matches(family, seed, style):
         check_answer(record)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32))
@@ -258,6 +260,7 @@ def test_every_step_of_steps_solutions_is_true(family, seed):
         check_record_steps(record)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
 def test_extrapolate_split_answers_and_steps_hold_too(family):
     config = FAMILIES[family].extrapolate(FAMILIES[family].config())
@@ -281,6 +284,7 @@ def test_steps_checker_rejects_false_steps():
         check_steps("12345 = 12300 + 45\n45 < 40")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", SYMBOLIC_ORDER)
 def test_one_run_never_repeats_a_problem_and_items_are_pure(family):
     gen = Generator(Request(types=(family,), n=2500, seed=7))

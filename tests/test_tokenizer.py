@@ -23,6 +23,7 @@ def tok():
     return load_tokenizer()
 
 
+@pytest.mark.slow
 def test_default_tokenizer_is_the_official_llama3_file(tok):
     assert default_tokenizer_path().name == "tokenizer.model"
     assert tok.sha256 == LLAMA3_TOKENIZER_SHA256
@@ -45,6 +46,7 @@ def test_chinese_arithmetic_encodes_to_pinned_ids(tok):
     ]
 
 
+@pytest.mark.slow
 def test_digits_group_in_threes_by_default_and_one_by_one_on_request(tok):
     assert [tok.decode([t]) for t in tok.encode("1234567")] == ["123", "456", "7"]
     single = load_tokenizer(digits=1)
@@ -76,6 +78,7 @@ def test_altered_tokenizer_file_is_refused_naming_it(tmp_path):
     assert "does not match" in str(info.value)
 
 
+@pytest.mark.slow
 def test_expected_hash_can_be_given_for_another_file(tmp_path):
     copy = tmp_path / "tokenizer.model"
     shutil.copyfile(default_tokenizer_path(), copy)

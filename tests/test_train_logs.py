@@ -44,6 +44,7 @@ def test_plain_mindspore_loss_monitor_lines_are_read():
     assert [r["loss"] for r in runs[0]] == [2.5, 2.25]
 
 
+@pytest.mark.slow
 def test_cli_writes_csv_json_and_png(tmp_path, capsys):
     csv_path, json_path, png = tmp_path / "steps.csv", tmp_path / "steps.json", tmp_path / "loss.png"
     assert (
@@ -90,6 +91,7 @@ def test_missing_log_dir_is_an_error(tmp_path):
         parse_logs(tmp_path / "nope")
 
 
+@pytest.mark.slow
 def test_existing_outputs_are_kept_without_force(tmp_path, capsys):
     csv_path, png = tmp_path / "steps.csv", tmp_path / "loss.png"
     csv_path.write_text("mine")
@@ -101,6 +103,7 @@ def test_existing_outputs_are_kept_without_force(tmp_path, capsys):
     assert csv_path.read_text().startswith("stage,") and png.stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_json_to_stdout_is_the_data_and_the_summary_stays_on_stderr(capsys):
     assert main(["train", "logs", str(RUN), "--json", "-"]) == 0
     captured = capsys.readouterr()

@@ -147,6 +147,8 @@ def mindformers():
     return pytest.importorskip("mindformers")
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @pytest.mark.parametrize("targets", [".*wq|.*wv", ".*wq|.*wk|.*wv|.*wo", ".*w1|.*w3", "w"])
 def test_tiny_count_equals_mindformers_get_pet_model(mindformers, targets):
     from datagen.train import model as tm
@@ -163,6 +165,8 @@ def test_tiny_count_equals_mindformers_get_pet_model(mindformers, targets):
     assert tm.trainable_count(network) == count_lora(preset, 4, targets).trainable
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_tiny_total_equals_mindformers_parameter_count(mindformers):
     from datagen.train import model as tm
 

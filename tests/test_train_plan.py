@@ -222,6 +222,8 @@ def test_curriculum_without_mindrecords_names_the_stage(curriculum):
         load_curriculum(curriculum)
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 def test_rendered_yaml_loads_with_mindformers_config_loader(curriculum, tmp_path):
     pytest.importorskip("mindspore")
     pytest.importorskip("mindformers")

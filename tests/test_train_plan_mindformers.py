@@ -38,9 +38,9 @@ os.environ.setdefault("OM_MODULES_CACHE", os.path.join(_LOGS, "modules"))
 pytest.importorskip("mindspore")
 pytest.importorskip("mindformers")
 
-from datagen.cli import main
+from datagen.cli import main  # noqa: E402 (after the importorskip lines)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.mindspore]  # trains or loads a model with MindSpore
 
 ROOT = Path(__file__).parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "train"

@@ -62,6 +62,7 @@ def flatten(data, prefix: str = "") -> dict:
     return {prefix: data}
 
 
+@pytest.mark.slow
 def test_contest_profile_renders_the_contest_names_layout_and_numerics(curriculum, tmp_path):
     out = tmp_path / "run"
     assert plan(curriculum, out, "--mindformers", "1.1.0") == 0
@@ -139,6 +140,7 @@ def test_versions_outside_the_profiles_are_refused_before_writing(curriculum, tm
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_research_tokenizer_is_imported_for_r1_1_to_r1_5(curriculum, tmp_path):
     for version in ("1.1.0", "1.3.0"):
         out = tmp_path / f"run{version}"
@@ -170,6 +172,7 @@ def test_inference_yamls_use_the_base_measurements_dtype(curriculum, tmp_path):
     assert stage_yamls(out)[0]["model"]["model_config"]["compute_dtype"] == "bfloat16"
 
 
+@pytest.mark.slow
 def test_data_parallel_layout_warns_of_its_checkpoint_disk_cost(curriculum, tmp_path, capsys):
     out = tmp_path / "run"
     assert plan(curriculum, out, "--model-parallel", "1") == 0
@@ -192,6 +195,7 @@ def test_eight_cards_keep_model_parallel_4_and_warn_for_two_replicas(curriculum,
     assert "about 32.1 GB per checkpoint (2 x 16.1 GB" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_missing_base_checkpoint_is_warned_where_the_plan_looks(curriculum, tmp_path, capsys):
     base = tmp_path / "llama3-8B.ckpt"
     assert plan(curriculum, tmp_path / "a", "--base-checkpoint", str(base)) == 0

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.slow, pytest.mark.mindspore]  # trains or loads a model with MindSpore
+
 pytest.importorskip("mindspore")
 pytest.importorskip("mindformers")
 

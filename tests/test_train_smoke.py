@@ -43,6 +43,8 @@ def smoke_run(tmp_path_factory):
     return curriculum, out, code
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_smoke_trains_and_the_loss_falls(smoke_run):
     _, out, code = smoke_run
@@ -58,6 +60,8 @@ def test_smoke_trains_and_the_loss_falls(smoke_run):
     assert summary["vocabulary"] < 1000
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_smoke_predictions_have_the_ascend_predict_layout(smoke_run):
     import numpy as np
@@ -74,6 +78,8 @@ def test_smoke_predictions_have_the_ascend_predict_layout(smoke_run):
     assert [p["prompt"] + r["output"] for r, p in zip(rows, prompts)] == texts
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_smoke_log_is_read_by_train_logs(smoke_run, capsys):
     _, out, _ = smoke_run
@@ -82,6 +88,8 @@ def test_smoke_log_is_read_by_train_logs(smoke_run, capsys):
     assert [s["steps"] for s in data["stages"]] == [30, 30]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_smoke_predictions_are_scored_by_eval_score(smoke_run):
     if importlib.util.find_spec("datagen.eval.cli") is None:
@@ -149,6 +157,8 @@ def test_without_mindspore_it_says_what_to_install(tmp_path, capsys, monkeypatch
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_smoke_with_relative_paths_records_final_absolute_ones(smoke_run):
     curriculum, out, code = smoke_run
@@ -163,6 +173,8 @@ def test_smoke_with_relative_paths_records_final_absolute_ones(smoke_run):
     assert printed["trainable"] == summary["trainable"] and printed["loss_fell"] is True
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_a_second_smoke_into_the_same_folder_needs_force(smoke_run, capsys):
     curriculum, out, _ = smoke_run
@@ -173,6 +185,8 @@ def test_a_second_smoke_into_the_same_folder_needs_force(smoke_run, capsys):
     assert (out / "smoke.json").read_bytes() == before
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_smoke_is_reproducible(smoke_run, tmp_path):
     curriculum, out, _ = smoke_run
@@ -196,6 +210,8 @@ def test_smoke_is_reproducible(smoke_run, tmp_path):
     ).read_text()
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_prediction_prompt_tokens_are_the_training_records_prefix(smoke_run):
     from datagen.curricula.templates import inference_prompt
@@ -216,6 +232,7 @@ def test_prediction_prompt_tokens_are_the_training_records_prefix(smoke_run):
         ] != -100  # the answer starts right after
 
 
+@pytest.mark.slow
 def test_standalone_predict_tokenizer_matches_the_exporter():
     pytest.importorskip("tiktoken")
     from datagen.curricula.tokenizer import default_tokenizer_path, load_tokenizer
@@ -251,6 +268,8 @@ def test_prediction_files_group_texts_per_batch(tmp_path):
     ]
 
 
+@pytest.mark.mindspore
+@pytest.mark.slow
 @needs_mindspore
 def test_rendered_predict_script_runs_greedy_on_cpu(smoke_run, tmp_path):
     import mindspore as ms

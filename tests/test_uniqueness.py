@@ -38,6 +38,7 @@ def capacity(family: str) -> int:
     return sum(space.size for space in FAMILIES[family].spaces(small_config(family)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILY_ORDER)
 @pytest.mark.parametrize("share", [1.0, 0.97])
 def test_a_run_to_the_size_of_the_space_never_repeats_a_problem(family, share):
@@ -53,6 +54,7 @@ def test_a_run_to_the_size_of_the_space_never_repeats_a_problem(family, share):
     assert len(keys) == n  # not even the same numbers in another language or wording
 
 
+@pytest.mark.slow
 def test_mean_classes_are_disjoint_and_named_by_the_widest_number():
     config = dataclasses.replace(FAMILIES["mean"].config(), terms=(2, 3), digits=(1, 2), negative=True)
     seen: set = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ def make(types, n, seed, lang="mix", style="contest"):
     return [gen.item(i) for i in range(n)]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32))
 def test_discount_phrasings_say_which_way_the_price_moved(seed):
@@ -46,6 +48,7 @@ def test_discount_phrasings_say_which_way_the_price_moved(seed):
     assert rose > 80  # about half of the non-contest phrasings have a higher new price
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32))
 def test_english_phrasings_carry_no_contest_notation(seed):

@@ -95,5 +95,9 @@ def value(ops, num, lang="zh", template=0):
     return num(ops[0]) * num(ops[1]) ** int(ops[2])
 
 
+def result_digits(ops) -> int:
+    return len(ops[1].strip("+-")) * int(ops[2]) + len(ops[0])
+
+
 register(Family("func_value", FuncValueConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "x", "n"),
-                value=value))
+                value=value, result_digits=result_digits))

@@ -79,5 +79,9 @@ def value(ops, num, lang="zh", template=0):
     return num(ops[0]) ** int(ops[1])
 
 
+def result_digits(ops) -> int:
+    return len(ops[0].strip("+-")) * int(ops[1])
+
+
 register(Family("pow", PowConfig, spaces, render, PROBLEMS, group="contest", fields=("a", "n"), value=value,
-                notations=(("^",),)))
+                result_digits=result_digits, notations=(("^",),)))

@@ -10,6 +10,7 @@ from fractions import Fraction
 from datagen.family import ConfigError, Family, Space, Undefined, check_range, register, signed_axis
 from datagen.numbers import CTX28, CTX40, canonical, fixed, plain, pow10
 from datagen.steps import approximate_root
+from datagen.style import styled
 
 PROBLEMS = {
     "zh": ("计算 {a} 的平方根？", "{a} 的算术平方根是多少？", "求 √{a} 的值。"),
@@ -57,7 +58,8 @@ def render(cfg: SqrtConfig, values: tuple, lang: str, template: int, style: str)
         answer, answer_policy = canonical(*exact), "exact"
     else:
         answer, answer_policy = plain(CTX40.sqrt(Decimal(A))), "sig40"
-    if style == "steps":
+
+    def steps() -> tuple[str, str]:
         if exact:
             root = fixed(*exact)
             lines = [f"{root}^2 = {A}", f"√{A} = {root}"]
@@ -71,11 +73,12 @@ def render(cfg: SqrtConfig, values: tuple, lang: str, template: int, style: str)
                 f"√{A} ≈ {approx}",
             ]
             policy = f"sig{cfg.steps_sig}"
-        solution = "\n".join(lines)
-    else:
-        shown = str(CTX28.sqrt(Decimal(A)))
-        policy = "exact" if exact else "sig28"
-        solution = shown if style == "bare" else f"√{A} = {shown}"
+        return "\n".join(lines), policy
+
+    def shown() -> tuple[str, str]:
+        return str(CTX28.sqrt(Decimal(A))), "exact" if exact else "sig28"
+
+    solution, policy = styled(style, bare=shown, contest=lambda r: f"√{A} = {r}", steps=steps)
     return {
         "problem": PROBLEMS[lang][template].format(a=A),
         "answer": answer,
