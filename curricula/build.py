@@ -749,7 +749,8 @@ def run(args: argparse.Namespace) -> int:
     check_target(out, args.force, directory=True)
     if args.json is not None:
         check_target(args.json, args.force, option="--json")
-    # every input, then the heavy imports (seconds), then the work
+    # the spec itself, every input, then the heavy imports (seconds), then the work
+    check_feasible(spec)
     check_extras(args.skip_mindrecord, args.tokenizer)
     check_inputs(spec, data_args, args.tokenizer)
     load_libraries(args.skip_mindrecord, args.tokenizer)
