@@ -84,24 +84,11 @@ def sig28(value: Fraction | Decimal) -> str:
     return str(d)
 
 
-def round_sig(value: Fraction, digits: int) -> str:
-    """Round half-even to ``digits`` significant digits, positional notation."""
-    ctx = Context(prec=digits, rounding=ROUND_HALF_EVEN)
-    d = ctx.divide(Decimal(value.numerator), Decimal(value.denominator))
-    return plain(d)
-
 
 def float64(value: Fraction) -> str:
     """Nearest double to the exact value, shortest round-trip repr (Python's float)."""
     return repr(value.numerator / value.denominator)
 
-
-def parse_exact(text: str) -> Fraction:
-    """Parse an answer written by this module (integer, decimal, or p/q)."""
-    if "/" in text:
-        p, q = text.split("/")
-        return Fraction(int(p), int(q))
-    return Fraction(Decimal(text))
 
 
 def reverse_digits(text: str) -> str:

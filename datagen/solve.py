@@ -136,10 +136,6 @@ def phrasings() -> tuple[Phrasing, ...]:
     return tuple(first + rest)
 
 
-def patterns() -> tuple[tuple[str, re.Pattern], ...]:
-    """(family, regex) for every phrasing; the contest's own phrasings come first."""
-    return tuple((p.family, p.pattern) for p in phrasings())
-
 
 def F(text: str) -> Fraction:
     return Fraction(text.strip("()").lstrip("+"))

@@ -137,7 +137,6 @@ RULES: tuple[Rule, ...] = (
     Rule("relation", re.compile(r"(?=[为是=≈果于sSlLoO])(?:[为是=≈]|果结|于等|(?i:\b(?:ot\s+lauqe|s?lauqe|si)\b))")),
     Rule("last_number", None),
 )
-PATTERNS = RULES  # the name older callers import
 
 SUPERSCRIPT_RUN = re.compile("[⁺⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
 # cm², m³, ft²: a unit of length squared or cubed, not an exponent (x² stays x^2)

@@ -99,20 +99,6 @@ def reduce_surd(p: int, q: int, m: int, r: int) -> tuple[int, int, int, int]:
     return p // g, q // g, m, r // g
 
 
-def square_part(n: int) -> tuple[int, int]:
-    """n = k^2 * m with m squarefree: returns (k, m), by trial division (n is small)."""
-    k, m, d = 1, 1, 2
-    while d * d <= n:
-        e = 0
-        while n % d == 0:
-            n //= d
-            e += 1
-        k *= d ** (e // 2)
-        if e % 2:
-            m *= d
-        d += 1 if d == 2 else 2
-    return k, m * n
-
 
 @lru_cache(maxsize=16)
 def squarefree(lo: int, hi: int) -> tuple[int, ...]:
@@ -155,6 +141,3 @@ def multiset_count(n: int, k: int) -> int:
     return math.comb(n + k - 1, k)
 
 
-def roots_text(roots: list[str], var: str = "x") -> str:
-    """x1 = r1, x2 = r2 (the solution line; the answer itself is just "r1, r2")."""
-    return ", ".join(f"{var}{k} = {r}" for k, r in enumerate(roots, start=1))
