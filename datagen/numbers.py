@@ -84,11 +84,9 @@ def sig28(value: Fraction | Decimal) -> str:
     return str(d)
 
 
-
 def float64(value: Fraction) -> str:
     """Nearest double to the exact value, shortest round-trip repr (Python's float)."""
     return repr(value.numerator / value.denominator)
-
 
 
 def reverse_digits(text: str) -> str:

@@ -136,7 +136,6 @@ def phrasings() -> tuple[Phrasing, ...]:
     return tuple(first + rest)
 
 
-
 def F(text: str) -> Fraction:
     return Fraction(text.strip("()").lstrip("+"))
 

@@ -99,7 +99,6 @@ def reduce_surd(p: int, q: int, m: int, r: int) -> tuple[int, int, int, int]:
     return p // g, q // g, m, r // g
 
 
-
 @lru_cache(maxsize=16)
 def squarefree(lo: int, hi: int) -> tuple[int, ...]:
     """Squarefree integers in [lo, hi], at least 2."""
