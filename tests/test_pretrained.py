@@ -154,18 +154,6 @@ def test_greedy_prefix_is_what_greedy_decoding_writes_first():
     assert tp.greedy_prefix([7, 8, 9, eos], [6, 7, 8, 9], eos) == [6]
 
 
-def test_gate_scores_are_mindformers_emf1():
-    pytest.importorskip("mindformers")
-    pytest.importorskip("jieba")
-    from datagen.train.probe import gate_scores
-
-    assert gate_scores("The town hall", "the town hall") == (1.0, 1.0)
-    assert gate_scores("樱桃派。", "樱桃派") == (1.0, 1.0)  # its punctuation list is stripped
-    f1, em = gate_scores("the hall", "the town hall")
-    assert em == 0.0 and 0.0 < f1 < 1.0
-    assert gate_scores("Second line\nthe town hall", "the town hall")[1] == 0.0  # first line only
-
-
 def test_held_out_rows_are_balanced_and_answers_follow_the_trained_style():
     rows = [{"id": k, "type": "add" if k < 6 else "sub"} for k in range(8)]
     assert [r["id"] for r in tp.balanced(rows, 5)] == [0, 6, 1, 7, 2]
@@ -234,7 +222,9 @@ def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
             assert set(report["heldout"][split][phase]["by_type"]) == {"add", "sub"}
     for phase, check in report["greedy"]["in_distribution"].items():
         assert check["n"] == 4 and check["agree"] == 4, phase  # greedy decoding gives the same verdicts
-    assert report["probe"]["base"]["reading"]["n"] == 24
+    assert report["probe"]["base"]["reading"]["n"] == 320  # the generated probe, the default
+    assert report["probe_cache"]["hit"] is False and Path(report["probe_cache"]["path"]).is_file()
+    assert report["cost"]["batch"] == 4 and report["cost"]["floor_seconds_per_step"] > 0
     score = report["score"]
     assert score["contest_score"] == pytest.approx((1 - score["lora_ratio"]) * 0.3 + score["accuracy"] * 0.7)
     for name in (
@@ -244,6 +234,28 @@ def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
         "probe_reading_finetuned.jsonl",
     ):
         assert (out / name).stat().st_size > 0
+
+
+def test_the_base_probe_measurement_is_reused_and_equals_a_fresh_one(curriculum, tiny, tmp_path):
+    pytest.importorskip("mindspore")
+    pytest.importorskip("mindformers")
+
+    def run(name: str, seed: int, *extra: str) -> dict:
+        args = ["train", "pretrained", str(curriculum), "--gguf", str(tiny.path), "--out", str(tmp_path / name),
+                "--steps", "1", "--batch-size", "2", "--heldout-limit", "2", "--greedy-sample", "0",
+                "--probe", "retention_zh_en", "--seed", str(seed), "-q", *extra]
+        assert main(args) == 0
+        return json.loads((tmp_path / name / "pretrained.json").read_text())
+
+    first = run("a", 0)
+    again = run("b", 1)  # another seed: LoRA's B starts at zero, so the base model is the same
+    fresh = run("c", 1, "--no-probe-cache")
+    assert (first["probe_cache"]["hit"], again["probe_cache"]["hit"], fresh["probe_cache"]["hit"]) == (
+        False, True, False)
+    assert again["probe_cache"]["key"] == first["probe_cache"]["key"] == fresh["probe_cache"]["key"]
+    assert again["probe"]["base"] == first["probe"]["base"] == fresh["probe"]["base"]
+    assert (tmp_path / "b" / "probe_reading_base.jsonl").read_text() == (
+        tmp_path / "a" / "probe_reading_base.jsonl").read_text()
 
 
 def test_a_wrong_gguf_hash_stops_before_any_training(curriculum, tiny, tmp_path, capsys):
