@@ -236,6 +236,7 @@ def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
         assert (out / name).stat().st_size > 0
 
 
+@pytest.mark.slow  # three runs of the tiny model
 def test_the_base_probe_measurement_is_reused_and_equals_a_fresh_one(curriculum, tiny, tmp_path):
     pytest.importorskip("mindspore")
     pytest.importorskip("mindformers")

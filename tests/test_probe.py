@@ -7,7 +7,6 @@ import json
 from collections import Counter
 
 import pytest
-
 from datagen.train import pretrained as tp
 from datagen.train import probe_synth
 from datagen.train.probe import load_probe
