@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from datagen.train import pretrained as tp
@@ -89,3 +90,34 @@ def test_the_probe_scores_with_evals_one_emf1_implementation():
     assert mindformers_pair("Second line\nthe town hall", "the town hall")[1] == 0  # first line only
     pairs = [("The town hall", "the town hall"), ("the hall", "the town hall")]
     assert mindformers_score(pairs).f1 == pytest.approx(50 * (1 + f1))
+
+
+@pytest.mark.slow  # three curriculum builds: 112 s on the loaded 2-core machine (~15 s of CPU)
+def test_a_bench_scores_every_spec_on_the_first_specs_heldout_problems(tmp_path):
+    """contest_baseline asks its held-out problems in Chinese, arith_staged half in English: built with the
+    first spec's held-out block they share every problem; built with their own they do not."""
+    from datagen.curricula.spec import load_spec
+    from datagen.train import bench
+    from datagen.train.presets import configs_dir
+
+    fixtures = Path(__file__).parent / "fixtures" / "specs"
+    data = [f"contest={fixtures / 'train.json'}", f"belle={fixtures / 'school_math_0.25M.json'}"]
+    baseline, staged = (load_spec(configs_dir() / "curricula" / f"{n}.yaml") for n in ("contest_baseline",
+                                                                                        "arith_staged"))
+    assert baseline.raw["heldout"]["lang"] == "zh" and "lang" not in staged.raw["heldout"]
+    small = {**baseline.raw["heldout"], "count": 6}
+    assert bench.common_heldout(staged.raw, small)["heldout"] == small
+    assert bench.common_heldout(staged.raw, None) is staged.raw
+    say = lambda _m: None  # noqa: E731
+    built = {spec.name: bench.prepare(spec, 120, tmp_path / "common" / spec.name, data, say, small)[0]
+             for spec in (baseline, staged)}
+    agreement = bench.heldout_agreement(built)
+    for split, per in agreement.items():
+        n = per["contest_baseline"]["n"]
+        assert n > 0 and per["arith_staged"] == {"same": n, "n": n, "theirs": n}, split
+    own = {"contest_baseline": built["contest_baseline"],
+           "arith_staged": bench.prepare(staged, 120, tmp_path / "own", data, say,
+                                         {**staged.raw["heldout"], "count": 6})[0]}
+    mixed = bench.heldout_agreement(own)["in_distribution"]["arith_staged"]
+    assert 0 < mixed["same"] < mixed["n"]  # the Chinese half only
+    assert "arith_staged" in bench.agreement_line(agreement)
