@@ -259,8 +259,14 @@ def bench(args: argparse.Namespace, say) -> dict:
     proxy_args = proxy_arguments(args)
     heldout = None if getattr(args, "own_heldout", False) else specs[0].raw.get("heldout")
     prepared = {spec.name: prepare(spec, size, out / spec.name, args.data, say, heldout) for spec in specs}
-    agreement = heldout_agreement({name: folder for name, (folder, _) in prepared.items()})
-    say(agreement_line(agreement))
+    from datagen.train.curriculum import CurriculumError
+
+    try:
+        agreement = heldout_agreement({name: folder for name, (folder, _) in prepared.items()})
+        say(agreement_line(agreement))
+    except CurriculumError as exc:  # the proxy runs will say so again, with the run named
+        agreement = None
+        say(f"held-out problems not compared: {exc}")
     results: dict[str, dict[int, dict]] = {name: {} for name in names}
     # seed by seed across the specs: a bench stopped early still holds complete pairs
     for seed in seeds:
