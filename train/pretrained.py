@@ -671,7 +671,11 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
                 probe_forward, reading, general, eval_length, options.probe_batch, tokenizer
             )
             if phase == "base" and cache.get("path"):
-                write_probe_cache(Path(cache["path"]), cache["key"], result.probe[phase], scored)
+                try:
+                    write_probe_cache(Path(cache["path"]), cache["key"], result.probe[phase], scored)
+                except OSError as exc:  # a cache that cannot be written costs the next run time, not this one
+                    say(f"base probe measurement not kept: {cache['path']}: {exc.strerror or exc}")
+                    cache.pop("path")
         with atomic_open(out / f"probe_reading_{phase}.jsonl") as handle:
             for entry in scored:
                 handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
