@@ -132,7 +132,8 @@ def test_shipped_probe_is_bilingual_and_its_answers_are_in_the_passages():
     for item in probe.reading:
         assert item.answer.lower() in item.passage.lower(), item.id
         turns = probe.turns(item)
-        assert len(turns) == 3 and turns[1] == probe.demonstrations[item.lang].answer
+        demo = probe.demonstrations.get(f"{item.lang}/{item.kind}") or probe.demonstrations[item.lang]
+        assert len(turns) == 3 and turns[1] == demo.answer and demo.lang == item.lang
         assert item.question in turns[-1] and item.passage in turns[-1]
 
 

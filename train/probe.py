@@ -40,6 +40,7 @@ class ReadingItem:
     passage: str
     question: str
     answer: str
+    kind: str = ""  # the question's kind (a generated probe's fact): picks a demonstration of the same kind
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Probe:
     instructions: dict
     general: tuple[GeneralText, ...]
     reading: tuple[ReadingItem, ...]
-    demonstrations: dict  # lang -> ReadingItem shown answered before the question (one-shot)
+    demonstrations: dict  # "lang" or "lang/kind" -> ReadingItem shown answered before the question (one-shot)
 
     def question_turn(self, item: ReadingItem) -> str:
         """The user turn asking ``item``'s question about its passage."""
@@ -58,9 +59,10 @@ class Probe:
     def turns(self, item: ReadingItem) -> list[str]:
         """The conversation up to ``item``'s question: its language's answered demonstration first, if any.
 
-        A small instruct model answers in whole sentences unless shown a short answer once.
+        A small instruct model answers in whole sentences unless shown a short answer once, and only for
+        the kind of question it was shown: a demonstration of the item's kind comes first where there is one.
         """
-        demo = self.demonstrations.get(item.lang)
+        demo = self.demonstrations.get(f"{item.lang}/{item.kind}") or self.demonstrations.get(item.lang)
         head = [self.question_turn(demo), demo.answer] if demo else []
         return [*head, self.question_turn(item)]
 
@@ -111,7 +113,7 @@ def load_probe(name_or_path: str | None = None) -> Probe:
     )
     fields = ("id", "lang", "passage", "question", "answer")
     reading = tuple(
-        ReadingItem(**{f: r[f] for f in fields})
+        ReadingItem(**{f: r[f] for f in fields}, kind=str(r.get("fact") or ""))
         for k, r in enumerate(data.get("reading") or [])
         if strings(r, fields, f"reading[{k}]")
     )
@@ -123,10 +125,11 @@ def load_probe(name_or_path: str | None = None) -> Probe:
             "must map a language to a passage, question and answer", path=path, field="demonstration"
         )
     demonstrations = {}
-    for lang, raw in demos.items():
-        merged = {"id": f"demo-{lang}", "lang": lang, **(raw if isinstance(raw, dict) else {})}
-        strings(merged, fields, f"demonstration.{lang}")
-        demonstrations[lang] = ReadingItem(**{f: merged[f] for f in fields})
+    for key, raw in demos.items():
+        lang, _, kind = str(key).partition("/")
+        merged = {"id": f"demo-{key}", "lang": lang, **(raw if isinstance(raw, dict) else {})}
+        strings(merged, fields, f"demonstration.{key}")
+        demonstrations[key] = ReadingItem(**{f: merged[f] for f in fields}, kind=kind)
     return Probe(str(data.get("name", path.stem)), path, instructions, general, reading, demonstrations)
 
 

@@ -66,7 +66,7 @@ def _people(rng: random.Random, lang: str) -> list[dict]:
     cities, jobs, pets, colours = (rng.sample(words[k], 2) for k in ("city", "job", "pet", "colour"))
     counts = rng.sample(list(COUNTS), 2)
     return [{"name": names[k], "short": short[k], "city": cities[k], "job": jobs[k], "pet": pets[k],
-             "count": counts[k], "colour": colours[k], "he": rng.random() < 0.5} for k in range(2)]
+             "count": counts[k], "colour": colours[k]} for k in range(2)]
 
 
 def _a(word: str) -> str:
@@ -76,18 +76,17 @@ def _a(word: str) -> str:
 def _passage_en(people: list[dict]) -> str:
     parts = []
     for p in people:
-        pron = "He" if p["he"] else "She"
-        parts.append(f"{p['name']} is {_a(p['job'])} who lives in {p['city']}. {pron} has {p['count']} {p['pet']} "
-                     f"and drives {_a(p['colour'])} car.")
+        # the short name, not a pronoun: an invented name's gender is no business of a reading probe
+        parts.append(f"{p['name']} is {_a(p['job'])} who lives in {p['city']}. {p['short']} has {p['count']} "
+                     f"{p['pet']} and drives {_a(p['colour'])} car.")
     return " ".join(parts)
 
 
 def _passage_zh(people: list[dict]) -> str:
     parts = []
     for p in people:
-        pron = "他" if p["he"] else "她"
         pet, unit = p["pet"]
-        parts.append(f"{p['name']}是住在{p['city']}的一名{p['job']}。{pron}养了{p['count']}{unit}{pet}，"
+        parts.append(f"{p['name']}是住在{p['city']}的一名{p['job']}。{p['name']}养了{p['count']}{unit}{pet}，"
                      f"开一辆{p['colour']}的车。")
     return "".join(parts)
 
@@ -121,8 +120,10 @@ def generate(seed: int = SEED, per_lang: int = PER_LANG) -> dict:
     from datagen.train.probe import load_probe
 
     rng = random.Random(seed)
-    # the demonstration only shows the answer's form (a short span): one person, so the window stays short
-    demonstration = {lang: _item(rng, lang, "city", people_count=1) for lang in ("en", "zh")}
+    # one demonstration per language and fact (a small model copies the short form only for the kind of
+    # question it was shown), each about one person, so the window stays short
+    demonstration = {f"{lang}/{fact}": _item(rng, lang, fact, people_count=1) for lang in ("en", "zh")
+                     for fact in FACTS}
     reading = []
     for lang in ("en", "zh"):
         for k in range(per_lang):
