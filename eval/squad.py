@@ -200,6 +200,23 @@ def emf1_metric():
     return EmF1Metric()
 
 
+def mindformers_pair(generation: str, label: str, metric=None) -> tuple[float, float]:
+    """(F1, EM) in [0, 1] of one generation against its label, as EmF1Metric scores it: its first line,
+    stripped (what ``update()`` keeps), then its own ``calc_f1_score`` / ``calc_em_score``."""
+    metric = metric if metric is not None else _shared_metric()
+    prediction = generation.strip().split("\n")[0]
+    return metric.calc_f1_score([label], prediction), metric.calc_em_score([label], prediction)
+
+
+_METRIC: list = []
+
+
+def _shared_metric():
+    if not _METRIC:
+        _METRIC.append(emf1_metric())
+    return _METRIC[0]
+
+
 def mindformers_score(pairs: Sequence[tuple[str, str]], metric=None, answered: int | None = None) -> SquadScore:
     """EmF1Metric's F1/EM over (generation, label) pairs, with its own functions and arithmetic.
 
@@ -208,9 +225,9 @@ def mindformers_score(pairs: Sequence[tuple[str, str]], metric=None, answered: i
     metric = metric if metric is not None else emf1_metric()
     f1 = em = 0
     for generation, label in pairs:
-        prediction = generation.strip().split("\n")[0]
-        f1 += metric.calc_f1_score([label], prediction)
-        em += metric.calc_em_score([label], prediction)
+        one_f1, one_em = mindformers_pair(generation, label, metric)
+        f1 += one_f1
+        em += one_em
     total = len(pairs)
     if not total:
         return SquadScore("mindformers", 0.0, 0.0, 0, 0)

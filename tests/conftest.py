@@ -47,3 +47,15 @@ def readonly_dir(tmp_path):
         yield folder
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Runs keep base probe measurements under $DATAGEN_CACHE: the tests' go to a folder of their own."""
+    saved = os.environ.get("DATAGEN_CACHE")
+    os.environ["DATAGEN_CACHE"] = str(tmp_path_factory.mktemp("datagen-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("DATAGEN_CACHE", None)
+    else:
+        os.environ["DATAGEN_CACHE"] = saved

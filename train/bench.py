@@ -197,10 +197,41 @@ def read_result(path: Path, digest: str) -> dict | None:
     return data if isinstance(data, dict) and data.get("config_hash") == digest else None
 
 
-def prepare(spec, size: int, folder: Path, data_args: list[str] | None, say) -> tuple[Path, str]:
-    """Build the spec at ``size`` records unless the same build is there; (curriculum dir, spec text)."""
+def common_heldout(raw: dict, heldout: dict | None) -> dict:
+    """``raw`` with ``heldout`` as its held-out block (None: its own): a bench scores every spec on the
+    first spec's held-out problems, in its language, so a comparison is not one of test sets."""
+    if heldout is None:
+        return raw
+    out = json.loads(json.dumps(raw))
+    out["heldout"] = json.loads(json.dumps(heldout))
+    return out
+
+
+def heldout_agreement(curricula: dict[str, Path]) -> dict[str, dict[str, dict]]:
+    """Per split: how many held-out problems each curriculum shares with the first, item by item."""
+    from datagen.train.curriculum import load_curriculum, read_heldout
+
+    problems = {name: {h.name: [r["problem"] for r in read_heldout(h)] for h in load_curriculum(path).heldout}
+                for name, path in curricula.items()}
+    first, *_ = problems.values()
+    return {split: {name: {"same": sum(a == b for a, b in zip(rows, found.get(split, []))),
+                           "n": len(rows), "theirs": len(found.get(split, []))}
+                    for name, found in problems.items()}
+            for split, rows in first.items()}
+
+
+def agreement_line(agreement: dict) -> str:
+    return "held-out problems shared with the first spec: " + "; ".join(
+        f"{split} " + ", ".join(f"{name} {c['same']:,}/{c['n']:,}" for name, c in per.items())
+        for split, per in agreement.items())
+
+
+def prepare(spec, size: int, folder: Path, data_args: list[str] | None, say,
+            heldout: dict | None = None) -> tuple[Path, str]:
+    """Build the spec at ``size`` records (held-out block ``heldout`` when given) unless the same build is
+    there; (curriculum dir, spec text)."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(scaled(spec.raw, size), allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump(scaled(common_heldout(spec.raw, heldout), size), allow_unicode=True, sort_keys=False)
     spec_path = folder / "spec.yaml"
     curriculum = folder / "curriculum"
     built = (curriculum / "curriculum.json").exists() and spec_path.exists() \
@@ -227,7 +258,16 @@ def bench(args: argparse.Namespace, say) -> dict:
     size = args.size or min(total_records(spec.raw) for spec in specs)
     seeds = list(range(args.seeds)) if args.seed_list is None else args.seed_list
     proxy_args = proxy_arguments(args)
-    prepared = {spec.name: prepare(spec, size, out / spec.name, args.data, say) for spec in specs}
+    heldout = None if getattr(args, "own_heldout", False) else specs[0].raw.get("heldout")
+    prepared = {spec.name: prepare(spec, size, out / spec.name, args.data, say, heldout) for spec in specs}
+    from datagen.train.curriculum import CurriculumError
+
+    try:
+        agreement = heldout_agreement({name: folder for name, (folder, _) in prepared.items()})
+        say(agreement_line(agreement))
+    except CurriculumError as exc:  # the proxy runs will say so again, with the run named
+        agreement = None
+        say(f"held-out problems not compared: {exc}")
     results: dict[str, dict[int, dict]] = {name: {} for name in names}
     # seed by seed across the specs: a bench stopped early still holds complete pairs
     for seed in seeds:
@@ -256,7 +296,9 @@ def bench(args: argparse.Namespace, say) -> dict:
             summary = " ".join(f"{t} {100 * v:.1f}%" for t, v in shown.items())
             say(f"proxy {name} seed {seed}: {seconds:.0f}s, peak {result['peak_rss_mb']:.0f} MB; "
                 f"in_distribution {summary}")
-    return summarise(results, names, seeds, size, args)
+    summary = summarise(results, names, seeds, size, args)
+    summary["heldout_agreement"] = agreement
+    return summary
 
 
 def _families(results: dict, split: str) -> list[str]:
@@ -348,6 +390,8 @@ def markdown(summary: dict) -> str:
             f"against {names[0]}: mean per-seed Δ with a bootstrap 95 % interval, paired t-test (* p < 0.05) "
             "and Wilcoxon signed-rank p.")
     lines = [head, ""]
+    if summary.get("heldout_agreement"):
+        lines += [agreement_line(summary["heldout_agreement"]).capitalize() + ".", ""]
     for split, rows in summary["table"].items():
         lines += [f"### {split}", "", "| type | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         for family, cells in rows.items():
@@ -569,6 +613,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--heldout-limit", type=int, default=0,
                    help="items per split decoded at the end of each run (0: all)")
     c.add_argument("--data", action="append", metavar="NAME=PATH", help="passed to curriculum build")
+    c.add_argument("--own-heldout", action="store_true", help="build each spec with its own held-out block "
+                   "(default: every spec takes the first spec's, so all are scored on the same problems in the "
+                   "same language; the bench prints how many problems the specs share)")
     c.add_argument("--out", help="bench folder (default runs/bench-A-vs-B)")
     c.add_argument("--resume", action="store_true", help="continue an existing bench folder, keeping finished runs")
     c.add_argument("--force", action="store_true", help="start an existing bench folder over (and replace --json)")

@@ -333,7 +333,7 @@ def run_proxy(args: argparse.Namespace) -> int:
 
 
 def run_pretrained(args: argparse.Namespace) -> int:
-    from datagen.train.pretrained import PretrainedError, PretrainedOptions
+    from datagen.train.pretrained import PretrainedError, PretrainedOptions, default_probe_cache
     from datagen.train.pretrained import run_pretrained as pretrained
 
     model = args.model.replace("-", "_")
@@ -345,6 +345,8 @@ def run_pretrained(args: argparse.Namespace) -> int:
         alpha=args.alpha, dropout=args.dropout, targets=args.targets, seed=args.seed,
         max_seq_length=args.max_seq_length, heldout_limit=args.heldout_limit or None,
         greedy_sample=args.greedy_sample, probe_batch=args.probe_batch, probe=args.probe,
+        probe_cache=None if args.no_probe_cache else (args.probe_cache or default_probe_cache()),
+        seq_length=args.seq_length,
     )
     out = Path(options.out)
     require("datagen train pretrained", "mindspore", "mindformers", "matplotlib", "gguf", "tokenizers", "jinja2",
@@ -659,7 +661,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      "greedily, to confirm the teacher-forced verdicts (8; 0: none)")
     pre.add_argument("--probe-batch", type=_positive_int, default=4,
                      help="rows per probe forward pass (4: its window is long, and memory adds up per graph)")
-    pre.add_argument("--probe", metavar="NAME|PATH", help="retention probe (default: the shipped retention_zh_en)")
+    pre.add_argument("--probe", metavar="NAME|PATH",
+                     help="retention probe (default: the shipped reading_synth_zh_en, 320 generated items)")
+    pre.add_argument("--probe-cache", metavar="DIR", help="where base probe measurements are kept and reused, "
+                     "keyed by the model file and the probe's tokens (default $DATAGEN_CACHE/probe, else "
+                     "~/.cache/datagen/probe)")
+    pre.add_argument("--no-probe-cache", action="store_true", help="measure the base model on the probe afresh "
+                     "and keep nothing")
+    pre.add_argument("--seq-length", type=_positive_int, metavar="N",
+                     help="train at exactly this window (rows padded or cut to it; default: the longest row, "
+                     "rounded up to 8, at most --max-seq-length)")
     pre.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     pre.set_defaults(handler=run_pretrained)
 

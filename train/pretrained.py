@@ -73,6 +73,19 @@ class PretrainedOptions:
     greedy_sample: int = 8  # items of the first split also decoded greedily, to confirm the verdicts
     probe_batch: int = 4  # rows per probe forward pass: its window is long, and each graph keeps its memory
     probe: str | None = None
+    # base probe measurements are kept here, keyed by a hash of the model file and every probe token, and
+    # reused by later runs of the same (model, probe); None or "" measures afresh and keeps nothing
+    probe_cache: str | None = None
+    seq_length: int | None = None  # train at exactly this window (default: the longest row, rounded up)
+
+
+def default_probe_cache() -> str:
+    """``$DATAGEN_CACHE/probe``, else ``$XDG_CACHE_HOME/datagen/probe``, else ``~/.cache/datagen/probe``."""
+    import os
+
+    if os.environ.get("DATAGEN_CACHE"):
+        return str(Path(os.environ["DATAGEN_CACHE"]) / "probe")
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "datagen" / "probe")
 
 
 @dataclass
@@ -120,6 +133,72 @@ class PretrainedResult:
     score: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
     peak_rss_gb: float = 0.0
+    probe_cache: dict = field(default_factory=dict)  # key, path, hit: the base probe measurement reused?
+    cost: dict = field(default_factory=dict)  # seconds per step beside the floor this CPU allows
+
+
+def step_flops(config: dict, batch: int, seq_length: int, lora_params: int) -> dict:
+    """Floating-point operations one LoRA training step needs at the least (multiply-add = 2).
+
+    Forward: every projection and FFN matmul, the LoRA factors (``lora_params`` of them in all layers),
+    attention scores and weighted sum (full square, as the CPU path computes them), the output layer over
+    the whole vocabulary. Backward: the activation gradients cost what the forward matmuls do; frozen
+    weights need no weight gradient, so only the LoRA factors add theirs. Norms, softmax and RoPE are
+    left out (a few percent).
+    """
+    h, f, v = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    kv = h // config["num_heads"] * config["n_kv_heads"]
+    tokens = batch * seq_length
+    dense = h * h + 2 * h * kv + h * h + 3 * h * f  # wq, wk, wv, wo, w1, w2, w3
+    lora = lora_params / config["num_layers"]
+    layer_forward = 2 * tokens * (dense + lora) + 2 * 2 * batch * seq_length**2 * h
+    head = 2 * tokens * h * v
+    forward = config["num_layers"] * layer_forward + head
+    lora_weight_grads = 2 * tokens * lora_params
+    return {"forward": int(forward), "train_step": int(2 * forward + lora_weight_grads), "tokens": tokens}
+
+
+def matmul_flops_per_second(ms, rows: int = 1024, inner: int = 576, cols: int = 1536, repeats: int = 20) -> float:
+    """Measured float32 matmul throughput of this CPU through MindSpore (the best of ``repeats`` calls)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = ms.Tensor(rng.standard_normal((rows, inner), dtype=np.float32))
+    b = ms.Tensor(rng.standard_normal((inner, cols), dtype=np.float32))
+    ms.ops.matmul(a, b).asnumpy()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        ms.ops.matmul(a, b).asnumpy()
+        best = min(best, time.perf_counter() - tick)
+    return 2 * rows * inner * cols / best
+
+
+def step_cost(ms, config: dict, batch: int, seq_length: int, lora_params: int, step_seconds: list[float]) -> dict:
+    """Measured seconds per training step (median, the first step's compilation left out) beside the floor:
+    the step's FLOPs over the matmul FLOP/s this CPU gives MindSpore now."""
+    import statistics
+
+    flops = step_flops(config, batch, seq_length, lora_params)
+    rate = matmul_flops_per_second(ms)
+    timed = step_seconds[1:] or step_seconds
+    measured = statistics.median(timed) if timed else None
+    floor = flops["train_step"] / rate
+    return {
+        "batch": batch, "seq_length": seq_length, "flops_per_step": flops["train_step"],
+        "matmul_gflops": round(rate / 1e9, 2), "floor_seconds_per_step": round(floor, 3),
+        "seconds_per_step": None if measured is None else round(measured, 3),
+        "compile_seconds": round(step_seconds[0], 1) if step_seconds else None,
+        "times_floor": None if measured is None else round(measured / floor, 1),
+    }
+
+
+def cost_line(cost: dict) -> str:
+    measured = "-" if cost["seconds_per_step"] is None else f"{cost['seconds_per_step']:.2f} s"
+    gap = "" if cost["times_floor"] is None else f" ({cost['times_floor']:.1f}x the floor)"
+    return (f"cost: {measured} per step of batch {cost['batch']} x seq {cost['seq_length']}{gap}; floor "
+            f"{cost['floor_seconds_per_step']:.2f} s = {cost['flops_per_step'] / 1e9:.1f} GFLOP / "
+            f"{cost['matmul_gflops']:.1f} GFLOP/s (a float32 matmul measured now)")
 
 
 def round_up(value: int, step: int = 8) -> int:
@@ -282,6 +361,71 @@ def greedy_prefix(target: list[int], predicted: list[int], eos_id: int) -> list[
     return ids[: ids.index(eos_id)] if eos_id in ids else ids
 
 
+PROBE_CACHE_FORMAT = 1  # bump when measure_probe's report changes
+
+
+def probe_cache_key(model_sha256: str, reading: list[Item], general: list[Item], window: int, batch: int,
+                    pad_id: int) -> str:
+    """What decides a base probe measurement: the model file, every probe token (probe text, tokenizer and
+    chat template in one), the window and batch the forward passes run at, the pad id."""
+    import hashlib
+
+    payload = {
+        "format": PROBE_CACHE_FORMAT,
+        "model": model_sha256,
+        "window": window,
+        "batch": batch,
+        "pad": pad_id,
+        "reading": [[i.id, i.prompt, i.target, i.text] for i in reading],
+        "general": [[i.id, i.prompt, i.target] for i in general],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def write_probe_cache(path: Path, key: str, report: dict, scored: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as handle:
+        json.dump({"key": key, "report": report, "scored": scored}, handle, ensure_ascii=False)
+        handle.write("\n")
+
+
+def measure_probe(forward, reading: list[Item], general: list[Item], window: int, batch: int,
+                  tokenizer) -> tuple[dict, list[dict]]:
+    """The retention probe on one model: (report, per-item reading scores).
+
+    General texts: loss per token. Reading items: the greedy answer one teacher-forced pass determines
+    (``greedy_prefix``), scored with the gate's metric (eval's ``mindformers_pair``), and the answer's
+    loss per token beside it (the sensitive measure: it moves before an answer flips).
+    """
+    from datagen.eval.squad import mindformers_pair
+
+    general_report = tally(general, teacher_forced(forward, general, window, batch, tokenizer.pad_id))
+    verdicts = teacher_forced(forward, reading, window, batch, tokenizer.pad_id)
+    scored = []
+    for item, verdict in zip(reading, verdicts):
+        text = tokenizer.decode(greedy_prefix(item.target, verdict.predicted, tokenizer.eos_id))
+        f1, em = mindformers_pair(text, item.text)
+        scored.append({"id": item.id, "lang": item.group, "answer": item.text, "prediction": text,
+                       "f1": float(f1), "em": float(em), "loss": verdict.nll / max(1, verdict.tokens)})
+
+    def means(group: list[dict]) -> dict:
+        return {"f1": 100 * sum(s["f1"] for s in group) / len(group),
+                "em": 100 * sum(s["em"] for s in group) / len(group), "n": len(group)}
+
+    reading_report = {
+        "answer_loss": sum(v.nll for v in verdicts) / max(1, sum(v.tokens for v in verdicts)),
+        **means(scored),
+        "by_lang": {lang: means([s for s in scored if s["lang"] == lang])
+                    for lang in sorted({s["lang"] for s in scored})},
+    }
+    report = {
+        "general_loss": general_report["overall"]["loss"],
+        "general_loss_by_lang": {k: v["loss"] for k, v in general_report["by_type"].items()},
+        "reading": reading_report,
+    }
+    return report, scored
+
+
 def tally(items: list[Item], verdicts: list[Verdict]) -> dict:
     groups: dict[str, list[Verdict]] = defaultdict(list)
     for item, verdict in zip(items, verdicts):
@@ -325,7 +469,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
     from datagen.train.gguf import preset_gguf
     from datagen.train.params import contest_score, count_lora
     from datagen.train.presets import Preset, load_preset
-    from datagen.train.probe import gate_scores, load_probe
+    from datagen.train.probe import load_probe
 
     from datagen import signals
 
@@ -390,6 +534,11 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
         ids = (tokenizer.encode(text.text))[:eval_length]
         general.append(Item(text.id, text.lang, ids[:1], ids[1:], text.text))
 
+    cache = {"key": probe_cache_key(model_file.sha256, reading, general, eval_length, options.probe_batch,
+                                    tokenizer.pad_id), "hit": False}
+    if options.probe_cache:
+        cache["path"] = str(Path(options.probe_cache) / f"{cache['key']}.json")
+
     conversations = stage_conversations(curriculum)
     encoded = [encode_stage(conversations[s.name], codec, s.name) for s in curriculum.stages]
     # the training network also scores the held-out sets (in inference mode): its window fits both
@@ -397,7 +546,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
         [len(s.ids) - 1 for samples, _, _ in encoded for s in samples]
         + [len(i.prompt) + len(i.target) for items in heldout.values() for i in items]
     )
-    seq_length = min(round_up(longest), options.max_seq_length)
+    seq_length = options.seq_length or min(round_up(longest), options.max_seq_length)
     stages = [pack(samples, rows, seq_length + 1, tokenizer.pad_id) for samples, rows, _ in encoded]
     rejects = {rows.name: found for (_, rows, found) in encoded if found}
     for name, found in rejects.items():
@@ -512,50 +661,29 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
                 )
         if probe_net is not network:
             sync_trainable(probe_net, network)
-        verdicts = teacher_forced(probe_forward, general, eval_length, options.probe_batch, tokenizer.pad_id)
-        general_report = tally(general, verdicts)
-        verdicts = teacher_forced(probe_forward, reading, eval_length, options.probe_batch, tokenizer.pad_id)
-        scored = []
-        for item, verdict in zip(reading, verdicts):
-            text = tokenizer.decode(greedy_prefix(item.target, verdict.predicted, tokenizer.eos_id))
-            f1, em = gate_scores(text, item.text)
-            scored.append(
-                {
-                    "id": item.id,
-                    "lang": item.group,
-                    "answer": item.text,
-                    "prediction": text,
-                    "f1": f1,
-                    "em": em,
-                    "loss": verdict.nll / max(1, verdict.tokens),
-                }
+        if phase == "base" and cache.get("path") and Path(cache["path"]).is_file():
+            saved = json.loads(Path(cache["path"]).read_text(encoding="utf-8"))
+            result.probe[phase], scored = saved["report"], saved["scored"]
+            cache["hit"] = True
+            say(f"base    probe: measured before, reused from {cache['path']}")
+        else:
+            result.probe[phase], scored = measure_probe(
+                probe_forward, reading, general, eval_length, options.probe_batch, tokenizer
             )
-        reading_report = {
-            "answer_loss": sum(v.nll for v in verdicts) / max(1, sum(v.tokens for v in verdicts)),
-            "f1": 100 * sum(s["f1"] for s in scored) / len(scored),
-            "em": 100 * sum(s["em"] for s in scored) / len(scored),
-            "n": len(scored),
-            "by_lang": {
-                lang: {
-                    "f1": 100 * sum(s["f1"] for s in group) / len(group),
-                    "em": 100 * sum(s["em"] for s in group) / len(group),
-                    "n": len(group),
-                }
-                for lang in sorted({s["lang"] for s in scored})
-                for group in [[s for s in scored if s["lang"] == lang]]
-            },
-        }
-        result.probe[phase] = {
-            "general_loss": general_report["overall"]["loss"],
-            "general_loss_by_lang": {k: v["loss"] for k, v in general_report["by_type"].items()},
-            "reading": reading_report,
-        }
+            if phase == "base" and cache.get("path"):
+                try:
+                    write_probe_cache(Path(cache["path"]), cache["key"], result.probe[phase], scored)
+                except OSError as exc:  # a cache that cannot be written costs the next run time, not this one
+                    say(f"base probe measurement not kept: {cache['path']}: {exc.strerror or exc}")
+                    cache.pop("path")
         with atomic_open(out / f"probe_reading_{phase}.jsonl") as handle:
             for entry in scored:
                 handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        reading_report = result.probe[phase]["reading"]
         say(
-            f"{phase:<9} probe: general loss {general_report['overall']['loss']:.3f}, reading F1 "
-            f"{reading_report['f1']:.1f} EM {reading_report['em']:.1f}"
+            f"{phase:<9} probe: general loss {result.probe[phase]['general_loss']:.3f}, reading F1 "
+            f"{reading_report['f1']:.1f} EM {reading_report['em']:.1f}, answer loss "
+            f"{reading_report['answer_loss']:.3f}"
         )
 
     measure("base")
@@ -570,7 +698,7 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
         )
     step, reset = _step_function(ms, tm, network, np.asarray(lrs, dtype=np.float32), options)
     rng = np.random.default_rng(options.seed)
-    done = 0
+    done, step_seconds = 0, []
     for rows, steps in zip(stages, splits):
         reset()  # a new stage: fresh optimizer state, the schedule restarts
         result.stages.append(
@@ -593,14 +721,18 @@ def _run(options: PretrainedOptions, curriculum: Curriculum, out: Path, say) -> 
             loss = step(rows.input_ids[batch], rows.labels[batch])
             done += 1
             result.losses.append(round(loss, 5))
+            step_seconds.append(time.time() - tick)
             say(
                 f"step {done:>4}/{options.steps} ({rows.name}) loss {loss:.4f} lr {lrs[done - 1]:.2e} "
                 f"({time.time() - tick:.1f}s)"
             )
     lap("train")
+    result.cost = step_cost(ms, config, options.batch_size, seq_length, trainable, step_seconds)
+    say(cost_line(result.cost))
     measure("finetuned")
     lap("measure_finetuned")
 
+    result.probe_cache = cache
     result.score = contest_summary(result, contest_score)
     result.seconds = {**seconds, "total": round(sum(seconds.values()), 1)}
     result.peak_rss_gb = peak_rss_gb()
@@ -896,6 +1028,10 @@ def markdown(report: dict) -> str:
             f"| reading F1 / EM ({lang}) | {b['f1']:.1f} / {b['em']:.1f} | {t['f1']:.1f} / {t['em']:.1f} |"
         )
     lines += ["", "Time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report["seconds"].items()), ""]
+    if report.get("cost"):
+        lines += [cost_line(report["cost"]) + ".", ""]
+    if report.get("probe_cache", {}).get("hit"):
+        lines += [f"The base probe measurement was reused from {report['probe_cache']['path']}.", ""]
     return "\n".join(lines) + "\n"
 
 
