@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from datagen.curricula.build import check_feasible, heldout_types, stage_counts
-from datagen.curricula.spec import PLACEHOLDER, load_spec, scale_spec
+from datagen.curricula.spec import data_names, load_spec, scale_spec
 
 from datagen.cli import main
 from datagen.solve import canonical_key
@@ -44,20 +44,10 @@ def keys(records: list[dict]) -> set:
     return out | {canonical_key(r["type"], r["operands"]) for r in records if r.get("operands")}
 
 
-def placeholders(spec) -> set[str]:
-    found = set()
-    for stage in spec.stages:
-        for source in stage.sources:
-            m = PLACEHOLDER.match(source.path or "")
-            if m:
-                found.add(m.group(1))
-    return found
-
-
 def test_every_spec_is_covered_and_every_placeholder_has_a_fixture():
     assert len(SPECS) >= 8
     for path in SPECS:
-        missing = placeholders(load_spec(path)) - set(DATA)
+        missing = data_names(load_spec(path)) - set(DATA)
         assert not missing, f"{path.name} needs --data {', '.join(sorted(missing))}: add a fixture to DATA"
     assert all(path.is_file() for path in DATA.values())
 
@@ -73,7 +63,7 @@ def test_shipped_spec_is_feasible_at_full_size(path):
 def test_shipped_spec_builds_at_reduced_size_with_exports(path, tmp_path):
     spec = scale_spec(load_spec(path), SCALE)
     out = tmp_path / spec.name
-    data = [arg for name in sorted(placeholders(spec)) for arg in ("--data", f"{name}={DATA[name]}")]
+    data = [arg for name in sorted(data_names(spec)) for arg in ("--data", f"{name}={DATA[name]}")]
     command = ["curriculum", "build", str(path), "--scale", str(SCALE), "--out", str(out), "-q", *data]
     assert main(command) == 0
 
