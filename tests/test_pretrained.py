@@ -199,6 +199,8 @@ def test_a_whole_run_on_a_tiny_gguf(curriculum, tiny, tmp_path, monkeypatch):
             tiny.path.name,
             "--out",
             str(out),
+            "--probe-cache",  # a cache of its own: other runs in the session may have filled the shared one
+            str(tmp_path / "probe-cache"),
             "--steps",
             "3",
             "--batch-size",
