@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -43,7 +42,7 @@ from datagen.extras import from_import_error, require
 from datagen.family import ALL_FAMILIES, FAMILY_ORDER, ConfigError, load_families
 from datagen.generate import REVERSED_STYLES, Generator, Request, class_capacities
 from datagen.make import configs_from_options
-from datagen.output import check_target, staged, write_json
+from datagen.output import check_target, sha256_file, staged, write_json
 from datagen.progress import console as stderr_console
 from datagen.progress import fit
 from datagen.rng import Interleave, derive_key, water_fill
@@ -484,12 +483,6 @@ def stage_dir_name(spec: Spec, name: str) -> str:
     return f"stage{index}_{name}"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:

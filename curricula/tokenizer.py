@@ -17,7 +17,6 @@ tokenizer is loaded.
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib
 import importlib.util
 import unicodedata
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from datagen.errors import InputError, MissingExtraError, UsageError
+from datagen.output import sha256_file as file_sha256
 
 LLAMA3_TOKENIZER_SHA256 = "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55"
 LLAMA3_BASE_VOCAB = 128_000
@@ -138,12 +138,6 @@ def default_tokenizer_path() -> Path:
     return path
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_ranks(lines: Iterable[bytes], name: str) -> dict[bytes, int]:

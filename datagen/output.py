@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import hashlib
 import itertools
 import json
 import os
@@ -237,3 +238,12 @@ def publish(moves: Iterable[tuple[Path, Path]], stale: Iterable[Path] = ()) -> N
             if Path(path) not in targets:
                 with contextlib.suppress(FileNotFoundError):
                     Path(path).unlink()
+
+
+def sha256_file(path: str | Path) -> str:
+    """A file's sha256, read in 1 MiB blocks (the one hash every manifest, card and model check uses)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

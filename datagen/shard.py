@@ -27,7 +27,7 @@ from pathlib import Path
 
 from datagen import __version__, signals
 from datagen.errors import DatagenError, MissingExtraError, OutputError, UsageError
-from datagen.output import atomic_open, write_json
+from datagen.output import atomic_open, sha256_file, write_json
 
 ENGINES = ("local", "ray")
 SET_SUFFIX = ".parts.json"
@@ -69,12 +69,6 @@ def set_path(out: str | Path) -> Path:
     return out.with_name(out.name + SET_SUFFIX)
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def file_entry(path: Path, root: Path | None = None) -> dict:
